@@ -1,0 +1,807 @@
+"""Saved runs: a small TOML record of one played drill, written atomically.
+
+A save holds what is needed to re-simulate the run exactly (drill id and the
+SHA-256 of the drill file, seed, the action log with the tick times the engine
+applied each action) plus what a reviewer wants to see without re-simulating
+(player, times, score, SLIs) and the digest that proves a replay is exact.
+
+The loader validates a save like a drill: every problem is collected and raised
+as one `InputError`; a truncated, corrupt, hand-edited or future-version file
+never produces a traceback. The `[integrity]` checksum at the end of the file
+covers every other field, so a file cut short or edited by hand is reported
+instead of being replayed as if it were what was played.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import math
+import os
+import re
+import tempfile
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import tomli_w
+
+from sim import ENGINE_VERSION
+from sim.errors import InputError, Problem
+from sim.spec import ACTION_NAMES, Action
+
+if TYPE_CHECKING:
+    from sim.drill import Drill
+
+FORMAT_VERSION = 1
+"""The save format this code writes and reads. Older formats would be upgraded
+on load; a newer one is refused with a message to upgrade Brownout."""
+
+END_KINDS = ("finished", "abandoned", "crashed")
+"""How a run ended: played to the drill's end, quit early, or the app crashed."""
+
+SAVES_ENV = "BROWNOUT_SAVES"
+
+_SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_UNSAFE_NAME_RE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+@attrs.frozen
+class SavedSLI:
+    """One SLO's outcome as scored at the end of the run."""
+
+    name: str
+    target: float
+    attained: float
+    """Fraction of good events among valid events (NaN when there were none)."""
+
+
+@attrs.frozen
+class ForkPoint:
+    """Where a branched run left the replay it was forked from."""
+
+    save: str
+    """File name of the save that was being replayed."""
+    t_s: float
+    """Sim time of the fork: everything before it is the original run."""
+
+
+@attrs.frozen
+class Save:
+    """One saved run, as written to and read from a save file."""
+
+    drill_id: str
+    drill_sha256: str
+    """SHA-256 (hex) of the drill file the run was played on."""
+    seed: int
+    player: str
+    started_at: dt.datetime
+    """Wall-clock start, timezone-aware UTC, whole seconds."""
+    ended_at: dt.datetime
+    ended: str = attrs.field(validator=attrs.validators.in_(END_KINDS))
+    end_t_s: float
+    """Sim time reached when the run ended."""
+    end_tick: int
+    """Ticks simulated (the replay runs exactly this many)."""
+    digest: str
+    """`Simulation.digest()` at end_tick: SHA-256 over every tick's metric row."""
+    actions: tuple[Action, ...] = ()
+    """The engine's action log: each action at the tick time it was applied or refused."""
+    score: float | None = None
+    grade: str | None = None
+    slis: tuple[SavedSLI, ...] = ()
+    drill_path: str | None = None
+    """Where the drill file was when the run was played (None: find it by id)."""
+    forked_from: ForkPoint | None = None
+    engine_version: str = ENGINE_VERSION
+    format_version: int = FORMAT_VERSION
+
+
+@attrs.frozen
+class SaveSummary:
+    """One line of `brownout saves list`: a save file and what it says, or why it cannot be read."""
+
+    path: Path
+    drill_id: str | None = None
+    player: str | None = None
+    started_at: dt.datetime | None = None
+    ended: str | None = None
+    end_t_s: float | None = None
+    score: float | None = None
+    grade: str | None = None
+    forked_from: ForkPoint | None = None
+    error: str | None = None
+    """The loader's one-line error when the file is not a valid save."""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def default_saves_dir() -> Path:
+    """Where runs are saved: $BROWNOUT_SAVES if set, else ./saves."""
+    configured = os.environ.get(SAVES_ENV)
+    return Path(configured).expanduser() if configured else Path.cwd() / "saves"
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """SHA-256 (hex) of a file's bytes: how a save pins the drill it was played on."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def utc_now() -> dt.datetime:
+    """The current time as a timezone-aware UTC datetime in whole seconds."""
+    return _whole_seconds_utc(dt.datetime.now(dt.timezone.utc))
+
+
+def _whole_seconds_utc(moment: dt.datetime) -> dt.datetime:
+    if moment.tzinfo is None:
+        # A naive time from the caller is taken as UTC, the only zone saves use.
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return moment.astimezone(dt.timezone.utc).replace(microsecond=0)
+
+
+def _format_time(moment: dt.datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _safe_name_part(text: str, fallback: str) -> str:
+    cleaned = _UNSAFE_NAME_RE.sub("_", text).strip("._")
+    return cleaned[:40] or fallback
+
+
+def save_filename(drill_id: str, player: str, started_at: dt.datetime) -> str:
+    """`<drill>-<player>-<UTC timestamp>.toml`, with characters unsafe in file names replaced."""
+    stamp = _whole_seconds_utc(started_at).strftime("%Y%m%dT%H%M%SZ")
+    return f"{_safe_name_part(drill_id, 'drill')}-{_safe_name_part(player, 'player')}-{stamp}.toml"
+
+
+def _unique_path(directory: Path, filename: str) -> Path:
+    candidate = directory / filename
+    stem = candidate.stem
+    number = 2
+    while candidate.exists():
+        candidate = directory / f"{stem}-{number}.toml"
+        number += 1
+    return candidate
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def save_to_document(save: Save) -> dict[str, Any]:
+    """The TOML document for a save, including its integrity checksum."""
+    head: dict[str, Any] = {
+        "format_version": save.format_version,
+        "engine_version": save.engine_version,
+        "drill_id": save.drill_id,
+        "drill_sha256": save.drill_sha256,
+        "seed": save.seed,
+        "player": save.player,
+        "started_at": _format_time(save.started_at),
+        "ended_at": _format_time(save.ended_at),
+        "ended": save.ended,
+        "end_t_s": float(save.end_t_s),
+        "end_tick": save.end_tick,
+        "digest": save.digest,
+    }
+    if save.drill_path is not None:
+        head["drill_path"] = save.drill_path
+    document: dict[str, Any] = {"save": head}
+    if save.forked_from is not None:
+        document["forked_from"] = {"save": save.forked_from.save, "t_s": float(save.forked_from.t_s)}
+    result: dict[str, Any] = {}
+    if save.score is not None:
+        result["score"] = float(save.score)
+    if save.grade is not None:
+        result["grade"] = save.grade
+    result["slis"] = [
+        {"name": sli.name, "target": float(sli.target), "attained": float(sli.attained)} for sli in save.slis
+    ]
+    document["result"] = result
+    document["actions"] = [_action_to_table(action) for action in save.actions]
+    document["integrity"] = {"checksum": _checksum(document)}
+    return document
+
+
+def _action_to_table(action: Action) -> dict[str, Any]:
+    table: dict[str, Any] = {"t_s": float(action.t_s), "name": action.name}
+    # TOML has no null: None-valued arguments are listed by name instead.
+    table["args"] = {key: _plain(value) for key, value in action.args if value is not None}
+    none_keys = [key for key, value in action.args if value is None]
+    if none_keys:
+        table["none_args"] = none_keys
+    return table
+
+
+def _plain(value: Any) -> Any:
+    # Numpy scalars (an engine may log them) become the Python values TOML can hold.
+    item = getattr(value, "item", None)
+    return item() if callable(item) and not isinstance(value, (str, bytes)) else value
+
+
+def _checksum(document: dict[str, Any]) -> str:
+    """SHA-256 over a canonical JSON form of every table except [integrity]."""
+    body = {key: value for key, value in document.items() if key != "integrity"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def dumps_save(save: Save) -> str:
+    """A save as TOML text."""
+    return tomli_w.dumps(save_to_document(save))
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace `path` with `data` so that readers only ever see the old or the new file.
+
+    The bytes go to a temporary file in the same folder (so the rename cannot
+    cross file systems), are flushed to disk, then renamed over the target; the
+    folder is synced so the rename itself survives a power cut. On any failure,
+    including Ctrl+C, the temporary file is removed and the old file is untouched.
+    """
+    directory = path.parent
+    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp_name, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(directory)
+
+
+def _fsync_directory(directory: Path) -> None:
+    # Not every platform can open a directory (Windows); the rename is still atomic there.
+    try:
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def write_save(save: Save, path: Path) -> Path:
+    """Write a save to `path` atomically (replacing any previous version of it)."""
+    write_atomic(path, dumps_save(save).encode("utf-8"))
+    return path
+
+
+def slis_from_report(report: Any) -> tuple[SavedSLI, ...]:
+    """The per-SLO outcomes of a scoring report (anything with `.slis` of name/target/attained)."""
+    saved = []
+    for index, sli in enumerate(getattr(report, "slis", ()) or ()):
+        name = getattr(sli, "name", None)
+        if name is None:
+            slo = getattr(sli, "slo", None)
+            name = getattr(slo, "name", f"slo{index + 1}")
+        saved.append(SavedSLI(name=str(name), target=float(sli.target), attained=float(sli.attained)))
+    return tuple(saved)
+
+
+def build_save(
+    drill: Drill,
+    sim: Any,
+    *,
+    player: str,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    ended: str,
+    report: Any = None,
+    forked_from: ForkPoint | None = None,
+) -> Save:
+    """The save value for a run in progress or finished: `sim` is the engine's Simulation."""
+    drill_sha256 = drill.source_sha256
+    if drill_sha256 is None and drill.source_path is not None:
+        drill_sha256 = file_sha256(drill.source_path)
+    if drill_sha256 is None:
+        raise ValueError(f"drill {drill.id!r} has no source file: a run on it cannot be saved for replay")
+    return Save(
+        drill_id=drill.id,
+        drill_sha256=drill_sha256,
+        drill_path=None if drill.source_path is None else str(drill.source_path),
+        seed=int(sim.seed),
+        player=player,
+        started_at=_whole_seconds_utc(started_at),
+        ended_at=_whole_seconds_utc(ended_at),
+        ended=ended,
+        end_t_s=float(sim.t_s),
+        end_tick=int(sim.tick),
+        digest=sim.digest(),
+        actions=tuple(sim.action_log),
+        score=None if report is None else float(report.score),
+        grade=None if report is None else str(report.grade),
+        slis=() if report is None else slis_from_report(report),
+        forked_from=forked_from,
+    )
+
+
+def save_run(
+    drill: Drill,
+    sim: Any,
+    *,
+    player: str,
+    started_at: dt.datetime,
+    ended_at: dt.datetime,
+    ended: str,
+    report: Any = None,
+    saves_dir: str | os.PathLike[str] | None = None,
+    forked_from: ForkPoint | None = None,
+    path: str | os.PathLike[str] | None = None,
+) -> Path:
+    """Save a run atomically and return the file's path.
+
+    With `path=None` a new unique file `<drill>-<player>-<UTC start>.toml` is
+    created in `saves_dir` (default `default_saves_dir()`). Pass the returned
+    path back as `path` to update the same save as the run goes on (the app
+    saves on quit, on Ctrl+C and on a crash; each write is complete or absent).
+    """
+    save = build_save(
+        drill, sim, player=player, started_at=started_at, ended_at=ended_at,
+        ended=ended, report=report, forked_from=forked_from,
+    )
+    if path is not None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+    else:
+        directory = Path(saves_dir) if saves_dir is not None else default_saves_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        target = _unique_path(directory, save_filename(save.drill_id, save.player, save.started_at))
+    return write_save(save, target)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def load_save(path: str | os.PathLike[str]) -> Save:
+    """Read and validate a save file; raise InputError naming the file and every problem."""
+    file = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError.single(file, "no such save file") from None
+    except IsADirectoryError:
+        raise InputError.single(file, "is a folder, not a save file") from None
+    except OSError as exc:
+        raise InputError.single(file, f"cannot read the save file: {exc.strerror or exc}") from None
+    return parse_save(raw, file)
+
+
+def parse_save(raw: bytes, file: str) -> Save:
+    """Validate the bytes of a save file (named `file` in messages)."""
+    if not raw.strip():
+        raise InputError.single(file, "the save file is empty (was the write interrupted?)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError.single(file, f"not a text file (invalid UTF-8 at byte {exc.start}): corrupt save") from None
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        line = _toml_error_line(str(exc))
+        reason = str(exc).split(" (at ")[0]
+        raise InputError.single(file, f"not valid TOML ({reason}): truncated or corrupt save", line=line) from None
+    return _SaveReader(file, text).read(document)
+
+
+def _toml_error_line(message: str) -> int | None:
+    match = re.search(r"at line (\d+)", message)
+    return int(match.group(1)) if match else None
+
+
+_MISSING = object()
+
+
+class _SaveReader:
+    """Collects every problem in one parsed save document."""
+
+    def __init__(self, file: str, text: str):
+        self.file = file
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+
+    def problem(self, path: str, message: str) -> None:
+        self.problems.append(Problem(file=self.file, path=path, message=message, line=self._line_of(path)))
+
+    def _line_of(self, path: str) -> int | None:
+        # Best effort: the line where the field's key (or table header) appears.
+        key = path.split(".")[-1].split("[")[0]
+        if not key:
+            return None
+        pattern = re.compile(rf"^\s*(\[+\s*)?{re.escape(key)}\b")
+        for number, line in enumerate(self.lines, start=1):
+            if pattern.match(line):
+                return number
+        return None
+
+    # -- typed field access ----------------------------------------------------------
+
+    def field(self, table: dict, path: str, key: str, kind: str, *, required: bool = True) -> Any:
+        full = f"{path}.{key}" if path else key
+        value = table.get(key, _MISSING)
+        if value is _MISSING:
+            if required:
+                self.problem(full, f"missing (expected {_KIND_WORDS[kind]})")
+            return None
+        checked = _check_kind(value, kind)
+        if checked is _MISSING:
+            self.problem(full, f"expected {_KIND_WORDS[kind]}, got {_describe(value)}")
+            return None
+        return checked
+
+    def table(self, document: dict, key: str, *, required: bool = True) -> dict | None:
+        value = document.get(key, _MISSING)
+        if value is _MISSING:
+            if required:
+                self.problem(key, "missing table (the file looks truncated)")
+            return None
+        if not isinstance(value, dict):
+            self.problem(key, f"expected a table, got {_describe(value)}")
+            return None
+        return value
+
+    # -- the document ------------------------------------------------------------------
+
+    def read(self, document: dict) -> Save:
+        if "save" not in document:
+            # No [save] table at all: a different kind of file rather than a damaged save.
+            other = ", ".join(f"[{_key_text(key)}]" for key in list(document)[:3]) or "nothing"
+            raise InputError.single(self.file, f"not a Brownout save: no [save] table (found {other})")
+        head = self.table(document, "save")
+        if head is not None:
+            version = head.get("format_version")
+            if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+                raise InputError.single(
+                    self.file,
+                    f"written by a newer Brownout (save format {version}); this version reads "
+                    f"format {FORMAT_VERSION}: upgrade Brownout to open it",
+                    path="save.format_version",
+                    line=self._line_of("save.format_version"),
+                )
+        fields = self._read_head(head or {}) if head is not None else {}
+        fork = self._read_fork(document)
+        score, grade, slis = self._read_result(document)
+        actions = self._read_actions(document)
+        self._check_unknown(document, {"save", "forked_from", "result", "actions", "integrity"}, "")
+        if head is not None:
+            self._check_consistency(fields, actions, fork)
+        self._check_integrity(document)
+        if self.problems:
+            raise InputError(self.problems)
+        return Save(
+            format_version=fields["format_version"],
+            engine_version=fields["engine_version"],
+            drill_id=fields["drill_id"],
+            drill_sha256=fields["drill_sha256"],
+            drill_path=fields["drill_path"],
+            seed=fields["seed"],
+            player=fields["player"],
+            started_at=fields["started_at"],
+            ended_at=fields["ended_at"],
+            ended=fields["ended"],
+            end_t_s=fields["end_t_s"],
+            end_tick=fields["end_tick"],
+            digest=fields["digest"],
+            actions=actions,
+            score=score,
+            grade=grade,
+            slis=slis,
+            forked_from=fork,
+        )
+
+    def _read_head(self, head: dict) -> dict[str, Any]:
+        f = {
+            "format_version": self.field(head, "save", "format_version", "int"),
+            "engine_version": self.field(head, "save", "engine_version", "str"),
+            "drill_id": self.field(head, "save", "drill_id", "str"),
+            "drill_sha256": self.field(head, "save", "drill_sha256", "str"),
+            "drill_path": self.field(head, "save", "drill_path", "str", required=False),
+            "seed": self.field(head, "save", "seed", "int"),
+            "player": self.field(head, "save", "player", "str"),
+            "started_at": self._time(head, "started_at"),
+            "ended_at": self._time(head, "ended_at"),
+            "ended": self.field(head, "save", "ended", "str"),
+            "end_t_s": self.field(head, "save", "end_t_s", "float"),
+            "end_tick": self.field(head, "save", "end_tick", "int"),
+            "digest": self.field(head, "save", "digest", "str"),
+        }
+        self._check_unknown(head, set(f), "save")
+        if f["format_version"] is not None and f["format_version"] < 1:
+            self.problem("save.format_version", f"expected a format version >= 1, got {f['format_version']}")
+        if f["drill_id"] == "":
+            self.problem("save.drill_id", "must not be empty")
+        for key in ("drill_sha256", "digest"):
+            if f[key] is not None and not _SHA256_RE.match(f[key]):
+                self.problem(f"save.{key}", f"expected 64 lowercase hex digits (a SHA-256), got {f[key]!r}")
+        if f["seed"] is not None and f["seed"] < 0:
+            self.problem("save.seed", f"expected a seed >= 0, got {f['seed']}")
+        if f["ended"] is not None and f["ended"] not in END_KINDS:
+            self.problem("save.ended", f"expected one of {', '.join(END_KINDS)}, got {f['ended']!r}")
+        if f["end_t_s"] is not None and not (math.isfinite(f["end_t_s"]) and f["end_t_s"] >= 0):
+            self.problem("save.end_t_s", f"expected a finite time >= 0 in seconds, got {f['end_t_s']!r}")
+        if f["end_tick"] is not None and f["end_tick"] < 0:
+            self.problem("save.end_tick", f"expected a tick count >= 0, got {f['end_tick']}")
+        if f["started_at"] is not None and f["ended_at"] is not None and f["ended_at"] < f["started_at"]:
+            self.problem("save.ended_at", "ends before it started")
+        return f
+
+    def _time(self, head: dict, key: str) -> dt.datetime | None:
+        text = self.field(head, "save", key, "str")
+        if text is None:
+            return None
+        try:
+            moment = dt.datetime.fromisoformat(text)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            self.problem(f"save.{key}", f'expected an ISO 8601 UTC time like "2026-01-31T14:05:00Z", got {text!r}')
+            return None
+        return _whole_seconds_utc(moment)
+
+    def _read_fork(self, document: dict) -> ForkPoint | None:
+        table = self.table(document, "forked_from", required=False)
+        if table is None:
+            return None
+        name = self.field(table, "forked_from", "save", "str")
+        t_s = self.field(table, "forked_from", "t_s", "float")
+        self._check_unknown(table, {"save", "t_s"}, "forked_from")
+        if t_s is not None and not (math.isfinite(t_s) and t_s >= 0):
+            self.problem("forked_from.t_s", f"expected a finite time >= 0 in seconds, got {t_s!r}")
+            return None
+        if name is None or t_s is None:
+            return None
+        return ForkPoint(save=name, t_s=t_s)
+
+    def _read_result(self, document: dict) -> tuple[float | None, str | None, tuple[SavedSLI, ...]]:
+        table = self.table(document, "result")
+        if table is None:
+            return None, None, ()
+        score = self.field(table, "result", "score", "float", required=False)
+        grade = self.field(table, "result", "grade", "str", required=False)
+        self._check_unknown(table, {"score", "grade", "slis"}, "result")
+        if score is not None and not (0.0 <= score <= 100.0):
+            self.problem("result.score", f"expected a score from 0 to 100, got {score!r}")
+        raw_slis = self.field(table, "result", "slis", "list")
+        slis = []
+        for index, entry in enumerate(raw_slis or ()):
+            path = f"result.slis[{index}]"
+            if not isinstance(entry, dict):
+                self.problem(path, f"expected a table with name, target, attained, got {_describe(entry)}")
+                continue
+            name = self.field(entry, path, "name", "str")
+            target = self.field(entry, path, "target", "float")
+            attained = self.field(entry, path, "attained", "float")
+            self._check_unknown(entry, {"name", "target", "attained"}, path)
+            if target is not None and not (0.0 < target < 1.0):
+                self.problem(f"{path}.target", f"expected a fraction between 0 and 1, got {target!r}")
+            if attained is not None and not (math.isnan(attained) or 0.0 <= attained <= 1.0):
+                self.problem(f"{path}.attained", f"expected a fraction from 0 to 1, got {attained!r}")
+            if None not in (name, target, attained):
+                slis.append(SavedSLI(name=name, target=target, attained=attained))
+        return score, grade, tuple(slis)
+
+    def _read_actions(self, document: dict) -> tuple[Action, ...]:
+        raw = document.get("actions", _MISSING)
+        if raw is _MISSING:
+            self.problem("actions", "missing (expected a list of actions, possibly empty)")
+            return ()
+        if not isinstance(raw, list):
+            self.problem("actions", f"expected a list of actions, got {_describe(raw)}")
+            return ()
+        actions = []
+        previous_t_s = -math.inf
+        for index, entry in enumerate(raw):
+            path = f"actions[{index}]"
+            if not isinstance(entry, dict):
+                self.problem(path, f"expected a table with t_s, name, args, got {_describe(entry)}")
+                continue
+            t_s = self.field(entry, path, "t_s", "float")
+            name = self.field(entry, path, "name", "str")
+            args = self.field(entry, path, "args", "table")
+            none_args = self.field(entry, path, "none_args", "list", required=False) or []
+            self._check_unknown(entry, {"t_s", "name", "args", "none_args"}, path)
+            if t_s is not None:
+                if not (math.isfinite(t_s) and t_s >= 0):
+                    self.problem(f"{path}.t_s", f"expected a finite time >= 0 in seconds, got {t_s!r}")
+                    t_s = None
+                elif t_s < previous_t_s:
+                    self.problem(f"{path}.t_s", f"actions must be in time order: {t_s} comes after {previous_t_s}")
+                else:
+                    previous_t_s = t_s
+            if name is not None and name not in ACTION_NAMES:
+                self.problem(f"{path}.name", f"unknown action {name!r} (expected one of {', '.join(ACTION_NAMES)})")
+                name = None
+            arg_items = self._action_args(args, none_args, path)
+            if t_s is not None and name is not None and arg_items is not None:
+                actions.append(Action(t_s=t_s, name=name, args=arg_items))
+        return tuple(actions)
+
+    def _action_args(self, args: dict | None, none_args: list, path: str) -> list[tuple[str, object]] | None:
+        if args is None:
+            return None
+        items: list[tuple[str, object]] = []
+        ok = True
+        for key, value in args.items():
+            if isinstance(value, (dict, list, dt.date, dt.time)):
+                self.problem(f"{path}.args.{_key_text(key)}", f"expected a number, text or true/false, got {_describe(value)}")
+                ok = False
+            else:
+                items.append((key, value))
+        for index, key in enumerate(none_args):
+            if not isinstance(key, str) or key in args:
+                self.problem(f"{path}.none_args[{index}]", f"expected the name of an argument not in args, got {key!r}")
+                ok = False
+            else:
+                items.append((key, None))
+        return items if ok else None
+
+    def _check_consistency(self, fields: dict[str, Any], actions: tuple[Action, ...], fork: ForkPoint | None) -> None:
+        end_t_s = fields.get("end_t_s")
+        if end_t_s is None:
+            return
+        if actions and actions[-1].t_s > end_t_s:
+            self.problem(
+                f"actions[{len(actions) - 1}].t_s",
+                f"action at {actions[-1].t_s} s is after the end of the run ({end_t_s} s)",
+            )
+        if fork is not None and fork.t_s > end_t_s:
+            self.problem("forked_from.t_s", f"fork at {fork.t_s} s is after the end of the run ({end_t_s} s)")
+
+    def _check_unknown(self, table: dict, known: set[str], path: str) -> None:
+        for key in table:
+            if key not in known:
+                full = f"{path}.{_key_text(key)}" if path else _key_text(key)
+                self.problem(full, "unknown field (hand-edited or from another program?)")
+
+    def _check_integrity(self, document: dict) -> None:
+        table = self.table(document, "integrity", required=False)
+        if table is None:
+            if "integrity" not in document:
+                self.problem("integrity.checksum", "missing: the file looks truncated")
+            return
+        checksum = self.field(table, "integrity", "checksum", "str")
+        if checksum is None:
+            return
+        if self.problems:
+            # A field-level problem already explains what is wrong; a checksum mismatch adds nothing.
+            return
+        if checksum != _checksum(document):
+            self.problem(
+                "integrity.checksum",
+                "does not match the contents: the save was edited by hand or corrupted",
+            )
+
+
+_KIND_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "str": "text in quotes",
+    "list": "a list",
+    "table": "a table",
+}
+
+
+def _check_kind(value: Any, kind: str) -> Any:
+    """The value converted to `kind`, or _MISSING when it is not of that kind."""
+    if kind == "int":
+        return value if isinstance(value, int) and not isinstance(value, bool) else _MISSING
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return _MISSING
+        return float(value)
+    if kind == "str":
+        return value if isinstance(value, str) else _MISSING
+    if kind == "list":
+        return value if isinstance(value, list) else _MISSING
+    if kind == "table":
+        return value if isinstance(value, dict) else _MISSING
+    raise ValueError(f"unknown field kind {kind!r}")
+
+
+def _key_text(key: str) -> str:
+    """A TOML key as it would be written: bare when plain, else quoted (so no newline leaks into a message)."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, (int, float)):
+        return f"a number ({value!r})"
+    if isinstance(value, str):
+        shown = value if len(value) <= 30 else value[:27] + "..."
+        return f"text ({shown!r})"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return f"a {type(value).__name__}"
+
+
+# --------------------------------------------------------------------------- listing
+
+
+def list_saves(saves_dir: str | os.PathLike[str] | None = None) -> list[SaveSummary]:
+    """Every `*.toml` in the saves folder, newest first; unreadable files carry their error."""
+    directory = Path(saves_dir) if saves_dir is not None else default_saves_dir()
+    if not directory.is_dir():
+        return []
+    summaries = []
+    for path in directory.glob("*.toml"):
+        if path.name.startswith("."):
+            continue
+        try:
+            save = load_save(path)
+        except InputError as exc:
+            summaries.append(SaveSummary(path=path, error=exc.first_line()))
+            continue
+        summaries.append(
+            SaveSummary(
+                path=path,
+                drill_id=save.drill_id,
+                player=save.player,
+                started_at=save.started_at,
+                ended=save.ended,
+                end_t_s=save.end_t_s,
+                score=save.score,
+                grade=save.grade,
+                forked_from=save.forked_from,
+            )
+        )
+    # Newest first; unreadable files (no date) last, by name, so the order is stable.
+    epoch = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
+    summaries.sort(key=lambda s: s.path.name)
+    summaries.sort(key=lambda s: s.started_at or epoch, reverse=True)
+    return summaries
+
+
+def best_scores(saves_dir: str | os.PathLike[str] | None = None) -> dict[str, float]:
+    """The best score per drill id among finished, readable saves (for the drill picker)."""
+    best: dict[str, float] = {}
+    for summary in list_saves(saves_dir):
+        if summary.ok and summary.ended == "finished" and summary.score is not None and summary.drill_id:
+            best[summary.drill_id] = max(best.get(summary.drill_id, -math.inf), summary.score)
+    return best
+
+
+def format_saves_table(summaries: list[SaveSummary]) -> str:
+    """`brownout saves list` output: one line per save with drill, player, date, score."""
+    if not summaries:
+        return "No saves yet."
+    rows = [("FILE", "DRILL", "PLAYER", "DATE (UTC)", "ENDED", "SCORE")]
+    for s in summaries:
+        if not s.ok:
+            rows.append((s.path.name, "-", "-", "-", "unreadable", "-"))
+            continue
+        score = "-" if s.score is None else f"{s.score:.0f} {s.grade or ''}".rstrip()
+        ended = s.ended or "-"
+        if s.forked_from is not None:
+            ended = f"{ended} (fork @{s.forked_from.t_s:g}s)"
+        date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
+        rows.append((s.path.name, s.drill_id or "-", s.player or "-", date, ended, score))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    errors = [f"  {s.path.name}: {s.error}" for s in summaries if not s.ok]
+    if errors:
+        lines.append("")
+        lines.append("Unreadable saves:")
+        lines.extend(errors)
+    return "\n".join(lines)
