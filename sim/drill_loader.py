@@ -295,6 +295,8 @@ def _describe(value) -> str:
         return "a table"
     if isinstance(value, list):
         return "an array"
+    if isinstance(value, _Invalid):
+        return "an invalid value"
     return f"a {type(value).__name__}"
 
 
@@ -397,6 +399,8 @@ def _range_message(value, low, high, low_open, high_open, unit="") -> str | None
 
 
 def _read_number(ctx, path, value, *, integer=False, low=None, high=None, low_open=False, high_open=False):
+    if value is _INVALID:
+        return _INVALID
     shown = _describe(value)
     if isinstance(value, _Drawn):
         if value.kind not in (("int",) if integer else ("int", "float")):
@@ -429,6 +433,8 @@ def _read_fraction(ctx, path, value):
 
 
 def _read_unit(ctx, path, value, kind, parse, example, low, high, low_open, unit):
+    if value is _INVALID:
+        return _INVALID
     shown = _describe(value)
     if isinstance(value, _Drawn):
         if value.kind != kind:
@@ -459,6 +465,8 @@ def _read_size(ctx, path, value, *, positive=False):
 
 
 def _read_str(ctx, path, value, *, pattern: re.Pattern | None = None, what: str = "a string"):
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, str):
         return ctx.report(path, f"expected {what}, got {_describe(value)}")
     if pattern is not None and not pattern.fullmatch(value):
@@ -473,23 +481,29 @@ def _read_name(ctx, path, value):
 
 
 def _read_bool(ctx, path, value):
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, bool):
         return ctx.report(path, f"expected true or false, got {_describe(value)}")
     return value
 
 
-def _read_choice(ctx, path, value, choices):
+def _read_choice(ctx, path, value, choices, what: str = "value"):
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, str) or value not in choices:
         listed = ", ".join(f'"{choice}"' for choice in choices)
         hint = _suggest(value, choices) if isinstance(value, str) else ""
         if hint.startswith("; did"):
-            return ctx.report(path, f"unknown value {_describe(value)}{hint}")
+            return ctx.report(path, f"unknown {what} {_describe(value)}{hint}")
         return ctx.report(path, f"expected one of {listed}, got {_describe(value)}")
     return value
 
 
 def _read_reference(ctx, path, value, names, what: str):
     """A name that must be one of `names` (e.g. a pool of this drill)."""
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, str):
         return ctx.report(path, f"expected the name of {what}, got {_describe(value)}")
     if value not in names:
@@ -515,8 +529,13 @@ class _Table:
         key_path = _join(self.path, key)
         if key not in self.raw:
             if default is _REQUIRED:
+                unknown = [other for other in self.raw if other not in self.keys]
+                if difflib.get_close_matches(key, unknown, n=1, cutoff=0.6):
+                    return _INVALID  # reported as the misspelt key, with "did you mean"
                 return self.ctx.report(key_path, f'required key "{key}" is missing')
             return default
+        if self.raw[key] is _INVALID:
+            return _INVALID
         return reader(self.ctx, key_path, self.raw[key], *args, **kwargs)
 
     def check_keys(self, wrong_place: dict[str, str] | None = None) -> None:
@@ -555,7 +574,7 @@ def _array_of_tables(ctx: _Context, path: str, raw) -> list[tuple[str, dict]]:
         item_path = f"{path}[{index}]"
         if isinstance(item, dict):
             entries.append((item_path, item))
-        else:
+        elif item is not _INVALID:
             ctx.report(item_path, f"expected a table, got {_describe(item)}")
     return entries
 
@@ -567,6 +586,8 @@ _DISTRIBUTION_KINDS = ("constant", "exponential", "lognormal", "pareto", "mixtur
 
 def _read_distribution(ctx: _Context, path: str, value, *, in_mixture: bool = False):
     """A Distribution: "5ms" (constant) or a one-key table (exponential, lognormal, pareto, mixture)."""
+    if value is _INVALID:
+        return _INVALID
     if isinstance(value, (str, _Drawn)) and not in_mixture:
         seconds = _read_duration(ctx, path, value)
         return _build(ctx, path, Distribution, kind="constant", value_s=seconds)
@@ -673,6 +694,8 @@ SHED_MODES = ("random", "priority")
 
 
 def _read_queue_limit(ctx, path, value):
+    if value is _INVALID:
+        return _INVALID
     if value == "unbounded":
         return None
     if isinstance(value, str):
@@ -868,7 +891,7 @@ def _read_arrivals(ctx: _Context, path: str, raw) -> ArrivalProfile | _Invalid:
     table = _table(ctx, path, raw, ())
     if table is None:
         return _INVALID
-    kind = table.get("kind", _read_choice, tuple(_ARRIVAL_KEYS), default="constant")
+    kind = table.get("kind", _read_choice, tuple(_ARRIVAL_KEYS), "arrivals kind", default="constant")
     if kind is _INVALID:
         return _INVALID
     table.keys = _ARRIVAL_KEYS[kind]
@@ -916,6 +939,8 @@ def _read_retry(ctx: _Context, path: str, raw) -> RetryPolicy | _Invalid:
 
 
 def _read_step(ctx: _Context, path: str, raw, names: _Names):
+    if raw is _INVALID:
+        return _INVALID
     if not isinstance(raw, dict):
         return ctx.report(path, f'expected a step table such as {{ cpu = "5ms" }}, got {_describe(raw)}')
     present = [kind for kind in _STEP_KEYS if kind in raw]
@@ -1021,7 +1046,7 @@ def _read_fault_target(ctx: _Context, path: str, value, kind: str, names: _Names
 
 def _read_fault(ctx: _Context, path: str, raw: dict, names: _Names, duration_s) -> Fault | _Invalid:
     table = _Table(ctx, path, raw, _FAULT_COMMON_KEYS)
-    kind = table.get("kind", _read_choice, tuple(_FAULT_PARAMS))
+    kind = table.get("kind", _read_choice, tuple(_FAULT_PARAMS), "fault kind")
     params = _FAULT_PARAMS.get(kind, _ALL_FAULT_PARAMS)
     table.keys = _FAULT_COMMON_KEYS + params
     table.check_keys({
@@ -1064,6 +1089,8 @@ def _read_fault(ctx: _Context, path: str, raw: dict, names: _Names, duration_s) 
 
 def _read_time(ctx: _Context, path: str, value, incident_start_s, duration_s):
     """A time in the drill: "90s" from the start, or "+20s" after the incident starts."""
+    if value is _INVALID:
+        return _INVALID
     if isinstance(value, str) and value.lstrip().startswith("+"):
         offset_s = _read_duration(ctx, path, value.lstrip()[1:])
         if _is_invalid((offset_s, incident_start_s)):
@@ -1083,6 +1110,8 @@ _SLO_KEYS = ("name", "kind", "target", "threshold", "classes", "events")
 
 
 def _read_class_list(ctx, path, value, names: _Names):
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, list):
         return ctx.report(path, f"expected an array of class names, got {_describe(value)}")
     return tuple(
@@ -1135,6 +1164,8 @@ ACTION_ARGUMENTS: dict[str, dict[str, bool]] = {
 
 
 def _read_seconds_arg(ctx, path, value):
+    if value is _INVALID:
+        return _INVALID
     # `timeout_s = 2.0` is plain seconds; `timeout = "2s"` or `timeout_s = "2s"` carry a unit.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _read_float(ctx, path, value, low=0.0, high=_MAX_DURATION_S)
@@ -1178,7 +1209,7 @@ def _read_action(ctx: _Context, path: str, raw: dict, names: _Names, service, in
     problems_before = len(ctx.problems)
     table = _Table(ctx, path, raw, ("at", "action"))
     at_s = table.get("at", _read_time, incident_start_s, duration_s)
-    name = table.get("action", _read_choice, ACTION_NAMES)
+    name = table.get("action", _read_choice, ACTION_NAMES, "action")
     if name is _INVALID:
         return _INVALID
     expected = ACTION_ARGUMENTS[name]
@@ -1220,6 +1251,8 @@ _HINT_KEYS = ("at", "when", "text")
 
 
 def _read_condition(ctx: _Context, path: str, value, names: _Names):
+    if value is _INVALID:
+        return _INVALID
     if not isinstance(value, str):
         return ctx.report(path, f'expected a condition like "p95_ms > 300 for 5s", got {_describe(value)}')
     try:
@@ -1402,17 +1435,17 @@ def _load(path, seed: int | None) -> Drill:
         drill = _read_document(ctx, document)
         return drill, ctx.problems
 
-    rng = np.random.default_rng(np.random.SeedSequence([seed, RANGE_SEED_SALT]))
-    drill, problems = attempt("draw", rng)
-    if _has_ranges(source.document):
-        # Every value a range can produce must be valid, not only this seed's draw:
-        # check both ends too, so a drill never loads or fails by luck of the seed.
-        seen = {problem.path for problem in problems}
-        for mode in ("low", "high"):
-            for problem in attempt(mode, None)[1]:
-                if problem.path not in seen:
-                    seen.add(problem.path)
-                    problems.append(problem)
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    # Every value a range can produce must be valid, not only this seed's draw:
+    # check both ends first (their messages do not depend on the seed), then the draw.
+    modes = ("low", "high", "draw") if _has_ranges(source.document) else ("draw",)
+    for mode in modes:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, RANGE_SEED_SALT])) if mode == "draw" else None
+        drill, found = attempt(mode, rng)
+        # Dedupe across runs by field, never within one run (a field may have two problems).
+        problems.extend(problem for problem in found if problem.path not in seen)
+        seen.update(problem.path for problem in found)
     if problems or drill is _INVALID:
         raise InputError(sorted(problems, key=lambda p: (p.line is None, p.line or 0)) or [
             Problem(file=source.file, path="", message="the drill is not valid")
