@@ -1,0 +1,284 @@
+"""Headless runs: a whole drill simulated without the UI, scored, ready for JSON.
+
+`run_drill(drill, seed, actions, runbook)` steps the engine to the end of the
+drill, applying timed actions at their tick and, with a runbook, evaluating its
+rules on the gauges every tick. `compare(drill, seed)` gives "do nothing" and
+the drill's `par` solution on the same seed, for the debrief. `HeadlessRun.to_dict()`
+is the object `brownout run --json` prints; RUN_JSON_SCHEMA documents it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import attrs
+
+from sim import ENGINE_VERSION
+from sim.drill import Drill
+from sim.engine import Simulation
+from sim.observe import FAIL_REASONS, REJECT_REASONS
+from sim.runbook import Firing, Runbook, RunbookRunner
+from sim.scoring import ScoreReport, SLOTracker
+from sim.spec import Action
+
+UPDATE_EVERY_S = 5.0
+"""Headless runs hand new ticks to the scorer this often (simulated seconds): well
+inside the history ring and the engine's bounded event log."""
+
+REPORTED_EVENT_KINDS = ("action_applied", "action_refused", "breaker", "oom", "worker_down", "worker_up",
+                        "fault_start", "fault_end")
+"""Engine events listed in the JSON output."""
+
+
+@attrs.frozen
+class HeadlessRun:
+    """One finished headless run: the simulation as it ended, and its score."""
+
+    drill: Drill
+    seed: int
+    policy: str
+    """How actions were chosen: "none", "par", "actions" (a timed file), plus "+runbook"."""
+    sim: Simulation
+    report: ScoreReport
+    events: tuple = ()
+    """Every engine event of the run, oldest first."""
+    firings: tuple[Firing, ...] = ()
+    """Runbook rules that fired."""
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict:
+        """The `brownout run --json` object (schema: RUN_JSON_SCHEMA, README "Headless runs")."""
+        result = self.sim.result()
+        failed = {"total": result.failed_total, **{r: int(result.failed.get(r, 0)) for r in FAIL_REASONS}}
+        rejected = {"total": result.rejected_total, **{r: int(result.rejected.get(r, 0)) for r in REJECT_REASONS}}
+        report = self.report.to_dict()
+        return {
+            "drill": self.drill.id,
+            "title": self.drill.title,
+            "seed": self.seed,
+            "policy": self.policy,
+            "engine_version": ENGINE_VERSION,
+            "duration_s": result.duration_s,
+            "incident_start_s": self.drill.incident_start_s,
+            "requests": {
+                "arrivals": result.arrivals,
+                "fresh": result.fresh_arrivals,
+                "retries": result.retries,
+                "admitted": result.admitted,
+                "completed": result.completed,
+                "degraded": result.degraded,
+                "in_flight": result.in_flight,
+                "failed": failed,
+                "rejected": rejected,
+            },
+            "latency_ms": {
+                "mean": _finite_or_none(result.latency_mean_ms),
+                "p50": _finite_or_none(result.p50_ms),
+                "p95": _finite_or_none(result.p95_ms),
+                "p99": _finite_or_none(result.p99_ms),
+            },
+            "slo": report["slo"],
+            "time_to_detect_s": report["time_to_detect_s"],
+            "time_to_mitigate_s": report["time_to_mitigate_s"],
+            "score": report["score"],
+            "grade": report["grade"],
+            "breakdown": report["breakdown"],
+            "cost": report["cost"],
+            "windows": report["windows"],
+            "events": [
+                {"t_s": e.t_s, "kind": e.kind, "subject": e.subject, "message": e.message}
+                for e in self.events
+                if e.kind in REPORTED_EVENT_KINDS
+            ],
+            "runbook": [firing.to_dict() for firing in self.firings],
+            "digest": self.sim.digest(),
+            "wall_s": self.wall_s,
+        }
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if value is not None and math.isfinite(value) else None
+
+
+def run_drill(
+    drill: Drill,
+    seed: int | None = None,
+    actions: tuple[Action, ...] = (),
+    runbook: Runbook | None = None,
+    *,
+    policy: str | None = None,
+) -> HeadlessRun:
+    """Simulate the whole drill headless and score it.
+
+    Each action is applied at the first tick boundary at or after its `t_s`;
+    runbook rules are checked on every tick's gauges and their actions applied
+    at the next boundary.
+    """
+    started = time.perf_counter()
+    seed = drill.seed if seed is None else int(seed)
+    sim = Simulation.from_drill(drill, seed)
+    tracker = SLOTracker.for_sim(drill, sim)
+    end_tick = int(math.ceil(drill.duration_s / sim.dt_s - 1e-9))
+    update_ticks = max(1, int(round(UPDATE_EVERY_S / sim.dt_s)))
+    pending = sorted(actions, key=lambda a: a.t_s)
+    next_action = 0
+    runner = RunbookRunner(runbook) if runbook is not None and runbook.rules else None
+    while sim.tick < end_tick:
+        # Apply every action due at this boundary, then run to the next stop.
+        while next_action < len(pending) and _tick_of(pending[next_action].t_s, sim.dt_s) <= sim.tick:
+            sim.apply(pending[next_action])
+            next_action += 1
+        stop = min(end_tick, (sim.tick // update_ticks + 1) * update_ticks)
+        if next_action < len(pending):
+            stop = min(stop, max(sim.tick + 1, _tick_of(pending[next_action].t_s, sim.dt_s)))
+        if runner is None:
+            while sim.tick < stop:
+                sim.step()
+        else:
+            while sim.tick < stop:
+                sim.step()
+                for action in runner.check(sim.gauges()):
+                    sim.apply(action)
+        if sim.tick % update_ticks == 0 or sim.tick >= end_tick:
+            tracker.update(sim)
+    tracker.update(sim)
+    if policy is None:
+        policy = "actions" if actions else "none"
+        if runner is not None:
+            policy += "+runbook"
+    return HeadlessRun(
+        drill=drill,
+        seed=seed,
+        policy=policy,
+        sim=sim,
+        report=tracker.report(),
+        events=tuple(tracker.events),
+        firings=tuple(runner.firings) if runner is not None else (),
+        wall_s=time.perf_counter() - started,
+    )
+
+
+def _tick_of(t_s: float, dt_s: float) -> int:
+    """The tick boundary an action at t_s takes hold on (the first at or after t_s)."""
+    return max(0, int(math.ceil(t_s / dt_s - 1e-9)))
+
+
+def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
+    """"Do nothing" and the drill's par solution, on the same seed."""
+    return (
+        run_drill(drill, seed, policy="none"),
+        run_drill(drill, seed, actions=drill.par, policy="par"),
+    )
+
+
+_NUMBER = {"type": "number"}
+_NUMBER_OR_NULL = {"type": ["number", "null"]}
+_COUNT = {"type": "integer", "minimum": 0}
+
+
+def _object(properties: dict, *, extra: bool = False) -> dict:
+    return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": extra}
+
+
+RUN_JSON_SCHEMA: dict = _object(
+    {
+        "drill": {"type": "string"},
+        "title": {"type": "string"},
+        "seed": {"type": "integer"},
+        "policy": {"type": "string"},
+        "engine_version": {"type": "string"},
+        "duration_s": _NUMBER,
+        "incident_start_s": _NUMBER,
+        "requests": _object(
+            {
+                "arrivals": _COUNT,
+                "fresh": _COUNT,
+                "retries": _COUNT,
+                "admitted": _COUNT,
+                "completed": _COUNT,
+                "degraded": _COUNT,
+                "in_flight": _COUNT,
+                "failed": _object({"total": _COUNT, **{r: _COUNT for r in FAIL_REASONS}}),
+                "rejected": _object({"total": _COUNT, **{r: _COUNT for r in REJECT_REASONS}}),
+            }
+        ),
+        "latency_ms": _object({"mean": _NUMBER_OR_NULL, "p50": _NUMBER_OR_NULL, "p95": _NUMBER_OR_NULL,
+                               "p99": _NUMBER_OR_NULL}),
+        "slo": {
+            "type": "array",
+            "items": _object(
+                {
+                    "name": {"type": "string"},
+                    "kind": {"type": "string", "enum": ["availability", "latency"]},
+                    "target": _NUMBER,
+                    "threshold_ms": _NUMBER_OR_NULL,
+                    "events": {"type": "string", "enum": ["fresh", "attempts"]},
+                    "good": _COUNT,
+                    "valid": _COUNT,
+                    "bad": _COUNT,
+                    "attained": _NUMBER,
+                    "budget_events": _NUMBER,
+                    "budget_remaining": _NUMBER,
+                    "met": {"type": "boolean"},
+                    "breached_at": {"type": "array", "items": _NUMBER},
+                    "budget_exhausted_at": _NUMBER_OR_NULL,
+                    "burn_rate_1m_max": _NUMBER_OR_NULL,
+                    "burn_rate_5m_max": _NUMBER_OR_NULL,
+                    "burn_rate_1m_end": _NUMBER_OR_NULL,
+                    "burn_rate_5m_end": _NUMBER_OR_NULL,
+                    "by_class": {"type": "object", "additionalProperties": _NUMBER_OR_NULL},
+                }
+            ),
+        },
+        "time_to_detect_s": _NUMBER_OR_NULL,
+        "time_to_mitigate_s": _NUMBER_OR_NULL,
+        "score": {"type": "number", "minimum": 0, "maximum": 100},
+        "grade": {"type": "string", "enum": ["A", "B", "C", "D", "F"]},
+        "breakdown": {
+            "type": "array",
+            "items": _object({"item": {"type": "string"}, "points": _NUMBER, "max": _NUMBER, "detail": {"type": "string"}}),
+        },
+        "cost": _object(
+            {
+                "extra_slot_s": _NUMBER,
+                "capacity_fraction": _NUMBER,
+                "extra_connection_s": _NUMBER,
+                "pool_fraction": _NUMBER,
+                "needless_shed": _COUNT,
+                "needless_shed_fraction": _NUMBER,
+                "restarts": _COUNT,
+                "refused_actions": _COUNT,
+                "points": _NUMBER,
+            }
+        ),
+        "windows": {
+            "type": "array",
+            "items": _object(
+                {
+                    "start": _NUMBER,
+                    "end": _NUMBER,
+                    "sli": {"type": "array", "items": _NUMBER_OR_NULL},
+                    "p95_ms": _NUMBER_OR_NULL,
+                    "p99_ms": _NUMBER_OR_NULL,
+                    "ok": {"type": "boolean"},
+                }
+            ),
+        },
+        "events": {
+            "type": "array",
+            "items": _object(
+                {"t_s": _NUMBER, "kind": {"type": "string", "enum": list(REPORTED_EVENT_KINDS)},
+                 "subject": {"type": "string"}, "message": {"type": "string"}}
+            ),
+        },
+        "runbook": {
+            "type": "array",
+            "items": _object({"t_s": _NUMBER, "rule": {"type": "string"}, "action": {"type": "string"},
+                              "args": {"type": "object"}}),
+        },
+        "digest": {"type": "string"},
+        "wall_s": _NUMBER,
+    }
+)
+"""JSON Schema (draft 2020-12 subset) of `brownout run --json` output."""
