@@ -11,10 +11,11 @@ BREAKER_CLOSED = "closed"
 BREAKER_OPEN = "open"
 BREAKER_HALF_OPEN = "half_open"
 
-FAIL_REASONS = ("timeout", "dependency", "breaker", "oom", "pool_timeout")
+FAIL_REASONS = ("timeout", "dependency", "breaker", "oom", "pool_timeout", "worker_lost")
 """Why an admitted request failed: client deadline passed, dependency error or
 refusal (after the service's own retries), breaker open without fallback,
-OOM kill of its worker, connection-pool acquire timeout."""
+OOM kill of its worker, connection-pool acquire timeout, its worker was lost
+(fault) or restarted by the operator."""
 
 REJECT_REASONS = ("ratelimit", "shed", "queue_full")
 """Why an arrival was refused at the door (never admitted)."""
