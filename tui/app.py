@@ -1,0 +1,337 @@
+"""The Brownout app: drill picker → briefing → live incident → debrief.
+
+The app owns time: a paused-by-default `set_interval` timer advances the live
+run. Stepping happens in a thread worker (a frame at 50x is ~100 engine ticks)
+and comes back as a `FrameReady` message, the only thread-safe way in; a frame
+still being computed makes the timer skip rather than queue up.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import getpass
+import os
+import time
+from pathlib import Path
+from typing import Sequence
+
+from textual.app import App
+from textual.binding import Binding
+from textual.events import Resize
+
+from sim.drill import Drill
+from sim.errors import InputError
+from sim.scoring import ScoreReport
+from tui.live import LiveRun
+from tui.messages import FrameReady
+from tui.screens.briefing import BriefingScreen
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.debrief import DebriefScreen
+from tui.screens.help import HelpScreen
+from tui.screens.incident import IncidentScreen
+from tui.screens.picker import DrillEntry, PickerScreen, discover_entries
+from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
+from tui.dialogs.message_dialog import MessageDialog
+
+DEFAULT_TICK_INTERVAL_S = 0.1
+MAX_FRAME_WALL_S = 0.25
+"""Wall time one frame may catch up on: after a stall the sim skips ahead at most this much."""
+
+
+class BrownoutApp(App):
+    """The incident trainer.
+
+    drills: Drill values to offer instead of the shipped/user drill files;
+    saves_dir: where runs are saved (default: sim.saves.default_saves_dir());
+    start_paused: the clock starts paused when a drill begins (tests, snapshots);
+    tick_interval: seconds between frames, None for no timer (tests drive `advance_sim`);
+    drill: a Drill (or a DrillEntry) to open the briefing of straight away.
+    """
+
+    CSS_PATH = [
+        "styles/app.tcss",
+        "styles/picker.tcss",
+        "styles/briefing.tcss",
+        "styles/incident.tcss",
+        "styles/debrief.tcss",
+        "styles/dialogs.tcss",
+    ]
+    TITLE = "Brownout"
+    BINDINGS = [
+        Binding("ctrl+c", "request_quit", "Quit", show=False, priority=True, id="app.ctrl_c",
+                tooltip="Quit (asks first during a drill)."),
+        Binding("ctrl+q", "request_quit", "Quit", show=False, priority=True, id="app.quit",
+                tooltip="Quit (asks first during a drill)."),
+    ]
+
+    def __init__(
+        self,
+        drills: Sequence[Drill] | None = None,
+        saves_dir: str | os.PathLike | None = None,
+        *,
+        start_paused: bool = False,
+        tick_interval: float | None = DEFAULT_TICK_INTERVAL_S,
+        drill: Drill | DrillEntry | None = None,
+        player: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.given_drills = tuple(drills) if drills is not None else None
+        self.saves_dir = Path(saves_dir) if saves_dir is not None else None
+        self.start_paused = start_paused
+        self.tick_interval = tick_interval
+        self.initial_drill = drill
+        self.player = player or _player_name()
+        self.live: LiveRun | None = None
+        self.save_path: Path | None = None
+        self.sim_timer = None
+        self.stepping = False
+        self.last_advance_wall: float | None = None
+        self.frame_compute_ms: collections.deque[float] = collections.deque(maxlen=200)
+        """Wall time of the last frames' stepping + snapshot (in the worker)."""
+        self.frame_show_ms: collections.deque[float] = collections.deque(maxlen=200)
+        """Wall time of the last frames' hand-over to the widgets (on the UI thread)."""
+
+    # ------------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        self.push_screen(PickerScreen(self.drill_entries(), self.best_scores()))
+        if self.tick_interval is not None:
+            self.sim_timer = self.set_interval(self.tick_interval, self.on_sim_timer, pause=True)
+        if self.initial_drill is not None:
+            entry = self.initial_drill if isinstance(self.initial_drill, DrillEntry) else DrillEntry.of_drill(self.initial_drill)
+            self.open_briefing(entry)
+
+    def on_ready(self) -> None:
+        self.check_size(self.size.width, self.size.height)
+
+    def drill_entries(self) -> tuple[DrillEntry, ...]:
+        """The drills the picker offers."""
+        if self.given_drills is not None:
+            return tuple(DrillEntry.of_drill(d) for d in self.given_drills)
+        return discover_entries()
+
+    def best_scores(self) -> dict[str, float]:
+        """Best finished score per drill id from the saves folder (unreadable saves are skipped)."""
+        from sim.saves import best_scores
+
+        return best_scores(self.saves_dir)
+
+    # ------------------------------------------------------------------ navigation
+
+    def open_briefing(self, entry: DrillEntry) -> None:
+        """Load the drill (reporting a bad file in a dialog) and show its briefing."""
+        try:
+            drill = entry.load()
+        except InputError as error:
+            self.push_screen(MessageDialog(f"Cannot load drill {entry.id}", str(error)))
+            return
+        self.push_screen(BriefingScreen(drill))
+
+    def start_drill(self, drill: Drill, seed: int | None = None) -> None:
+        """Begin a live run and show the incident screen."""
+        self.live = LiveRun.start(drill, seed, paused=self.start_paused)
+        self.save_path = None
+        self.stepping = False
+        self.last_advance_wall = None
+        self.switch_screen(IncidentScreen())
+        if self.sim_timer is not None:
+            self.sim_timer.resume()
+
+    def action_back_to_picker(self) -> None:
+        """From the debrief: a fresh picker (best scores may have changed)."""
+        self.live = None
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(PickerScreen(self.drill_entries(), self.best_scores()))
+
+    def action_help(self) -> None:
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    # ------------------------------------------------------------------ the clock
+
+    def on_sim_timer(self) -> None:
+        """Timer tick: start a worker for the next frame unless one is still running."""
+        live = self.live
+        if live is None or self.stepping:
+            return
+        now = time.perf_counter()
+        wall_s = self.tick_interval if self.last_advance_wall is None else now - self.last_advance_wall
+        self.last_advance_wall = now
+        if live.paused or live.finished:
+            return
+        self.stepping = True
+        self.run_worker(lambda: self._compute_frame(live, min(wall_s, MAX_FRAME_WALL_S)), thread=True,
+                        group="sim", name="sim-frame")
+
+    def _compute_frame(self, live: LiveRun, wall_s: float) -> None:
+        """Worker thread: step the owed ticks and publish one frame."""
+        started = time.perf_counter()
+        live.advance_wall(wall_s)
+        frame = live.frame()
+        self.frame_compute_ms.append((time.perf_counter() - started) * 1000)
+        self.post_message(FrameReady(frame))
+
+    def on_frame_ready(self, message: FrameReady) -> None:
+        self.stepping = False
+        self.show_frame(message.frame)
+
+    def show_frame(self, frame) -> None:
+        """Give a frame to the incident screen; end the run when the drill is over."""
+        started = time.perf_counter()
+        screen = self.incident_screen()
+        if screen is not None:
+            screen.show_frame(frame)
+        self.frame_show_ms.append((time.perf_counter() - started) * 1000)
+        if frame.finished and self.live is not None and self.live.finished:
+            self.end_run("finished")
+
+    def incident_screen(self) -> IncidentScreen | None:
+        """The incident screen if it is in the stack (a dialog may be on top)."""
+        return next((s for s in self.screen_stack if isinstance(s, IncidentScreen)), None)
+
+    def advance_sim(self, ticks: int) -> None:
+        """Step the live run now, on this thread, and show the frame (tests, no timer)."""
+        if self.live is None:
+            return
+        self.live.advance_ticks(ticks)
+        self.show_frame(self.live.frame())
+
+    def refresh_frame(self) -> None:
+        """Show the live run as it is (after a pause, speed change or action)."""
+        if self.live is not None:
+            screen = self.incident_screen()
+            if screen is not None:
+                screen.show_frame(self.live.frame())
+
+    def toggle_pause(self) -> None:
+        """Pause or resume the live run's clock."""
+        if self.live is None or self.live.finished:
+            return
+        with self.live.lock:
+            self.live.paused = not self.live.paused
+            self.live.tick_debt = 0.0
+        self.last_advance_wall = None
+        self.refresh_frame()
+
+    def change_speed(self, step: int) -> None:
+        """One speed up (+1) or down (-1)."""
+        if self.live is None:
+            return
+        speed = self.live.faster() if step > 0 else self.live.slower()
+        self.notify(f"Speed {speed}x", timeout=1.5)
+        self.refresh_frame()
+
+    def submit_action(self, name: str, args: dict) -> None:
+        """Queue a mitigation on the live run and say so in the log."""
+        if self.live is None or self.live.finished:
+            return
+        from tui.frame import LogEntry
+
+        action = self.live.submit(name, args)
+        detail = ", ".join(f"{k}={v}" for k, v in action.args)
+        when = "at the next tick" if not self.live.paused else "when the clock runs"
+        self.live.add_log(LogEntry(action.t_s, "QUEUED", "dim", f"{name}({detail}) applies {when}"))
+        self.refresh_frame()
+
+    # ------------------------------------------------------------------ ending
+
+    def request_end_run(self) -> None:
+        """Ask, then end the drill early and show the debrief."""
+        if self.live is None or self.live.finished:
+            return
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.end_run("abandoned")
+
+        self.push_screen(
+            ConfirmScreen("End this drill now?", "The run is saved and scored as it stands.", yes="End drill", no="Keep playing"),
+            answered,
+        )
+
+    def action_request_quit(self) -> None:
+        """Ctrl+C / Ctrl+Q: during a drill ask first (and end it properly); otherwise quit."""
+        if self.live is not None and not self.live.finished and self.incident_screen() is not None:
+            if not any(isinstance(s, ConfirmScreen) for s in self.screen_stack):
+                self.request_end_run()
+            return
+        self.exit()
+
+    def end_run(self, ended: str) -> None:
+        """Stop the clock, score and save the run, and show the debrief."""
+        live = self.live
+        if live is None:
+            return
+        if self.sim_timer is not None:
+            self.sim_timer.pause()
+        with live.lock:
+            live.paused = True
+            live.tracker.update(live.sim)
+            report = live.tracker.report()
+        save_note = self.save_run(live, ended, report)
+        self.live = None
+        self.switch_to_debrief(live, report, ended, save_note)
+
+    def switch_to_debrief(self, live: LiveRun, report: ScoreReport, ended: str, save_note: str) -> None:
+        """Replace the incident screen (and anything over it) with the debrief."""
+        while not isinstance(self.screen, IncidentScreen) and len(self.screen_stack) > 1:
+            self.pop_screen()
+        self.switch_screen(
+            DebriefScreen(live.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
+                          hints_fired=dict(live.hints_fired), save_note=save_note)
+        )
+
+    def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:
+        """Save the run (sim.saves.save_run, atomic); returns a line for the debrief."""
+        from sim.saves import save_run
+
+        try:
+            self.save_path = save_run(
+                live.drill, live.sim, player=self.player, started_at=live.started_at,
+                ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=report,
+                saves_dir=self.saves_dir, path=self.save_path,
+            )
+        except (ValueError, OSError) as error:
+            return f"Not saved: {error}"
+        return f"Saved to {self.save_path}"
+
+    # ------------------------------------------------------------------ size
+
+    def on_resize(self, event: Resize) -> None:
+        self.check_size(event.size.width, event.size.height)
+
+    def check_size(self, width: int, height: int) -> None:
+        """Below the minimum size show a message instead of the screens (and pause the drill)."""
+        too_small = width < MIN_WIDTH or height < MIN_HEIGHT
+        current = self.screen if self.screen_stack else None
+        if too_small:
+            if isinstance(current, TooSmallScreen):
+                current.update_size(width, height)
+                return
+            if self.live is not None and not self.live.paused:
+                self.toggle_pause()
+            self.push_screen(TooSmallScreen())
+        elif isinstance(current, TooSmallScreen):
+            self.pop_screen()
+
+
+def _player_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "player"
+
+
+def run_app(saves_dir: str | os.PathLike | None = None, drill: str | Drill | None = None) -> None:
+    """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing."""
+    entry: Drill | DrillEntry | None = None
+    if isinstance(drill, str):
+        from sim.drill_loader import find_drill
+
+        path = find_drill(drill)
+        entry = DrillEntry(drill, drill, 0, 0.0, (), "cli", path)
+    elif drill is not None:
+        entry = drill
+    BrownoutApp(saves_dir=saves_dir, drill=entry).run()

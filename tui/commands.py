@@ -1,0 +1,83 @@
+"""Every mitigation, once: its key, its action, its words, and the command palette over them.
+
+The incident screen builds its bindings from `MITIGATIONS`, the help screen lists
+them, and `MitigationCommands` offers them in the command palette (only on the
+incident screen, as posting does with screen-dependent providers).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+import attrs
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+
+@attrs.frozen
+class Mitigation:
+    """One operator action as the app offers it."""
+
+    key: str
+    action: str
+    """The engine action name (sim.spec.ACTION_NAMES)."""
+    label: str
+    """Short footer text."""
+    help: str
+    """One sentence: what it does and what it costs."""
+
+    @property
+    def binding_id(self) -> str:
+        return "mitigate." + self.action
+
+    def binding(self) -> Binding:
+        """The screen binding: runs `mitigate('<action>')` on the incident screen."""
+        return Binding(self.key, f"mitigate('{self.action}')", self.label, id=self.binding_id, tooltip=self.help)
+
+
+MITIGATIONS = (
+    Mitigation("p", "pool.resize", "Pool", "Resize a connection pool (more connections add database contention)."),
+    Mitigation("o", "breaker.force_open", "Brk open", "Force a circuit breaker open: calls fail fast or fall back."),
+    Mitigation("c", "breaker.force_close", "Brk close", "Force a circuit breaker closed: calls always go through."),
+    Mitigation("a", "breaker.auto", "Brk auto", "Return a circuit breaker to automatic."),
+    Mitigation("s", "shed.set", "Shed", "Shed a fraction of arrivals (spends availability to save latency)."),
+    Mitigation("l", "queue.set_limit", "Queue lim", "Bound the request queue: reject early instead of buffering."),
+    Mitigation("t", "timeout.set", "Timeout", "Set a dependency call timeout: bounds how long a call holds a worker."),
+    Mitigation("r", "retry.set", "Retries", "Change a class's client retries and backoff."),
+    Mitigation("g", "ratelimit.set", "Rate lim", "Rate-limit arrivals with a token bucket (0 turns it off)."),
+    Mitigation("w", "workers.scale", "Workers", "Scale the worker count (new workers warm up first; costs capacity)."),
+    Mitigation("b", "bulkhead.set", "Bulkhead", "Give a class its own connection pool (a bulkhead)."),
+    Mitigation("f", "fallback.set", "Fallback", "Serve a degraded answer instead of calling a dependency."),
+    Mitigation("x", "worker.restart", "Restart", "Restart a worker: frees its memory, drops what it serves."),
+)
+"""Every action of sim.spec.ACTION_NAMES, in the order the footer and help show them."""
+
+MITIGATION_BY_ACTION = {m.action: m for m in MITIGATIONS}
+
+
+class MitigationCommands(Provider):
+    """Command palette entries for every mitigation and the run controls of the incident screen."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        commands: list[tuple[str, str, object]] = [
+            (f"{m.label}: {m.action}", m.help, partial(screen.mitigate, m.action)) for m in MITIGATIONS
+        ]
+        commands += [
+            ("Pause / resume", "Freeze or restart the simulation clock.", screen.action_toggle_pause),
+            ("Faster", "Next simulation speed (1x, 2x, 5x, 10x, 50x).", screen.action_faster),
+            ("Slower", "Previous simulation speed.", screen.action_slower),
+            ("End the drill", "Stop now and see the debrief (asks first).", screen.action_end_run),
+        ]
+        return commands
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = max(matcher.match(title), matcher.match(help_text) * 0.5)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)

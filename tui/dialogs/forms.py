@@ -1,0 +1,326 @@
+"""What each mitigation asks for: fields with their current value and valid range.
+
+Pure values and parsing, no widgets: `ActionDialog` renders an `ActionForm`, and
+`form_for` builds one from the drill's model, the latest gauges and the actions
+already applied (so "current" is what the service runs with now).
+"""
+
+from __future__ import annotations
+
+import math
+
+import attrs
+
+from sim.observe import Gauges
+from sim.spec import Action, CallStep, DbStep, ModelSpec
+
+FIELD_KINDS = ("choice", "int", "float")
+
+
+class FieldError(ValueError):
+    """A value typed into a dialog is not valid; the message names the field and the range."""
+
+
+def _number_text(value: float) -> str:
+    return f"{value:g}"
+
+
+@attrs.frozen
+class FormField:
+    """One question of a dialog."""
+
+    key: str
+    """The action argument this field fills."""
+    label: str
+    kind: str = attrs.field(validator=attrs.validators.in_(FIELD_KINDS))
+    current: str
+    """Shown as the starting value."""
+    choices: tuple[str, ...] = ()
+    minimum: float = 0.0
+    maximum: float = math.inf
+    note: str = ""
+    """Extra words under the field, e.g. what 0 means."""
+
+    @property
+    def range_text(self) -> str:
+        """The valid range, as the dialog shows it."""
+        if self.kind == "choice":
+            return " / ".join(self.choices)
+        top = "∞" if math.isinf(self.maximum) else _number_text(self.maximum)
+        whole = "whole number " if self.kind == "int" else ""
+        return f"{whole}{_number_text(self.minimum)} – {top}"
+
+    def parse(self, text: str) -> object:
+        """The typed text as an action argument, or FieldError naming the field and range."""
+        text = text.strip()
+        if self.kind == "choice":
+            if text not in self.choices:
+                raise FieldError(f"{self.label}: choose one of {', '.join(self.choices)}")
+            return text
+        try:
+            value = int(text) if self.kind == "int" else float(text)
+        except ValueError:
+            kind = "a whole number" if self.kind == "int" else "a number"
+            raise FieldError(f"{self.label}: expected {kind} from {self.range_text}, got {text!r}") from None
+        if not (self.minimum <= value <= self.maximum) or (isinstance(value, float) and math.isnan(value)):
+            raise FieldError(f"{self.label}: {value:g} is outside {self.range_text}")
+        return value
+
+
+@attrs.frozen
+class ActionForm:
+    """A dialog for one action: title, a line of explanation and the fields."""
+
+    action: str
+    title: str
+    explanation: str
+    fields: tuple[FormField, ...]
+
+    def parse(self, texts: dict[str, str]) -> dict[str, object]:
+        """All fields parsed; FieldError on the first bad one."""
+        return {field.key: field.parse(texts.get(field.key, "")) for field in self.fields}
+
+    @property
+    def needs_input(self) -> bool:
+        """False when every field is a choice with one option: nothing to ask."""
+        return any(field.kind != "choice" or len(field.choices) > 1 for field in self.fields)
+
+    def defaults(self) -> dict[str, object]:
+        """Every field at its current value (used when there is nothing to ask)."""
+        return self.parse({field.key: field.current for field in self.fields})
+
+
+class NotApplicable(Exception):
+    """The action has nothing to act on in this drill (e.g. no breakers); the message says why."""
+
+
+def _last_args(applied: tuple[Action, ...], name: str, **match: object) -> dict[str, object] | None:
+    """The arguments of the latest applied `name` action whose args include `match`."""
+    for action in reversed(applied):
+        if action.name == name and all(action.arg(k) == v for k, v in match.items()):
+            return action.kwargs
+    return None
+
+
+def _called_dependencies(model: ModelSpec) -> tuple[str, ...]:
+    names = []
+    for cls in model.classes:
+        for step in cls.plan:
+            if isinstance(step, CallStep) and step.dependency not in names:
+                names.append(step.dependency)
+    return tuple(names)
+
+
+def _call_step(model: ModelSpec, dependency: str) -> CallStep | None:
+    for cls in model.classes:
+        for step in cls.plan:
+            if isinstance(step, CallStep) and step.dependency == dependency:
+                return step
+    return None
+
+
+def _breaker_choice(model: ModelSpec) -> FormField:
+    names = tuple(d.name for d in model.dependencies if d.breaker is not None)
+    if not names:
+        raise NotApplicable("this service has no circuit breakers")
+    return FormField("dependency", "Dependency", "choice", names[0], choices=names)
+
+
+def form_for(name: str, model: ModelSpec, gauges: Gauges, applied: tuple[Action, ...] = ()) -> ActionForm:
+    """The dialog for action `name` given the service as it is now; NotApplicable if it cannot apply."""
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise NotApplicable(f"unknown action {name!r}")
+    return builder(model, gauges, applied)
+
+
+def _pool_resize(model, gauges, applied):
+    pools = tuple(p.name for p in gauges.pools) or tuple(p.name for p in model.pools)
+    if not pools:
+        raise NotApplicable("this service has no connection pools")
+    sizes = ", ".join(f"{p.name} {p.target_size}" for p in gauges.pools)
+    first = gauges.pools[0].target_size if gauges.pools else model.pools[0].size
+    limits = ", ".join(f"{d.name} {d.max_connections}" for d in model.dependencies if d.kind == "database")
+    return ActionForm(
+        "pool.resize", "Resize a connection pool",
+        f"Now: {sizes}. Takes a couple of seconds. Database max connections: {limits}.",
+        (
+            FormField("pool", "Pool", "choice", pools[0], choices=pools),
+            FormField("size", "Size", "int", str(first), minimum=1, maximum=10_000),
+        ),
+    )
+
+
+def _breaker(action: str, title: str, explanation: str):
+    def build(model, gauges, applied):
+        return ActionForm(action, title, explanation, (_breaker_choice(model),))
+
+    return build
+
+
+def _shed(model, gauges, applied):
+    return ActionForm(
+        "shed.set", "Shed load",
+        "Refuse this fraction of arrivals at the door (priority: lowest priority first). 0 stops shedding.",
+        (
+            FormField("fraction", "Fraction", "float", _number_text(gauges.shed_fraction), minimum=0.0, maximum=1.0),
+            FormField("mode", "Mode", "choice", gauges.shed_mode, choices=("random", "priority")),
+        ),
+    )
+
+
+def _queue_limit(model, gauges, applied):
+    current = "0" if gauges.queue_limit is None else str(gauges.queue_limit)
+    return ActionForm(
+        "queue.set_limit", "Bound the request queue",
+        f"Arrivals beyond the limit are rejected at once. 0 = unbounded. Now: {current}.",
+        (FormField("limit", "Limit", "int", current, minimum=0, maximum=1_000_000),),
+    )
+
+
+def _timeout(model, gauges, applied):
+    names = _called_dependencies(model) or tuple(d.name for d in model.dependencies)
+    if not names:
+        raise NotApplicable("this service calls no dependencies")
+    dep = next((d for d in gauges.dependencies if d.name == names[0]), None)
+    current = "0" if dep is None or dep.timeout_s is None else _number_text(dep.timeout_s)
+    nows = ", ".join(
+        f"{d.name} {'none' if d.timeout_s is None else _number_text(d.timeout_s) + 's'}"
+        for d in gauges.dependencies if d.name in names
+    )
+    return ActionForm(
+        "timeout.set", "Set a call timeout",
+        f"Bounds how long one call may hold a worker. 0 = no timeout. Now: {nows}.",
+        (
+            FormField("dependency", "Dependency", "choice", names[0], choices=names),
+            FormField("timeout_s", "Timeout (s)", "float", current, minimum=0.0, maximum=600.0),
+        ),
+    )
+
+
+def _retry(model, gauges, applied):
+    classes = tuple(c.name for c in model.classes)
+    first = model.classes[0]
+    last = _last_args(applied, "retry.set", **{"class": first.name}) or {}
+    return ActionForm(
+        "retry.set", "Change client retries",
+        "Retries per failed request and the first backoff (doubles each retry).",
+        (
+            FormField("class", "Class", "choice", first.name, choices=classes),
+            FormField("retries", "Retries", "int", str(last.get("retries", first.retry.retries)), minimum=0, maximum=10),
+            FormField(
+                "backoff_s", "Backoff (s)", "float", _number_text(float(last.get("backoff_s", first.retry.backoff_s))),
+                minimum=0.0, maximum=60.0,
+            ),
+        ),
+    )
+
+
+def _ratelimit(model, gauges, applied):
+    last = _last_args(applied, "ratelimit.set") or {}
+    spec = model.service.ratelimit
+    rate = gauges.ratelimit_rps or 0.0
+    burst = last.get("burst", spec.burst if spec else max(rate, 1.0))
+    return ActionForm(
+        "ratelimit.set", "Rate-limit arrivals",
+        "A token bucket at the door: requests per second and burst. Rate 0 turns it off.",
+        (
+            FormField("rate_rps", "Rate (req/s)", "float", _number_text(rate), minimum=0.0, maximum=1_000_000.0),
+            FormField("burst", "Burst", "float", _number_text(float(burst)), minimum=1.0, maximum=1_000_000.0),
+        ),
+    )
+
+
+def _workers(model, gauges, applied):
+    top = max(model.service.max_workers, model.service.workers)
+    return ActionForm(
+        "workers.scale", "Scale workers",
+        f"New workers need {model.service.warmup_s:g}s to warm up. Now: {gauges.target_workers} "
+        f"({gauges.live_workers} serving).",
+        (FormField("workers", "Workers", "int", str(gauges.target_workers), minimum=1, maximum=top),),
+    )
+
+
+def _bulkhead(model, gauges, applied):
+    pairs = []
+    for cls in model.classes:
+        for step in cls.plan:
+            if isinstance(step, DbStep) and (cls.name, step.pool) not in pairs:
+                pairs.append((cls.name, step.pool))
+    if not pairs:
+        raise NotApplicable("no request class uses a connection pool")
+    classes = tuple(dict.fromkeys(c for c, _ in pairs))
+    pools = tuple(dict.fromkeys(p for _, p in pairs))
+    return ActionForm(
+        "bulkhead.set", "Give a class its own pool",
+        "A dedicated pool (bulkhead) for one class, carved from the same database. Size 0 removes it.",
+        (
+            FormField("class", "Class", "choice", classes[0], choices=classes),
+            FormField("pool", "Shared pool", "choice", pools[0], choices=pools),
+            FormField("size", "Size", "int", "5", minimum=0, maximum=10_000),
+        ),
+    )
+
+
+def _fallback(model, gauges, applied):
+    names = _called_dependencies(model)
+    if not names:
+        raise NotApplicable("this service calls no dependencies that could fall back")
+    dep = next((d for d in gauges.dependencies if d.name == names[0]), None)
+    current = "on" if dep is not None and dep.fallback else "off"
+    return ActionForm(
+        "fallback.set", "Serve a fallback",
+        "On: a failed or refused call degrades the answer instead of failing the request.",
+        (
+            FormField("dependency", "Dependency", "choice", names[0], choices=names),
+            FormField("enabled", "Fallback", "choice", "on" if current == "off" else "off", choices=("on", "off")),
+        ),
+    )
+
+
+def _restart(model, gauges, applied):
+    workers = tuple(str(w.index) for w in gauges.workers)
+    if not workers:
+        raise NotApplicable("no worker is running")
+    fullest = max(gauges.workers, key=lambda w: w.memory_mb)
+    return ActionForm(
+        "worker.restart", "Restart a worker",
+        f"Drops what it is serving and frees its memory; it is back after a warm-up. Fullest: {fullest.index} "
+        f"({fullest.memory_mb:.0f} MB).",
+        (FormField("worker", "Worker", "choice", str(fullest.index), choices=workers),),
+    )
+
+
+_BUILDERS = {
+    "pool.resize": _pool_resize,
+    "breaker.force_open": _breaker("breaker.force_open", "Force a breaker open", "Calls fail fast (or fall back) until you release it."),
+    "breaker.force_close": _breaker("breaker.force_close", "Force a breaker closed", "Calls go through whatever their failure rate."),
+    "breaker.auto": _breaker("breaker.auto", "Return a breaker to automatic", "The breaker follows its failure window again."),
+    "shed.set": _shed,
+    "queue.set_limit": _queue_limit,
+    "timeout.set": _timeout,
+    "retry.set": _retry,
+    "ratelimit.set": _ratelimit,
+    "workers.scale": _workers,
+    "bulkhead.set": _bulkhead,
+    "fallback.set": _fallback,
+    "worker.restart": _restart,
+}
+
+
+def action_args(form: ActionForm, values: dict[str, object]) -> dict[str, object]:
+    """Dialog values as the engine's action arguments.
+
+    on/off becomes a bool, a worker index an int, and 0 becomes None where the
+    dialog says 0 means none (queue limit: unbounded; timeout: no timeout).
+    """
+    args = dict(values)
+    if form.action == "fallback.set":
+        args["enabled"] = args["enabled"] == "on"
+    if form.action == "worker.restart":
+        args["worker"] = int(args["worker"])
+    if form.action == "queue.set_limit" and args["limit"] == 0:
+        args["limit"] = None
+    if form.action == "timeout.set" and args["timeout_s"] == 0:
+        args["timeout_s"] = None
+    return args

@@ -1,0 +1,448 @@
+"""The live run behind the incident screen: the simulation, its clock and what it publishes.
+
+`LiveRun` is the one mutable object of a played drill. The app's timer calls
+`advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
+ticks (fractions carry over). While stepping it samples the gauges every
+`SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions and spot fault
+symptoms; `frame()` publishes an immutable `Frame` for the widgets. Every method
+takes the lock, so a worker thread may step while the UI thread submits actions.
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import math
+import threading
+
+import attrs
+import numpy as np
+
+from sim.conditions import ConditionTracker, parse_condition
+from sim.drill import Drill
+from sim.engine import Simulation
+from sim.observe import Event, Gauges
+from sim.scoring import SLOStatus, SLOTracker
+from sim.spec import Action
+from tui.frame import (
+    BreakerReading,
+    Frame,
+    GaugeReading,
+    LatencySeries,
+    LogEntry,
+    RatesReading,
+    SLOReading,
+    level_for,
+)
+from tui.symptoms import SymptomWatch
+
+SPEEDS = (1, 2, 5, 10, 50)
+"""Sim seconds per wall second the player can choose."""
+SAMPLE_EVERY_S = 0.25
+"""Sim time between gauge samples (smoothing, hints, symptoms)."""
+SMOOTH_WINDOW_S = 5.0
+"""The moving average shown beside each instant value."""
+CHART_STEP_S = 1.0
+CHART_WINDOW_S = 300.0
+LOG_KEEP = 200
+"""Entries carried by each frame; the log widget keeps its own scrollback."""
+
+AT_RISK_BURN = 2.0
+"""A 1-minute burn rate above this spends the budget faster than it is earned: warn."""
+BURNING_BURN = 10.0
+"""At this burn rate the budget is gone within minutes: page."""
+RECOVERED_BURN = 1.5
+"""Hysteresis: an alert clears only when the burn rate falls below this."""
+
+EVENT_TAGS = {
+    "breaker": ("BREAKER", "crit"),
+    "oom": ("OOM", "crit"),
+    "worker_down": ("WORKER", "crit"),
+    "worker_up": ("WORKER", "ok"),
+    "action_applied": ("ACTION", "ok"),
+    "action_pending": ("PENDING", "warn"),
+    "action_refused": ("REFUSED", "crit"),
+}
+"""How engine events show in the log. Fault start/end are not shown: the
+`SymptomWatch` reports what the operator can see instead."""
+
+
+@attrs.frozen
+class GaugeSample:
+    """The gauge values kept for the moving averages."""
+
+    t_s: float
+    busy_slots: int
+    queue_depth: int
+    memory_mb: float
+    live_workers: int
+    pool_in_use: tuple[tuple[str, int], ...]
+
+
+def slo_state(status: SLOStatus, previous: str) -> tuple[str, str]:
+    """(level, word) of an SLO: BREACHED when the budget is spent, else by 1-minute burn rate.
+
+    An alert raised at AT_RISK_BURN stays up until the burn drops below
+    RECOVERED_BURN, so a rate hovering at the threshold does not flap.
+    """
+    if status.budget_remaining < 0:
+        return "crit", "BREACHED"
+    burn = status.burn_rate_1m
+    if burn >= BURNING_BURN:
+        return "crit", "BURNING"
+    if burn >= AT_RISK_BURN or (previous in ("AT RISK", "BURNING", "BREACHED") and burn >= RECOVERED_BURN):
+        return "warn", "AT RISK"
+    return "ok", "OK"
+
+
+def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
+    """The last `count` ticks of a history series (fewer at the start), oldest first, copied."""
+    history = sim.history
+    count = min(count, history.length)
+    positions = np.arange(history.written - count, history.written) % history.capacity
+    return history.buffer(name)[positions].copy()
+
+
+@attrs.define
+class LiveRun:
+    """A drill being played: the simulation plus the trainee-facing bookkeeping."""
+
+    drill: Drill
+    sim: Simulation
+    tracker: SLOTracker
+    speed: int = 1
+    paused: bool = True
+    started_at: dt.datetime = attrs.Factory(lambda: dt.datetime.now(dt.timezone.utc))
+    tick_debt: float = 0.0
+    """Fractional ticks owed by the timer, carried to the next frame."""
+    log: collections.deque = attrs.Factory(lambda: collections.deque(maxlen=LOG_KEEP))
+    log_total: int = 0
+    events_seen: int = 0
+    samples: collections.deque = attrs.Factory(collections.deque)
+    next_sample_tick: int = 0
+    hint_trackers: dict = attrs.Factory(dict)
+    hints_fired: dict = attrs.Factory(dict)
+    """Index into drill.hints -> sim time it fired, in firing order."""
+    faults_started: set = attrs.Factory(set)
+    symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
+    slo_words: dict = attrs.Factory(dict)
+    lock: threading.RLock = attrs.Factory(threading.RLock)
+
+    @classmethod
+    def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True) -> LiveRun:
+        """A fresh run of `drill` at t=0 (seed defaults to the drill's)."""
+        sim = Simulation.from_drill(drill, seed)
+        run = cls(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), speed=speed, paused=paused)
+        for index, hint in enumerate(drill.hints):
+            if hint.when:
+                run.hint_trackers[index] = ConditionTracker(parse_condition(hint.when))
+        run.sample_tick()
+        return run
+
+    # ------------------------------------------------------------------ clock
+
+    @property
+    def ticks_total(self) -> int:
+        """Ticks in the whole drill."""
+        return int(math.ceil(self.drill.duration_s / self.sim.dt_s - 1e-9))
+
+    @property
+    def finished(self) -> bool:
+        return self.sim.tick >= self.ticks_total
+
+    def set_speed(self, speed: int) -> None:
+        """Choose one of SPEEDS."""
+        if speed not in SPEEDS:
+            raise ValueError(f"speed must be one of {SPEEDS}, got {speed}")
+        with self.lock:
+            self.speed = speed
+            self.tick_debt = 0.0
+
+    def faster(self) -> int:
+        """The next speed up (stays at the top)."""
+        index = min(SPEEDS.index(self.speed) + 1, len(SPEEDS) - 1)
+        self.set_speed(SPEEDS[index])
+        return self.speed
+
+    def slower(self) -> int:
+        """The next speed down (stays at 1x)."""
+        index = max(SPEEDS.index(self.speed) - 1, 0)
+        self.set_speed(SPEEDS[index])
+        return self.speed
+
+    def advance_wall(self, wall_s: float) -> int:
+        """Advance the sim time owed for `wall_s` of wall time at the current speed; returns ticks run."""
+        with self.lock:
+            if self.paused or self.finished:
+                return 0
+            owed = self.tick_debt + wall_s * self.speed / self.sim.dt_s
+            ticks = int(owed + 1e-9)
+            self.tick_debt = owed - ticks
+            return self.advance_ticks(ticks)
+
+    def advance_ticks(self, ticks: int) -> int:
+        """Step up to `ticks` ticks (never past the drill's end); returns ticks run."""
+        with self.lock:
+            ticks = max(0, min(ticks, self.ticks_total - self.sim.tick))
+            for _ in range(ticks):
+                self.sim.step()
+                if self.sim.tick >= self.next_sample_tick or self.sim.tick == self.ticks_total:
+                    self.sample_tick()
+            if ticks:
+                self.tracker.update(self.sim)
+                self._log_events()
+                self._check_slos()
+            return ticks
+
+    # ------------------------------------------------------------------ actions
+
+    def submit(self, name: str, args: dict | tuple = ()) -> Action:
+        """Queue an operator action for the next tick boundary."""
+        with self.lock:
+            action = Action(t_s=self.sim.t_s, name=name, args=args)
+            self.sim.apply(action)
+            return action
+
+    # ------------------------------------------------------------------ bookkeeping
+
+    def sample_tick(self) -> None:
+        """Take a gauge sample: smoothing, hint conditions and fault symptoms."""
+        gauges = self.sim.gauges()
+        self.next_sample_tick = self.sim.tick + max(1, int(round(SAMPLE_EVERY_S / self.sim.dt_s)))
+        self.samples.append(
+            GaugeSample(
+                t_s=gauges.t_s,
+                busy_slots=gauges.busy_slots,
+                queue_depth=gauges.queue_depth,
+                memory_mb=gauges.memory_mb,
+                live_workers=gauges.live_workers,
+                pool_in_use=tuple((p.name, p.in_use) for p in gauges.pools),
+            )
+        )
+        while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
+            self.samples.popleft()
+        for index, fault in enumerate(self.drill.model.faults):
+            if index not in self.faults_started and fault.at_s <= gauges.t_s + 1e-9:
+                self.faults_started.add(index)
+                self.symptoms.fault_started(fault, gauges)
+        for symptom in self.symptoms.check(gauges):
+            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+        self._check_hints(gauges)
+
+    def _check_hints(self, gauges: Gauges) -> None:
+        for index, hint in enumerate(self.drill.hints):
+            if index in self.hints_fired:
+                continue
+            if index in self.hint_trackers:
+                fired = self.hint_trackers[index].update(gauges)
+            else:
+                fired = hint.at_s is not None and gauges.t_s >= hint.at_s - 1e-9
+            if fired:
+                self.hints_fired[index] = gauges.t_s
+                self.add_log(LogEntry(gauges.t_s, "HINT", "warn", hint.text))
+
+    def _log_events(self) -> None:
+        for event in self.sim.events_since(self.events_seen):
+            self._log_event(event)
+        self.events_seen = self.sim.events_total
+
+    def _log_event(self, event: Event) -> None:
+        tag = EVENT_TAGS.get(event.kind)
+        if tag is None:
+            return
+        kind, level = tag
+        if event.kind == "breaker" and "CLOSED" in event.message:
+            level = "ok"
+        elif event.kind == "breaker" and "HALF" in event.message:
+            level = "warn"
+        self.add_log(LogEntry(event.t_s, kind, level, event.message))
+
+    def _check_slos(self) -> None:
+        for status in self.tracker.status():
+            previous = self.slo_words.get(status.name, "OK")
+            level, word = slo_state(status, previous)
+            if word == previous:
+                continue
+            self.slo_words[status.name] = word
+            if word == "OK":
+                self.add_log(LogEntry(self.sim.t_s, "CLEAR", "ok", f"SLO {status.name} back within budget (burn {status.burn_rate_1m:.1f}x)"))
+            else:
+                self.add_log(
+                    LogEntry(
+                        self.sim.t_s, "ALERT", level,
+                        f"SLO {status.name} {word}: burn {status.burn_rate_1m:.1f}x (1m), "
+                        f"{max(status.budget_remaining, 0.0):.0%} of budget left",
+                    )
+                )
+
+    def add_log(self, entry: LogEntry) -> None:
+        """Append one entry to the incident log."""
+        self.log.append(entry)
+        self.log_total += 1
+
+    @property
+    def latest_hint(self) -> str | None:
+        return self.drill.hints[next(reversed(self.hints_fired))].text if self.hints_fired else None
+
+    # ------------------------------------------------------------------ publishing
+
+    def frame(self) -> Frame:
+        """An immutable snapshot of everything the incident screen shows."""
+        with self.lock:
+            gauges = self.sim.gauges()
+            return Frame(
+                title=self.drill.title,
+                t_s=gauges.t_s,
+                tick=gauges.tick,
+                duration_s=self.drill.duration_s,
+                speed=self.speed,
+                paused=self.paused,
+                finished=self.finished,
+                slots=self._slots(gauges),
+                queue=self._queue(gauges),
+                memory=self._memory(gauges),
+                workers=self._workers(gauges),
+                pools=tuple(self._pool(gauges, i) for i in range(len(gauges.pools))),
+                breakers=tuple(
+                    BreakerReading(b.dependency, b.state, b.forced, b.failure_rate, b.calls_in_window)
+                    for b in gauges.breakers
+                ),
+                rates=self._rates(gauges),
+                latency=self._latency(),
+                slos=self._slos(),
+                log=tuple(self.log),
+                log_total=self.log_total,
+                hint=self.latest_hint,
+            )
+
+    def _average(self, value_of) -> float:
+        values = [value_of(sample) for sample in self.samples]
+        return sum(values) / len(values) if values else 0.0
+
+    def _slots(self, gauges: Gauges) -> GaugeReading:
+        total = gauges.total_slots
+        average = self._average(lambda s: s.busy_slots)
+        return GaugeReading(
+            label="Slots", value=gauges.busy_slots, limit=total, average=average,
+            level=level_for(gauges.busy_slots / total, 0.75, 0.95) if total else "crit",
+            value_text=f"{gauges.busy_slots}/{total}", average_text=f"{average:.0f}",
+        )
+
+    def _workers(self, gauges: Gauges) -> GaugeReading:
+        warming = sum(1 for w in gauges.workers if w.warming)
+        down = sum(1 for w in gauges.workers if not w.up and not w.warming)
+        notes = [f"{warming} warming"] if warming else []
+        if down:
+            notes.append(f"{down} down")
+        target = max(gauges.target_workers, 1)
+        average = self._average(lambda s: s.live_workers)
+        missing = gauges.live_workers < gauges.target_workers
+        return GaugeReading(
+            label="Workers", value=gauges.live_workers, limit=target, average=average,
+            level="crit" if down else ("warn" if missing else "ok"),
+            value_text=f"{gauges.live_workers}/{gauges.target_workers}", average_text=f"{average:.1f}",
+            note=" ".join(notes),
+        )
+
+    def _queue(self, gauges: Gauges) -> GaugeReading:
+        depth, limit = gauges.queue_depth, gauges.queue_limit
+        average = self._average(lambda s: s.queue_depth)
+        if limit:
+            level = level_for(depth / limit, 0.5, 0.8)
+            text = f"{depth}/{limit}"
+        else:
+            # Unbounded: judge the backlog against what the workers can hold at once.
+            slots = max(gauges.total_slots, 1)
+            level = level_for(depth / slots, 0.25, 1.0)
+            text = f"{depth} (no limit)"
+        scale = max(gauges.total_slots * 2, depth, 1)
+        return GaugeReading(
+            label="Queue", value=depth, limit=limit or None, average=average, level=level,
+            value_text=text, average_text=f"{average:.0f}", scale=scale,
+        )
+
+    def _memory(self, gauges: Gauges) -> GaugeReading:
+        used, limit, pressure = gauges.memory_mb, gauges.memory_limit_mb, gauges.memory_pressure_mb
+        average = self._average(lambda s: s.memory_mb)
+        level = "crit" if used >= (pressure + limit) / 2 else ("warn" if used >= pressure else "ok")
+        return GaugeReading(
+            label="Memory", value=used, limit=limit, average=average, level=level,
+            value_text=f"{used:.0f}/{limit:.0f}MB", average_text=f"{average:.0f}",
+            mark=pressure / limit if limit else None,
+        )
+
+    def _pool(self, gauges: Gauges, index: int) -> GaugeReading:
+        pool = gauges.pools[index]
+        average = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
+        full = pool.in_use >= pool.size
+        level = "crit" if full and pool.waiters else level_for(pool.in_use / max(pool.size, 1), 0.8, 1.0)
+        notes = [f"{pool.waiters} wait"]
+        if pool.target_size != pool.size:
+            notes.append(f"→{pool.target_size}")
+        return GaugeReading(
+            label=pool.name, value=pool.in_use, limit=pool.size, average=average, level=level,
+            value_text=f"{pool.in_use}/{pool.size}", average_text=f"{average:.0f}", note=" ".join(notes),
+        )
+
+    def _rates(self, gauges: Gauges) -> RatesReading:
+        window = max(1, int(round(SMOOTH_WINDOW_S / self.sim.dt_s)))
+        span_s = max(min(window, self.sim.history.length), 1) * self.sim.dt_s
+        arrivals = float(recent_rows(self.sim, "arrivals", window).sum())
+        failed = float(recent_rows(self.sim, "failed", window).sum())
+        rejected = float(recent_rows(self.sim, "rejected", window).sum())
+        completed = float(recent_rows(self.sim, "completed", window).sum())
+
+        def ratio(part: float, whole: float) -> float:
+            return part / whole if whole > 0 else 0.0
+
+        return RatesReading(
+            arrival_rps=gauges.arrival_rps,
+            arrival_avg_rps=arrivals / span_s,
+            retry_rps=gauges.retry_rps,
+            goodput_rps=gauges.goodput_rps,
+            goodput_avg_rps=completed / span_s,
+            error_ratio=ratio(gauges.error_rps, gauges.arrival_rps),
+            error_avg_ratio=ratio(failed, arrivals),
+            reject_ratio=ratio(gauges.reject_rps, gauges.arrival_rps),
+            reject_avg_ratio=ratio(rejected, arrivals),
+        )
+
+    def _latency(self) -> LatencySeries:
+        per_sample = max(1, int(round(CHART_STEP_S / self.sim.dt_s)))
+        held = self.sim.history.length
+        samples = min(held // per_sample, int(CHART_WINDOW_S / CHART_STEP_S))
+        # Sample at whole-second tick boundaries counted from t=0, so columns do not shift per frame.
+        usable = samples * per_sample + held % per_sample if samples else 0
+
+        def series(name: str) -> tuple[float, ...]:
+            if not samples:
+                return ()
+            rows = recent_rows(self.sim, name, usable)
+            ends = rows[per_sample - 1 : samples * per_sample : per_sample]
+            return tuple(float(v) for v in ends)
+
+        thresholds = [s.threshold_s for s in self.drill.slos if s.kind == "latency" and s.threshold_s]
+        t_end_s = (self.sim.tick - held % per_sample) * self.sim.dt_s
+        return LatencySeries(
+            step_s=per_sample * self.sim.dt_s,
+            t_end_s=t_end_s,
+            p50_ms=series("p50_ms"),
+            p95_ms=series("p95_ms"),
+            p99_ms=series("p99_ms"),
+            threshold_ms=min(thresholds) * 1000.0 if thresholds else None,
+            markers_s=tuple(a.t_s for a in self.sim.action_log),
+        )
+
+    def _slos(self) -> tuple[SLOReading, ...]:
+        readings = []
+        for status in self.tracker.status():
+            level, word = slo_state(status, self.slo_words.get(status.name, "OK"))
+            readings.append(
+                SLOReading(
+                    name=status.name, target=status.target,
+                    attained=status.attained if status.valid else math.nan,
+                    budget_remaining=status.budget_remaining, burn_rate=status.burn_rate_1m,
+                    level=level, state_word=word,
+                )
+            )
+        return tuple(readings)

@@ -1,0 +1,79 @@
+"""The briefing: the drill's story, its SLOs and the key map; start or go back."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Static
+
+from sim.drill import Drill
+from tui.commands import MITIGATIONS
+from tui.frame import format_clock
+from tui.screens.picker import describe_slo
+
+
+def key_map_text() -> str:
+    """The incident keys, two per line."""
+    rows = [f"{m.key:>5}  {m.label:<10}" for m in MITIGATIONS]
+    rows += [f"{'space':>5}  {'Pause':<10}", f"{'+ -':>5}  {'Speed':<10}", f"{'?':>5}  {'Help':<10}", f"{'q':>5}  {'End drill':<10}"]
+    return "\n".join("".join(rows[i : i + 2]) for i in range(0, len(rows), 2))
+
+
+class BriefingScreen(Screen):
+    """Read the situation, then Start (Enter) or go Back (Escape)."""
+
+    BINDINGS = [
+        Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
+        Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),
+        Binding("question_mark,f1", "app.help", "Help", id="briefing.help", tooltip="Every key of the app."),
+    ]
+
+    def __init__(self, drill: Drill) -> None:
+        super().__init__()
+        self.drill = drill
+
+    def compose(self) -> ComposeResult:
+        drill = self.drill
+        with Vertical(id="briefing"):
+            yield Static(f"{drill.title}", id="briefing-title")
+            yield Static(
+                f"difficulty {drill.difficulty}/5  ·  {format_clock(drill.duration_s)}  ·  seed {drill.seed}",
+                id="briefing-meta",
+            )
+            with Horizontal(id="briefing-body"):
+                with VerticalScroll(id="briefing-story"):
+                    yield Static(drill.briefing, markup=False)
+                    yield Static(self._slo_text(), id="briefing-slos", markup=False)
+                with Vertical(id="briefing-keys"):
+                    yield Static("Keys during the drill", classes="section-title")
+                    yield Static(key_map_text(), markup=False)
+            with Horizontal(id="briefing-buttons"):
+                yield Button("Start (enter)", variant="success", id="start")
+                yield Button("Back (esc)", id="back")
+        yield Footer()
+
+    def _slo_text(self) -> str:
+        if not self.drill.slos:
+            return "\nNo SLOs: play for understanding."
+        lines = ["", "Your SLOs:"]
+        for slo in self.drill.slos:
+            scope = f" ({', '.join(slo.classes)})" if slo.classes else ""
+            lines.append(f"  • {slo.name}: {describe_slo(slo)} of {slo.events} requests{scope}")
+        return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        self.query_one("#start", Button).focus()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "start":
+            self.action_start()
+        else:
+            self.action_back()
+
+    def action_start(self) -> None:
+        self.app.start_drill(self.drill)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()

@@ -1,0 +1,148 @@
+"""The debrief: score, grade and breakdown; SLIs over time beside "do nothing" and par; the hints."""
+
+from __future__ import annotations
+
+import math
+
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+from textual.worker import get_current_worker
+
+from sim.drill import Drill
+from sim.scoring import EVAL_WINDOW_S, ScoreReport
+from sim.spec import Action
+from tui.frame import format_clock
+from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
+
+
+def _ttm(report: ScoreReport) -> str:
+    if report.time_to_mitigate_s is None:
+        return "not mitigated"
+    return f"{report.time_to_mitigate_s:.0f}s"
+
+
+def window_markers(actions: tuple[Action, ...], window_s: float) -> tuple[int, ...]:
+    """Evaluation-window indexes that contain an action."""
+    return tuple(sorted({int(a.t_s // window_s) for a in actions}))
+
+
+def strip_sets(reports: list[tuple[str, ScoreReport]], actions: tuple[Action, ...]) -> tuple[StripSet, ...]:
+    """One StripSet per SLO, a row per run; the first run (the player's) gets the action marks."""
+    if not reports:
+        return ()
+    first = reports[0][1]
+    sets = []
+    for index, sli in enumerate(first.slis):
+        rows = []
+        for position, (label, report) in enumerate(reports):
+            values = tuple(window.sli[index] for window in report.windows)
+            markers = window_markers(actions, EVAL_WINDOW_S) if position == 0 else ()
+            rows.append(StripRow(label, values, report.slis[index].attained, markers))
+        sets.append(StripSet(sli.name, sli.target, EVAL_WINDOW_S, tuple(rows)))
+    return tuple(sets)
+
+
+def hint_lines(drill: Drill, fired: dict[int, float]) -> str:
+    """Every hint of the drill, with when it showed in this run (if it did)."""
+    if not drill.hints:
+        return "This drill has no hints."
+    lines = []
+    for index, hint in enumerate(drill.hints):
+        trigger = f"at {format_clock(hint.at_s)}" if hint.at_s is not None else f"when {hint.when}"
+        shown = f" — shown at {format_clock(fired[index])}" if index in fired else " — not shown in your run"
+        lines.append(f"• {hint.text}\n    ({trigger}{shown})")
+    return "\n".join(lines)
+
+
+class DebriefScreen(Screen):
+    """How the run went. The do-nothing and par runs are simulated in a thread after mounting."""
+
+    BINDINGS = [
+        Binding("escape,enter", "app.back_to_picker", "Drills", id="debrief.drills", tooltip="Back to the drill list."),
+        Binding("q", "app.quit", "Quit", id="debrief.quit", tooltip="Leave Brownout."),
+        Binding("question_mark,f1", "app.help", "Help", id="debrief.help", tooltip="Every key of the app."),
+    ]
+
+    def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
+                 ended: str, hints_fired: dict[int, float], save_note: str = "") -> None:
+        super().__init__()
+        self.drill = drill
+        self.seed = seed
+        self.report = report
+        self.actions = actions
+        self.ended = ended
+        self.hints_fired = hints_fired
+        self.save_note = save_note
+        self.comparison: tuple[ScoreReport, ScoreReport] | None = None
+
+    def compose(self) -> ComposeResult:
+        report = self.report
+        with VerticalScroll(id="debrief"):
+            yield Static(f"Debrief — {self.drill.title}", id="debrief-title")
+            with Horizontal(id="debrief-top"):
+                with Vertical(id="debrief-score"):
+                    yield Static(f"{report.score:.0f}/100  grade {report.grade}", id="score-big")
+                    yield Static(self._summary(), id="score-summary", markup=False)
+                yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
+            yield Static("\n".join(str(line) for line in report.breakdown), id="breakdown", markup=False)
+            yield Static("Simulating do nothing and par on the same seed…", id="compare-status")
+            yield Vertical(id="strips")
+            yield Static("Hints this drill had", classes="section-title")
+            yield Static(hint_lines(self.drill, self.hints_fired), id="hints", markup=False)
+        yield Footer()
+
+    def _summary(self) -> str:
+        report = self.report
+        ended = "played to the end" if self.ended == "finished" else f"ended early at {format_clock(report.duration_s)}"
+        lines = [
+            f"Run {ended}, seed {self.seed}, {len(self.actions)} action(s).",
+            f"Detected: {'-' if report.time_to_detect_s is None else f'{report.time_to_detect_s:.0f}s'}"
+            f"  Mitigated: {_ttm(report)}",
+        ]
+        if self.save_note:
+            lines.append(self.save_note)
+        return "\n".join(lines)
+
+    def on_mount(self) -> None:
+        self.query_one("#debrief-top").border_title = "Score"
+        table = self.query_one("#compare-table", DataTable)
+        table.add_columns("Run", "Score", *(sli.name[:12] for sli in self.report.slis), "Mitigated")
+        self._add_row(table, "You", self.report)
+        self._show_strips([("You", self.report)])
+        self.compare_runs()
+
+    def _add_row(self, table: DataTable, label: str, report: ScoreReport) -> None:
+        cells = [f"{sli.attained:.2%}" + ("" if sli.met else " ✗") for sli in report.slis]
+        table.add_row(label, f"{report.score:.0f} {report.grade}", *cells, _ttm(report))
+
+    def _show_strips(self, reports: list[tuple[str, ScoreReport]]) -> None:
+        container = self.query_one("#strips", Vertical)
+        container.remove_children()
+        container.mount_all([SLIStrips(strips) for strips in strip_sets(reports, self.actions)])
+
+    @work(thread=True, exclusive=True, group="debrief")
+    def compare_runs(self) -> None:
+        """Do nothing and par, simulated off the UI thread (each is a whole headless run)."""
+        from sim.headless import compare
+
+        none_run, par_run = compare(self.drill, self.seed)
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self.show_comparison, none_run.report, par_run.report)
+
+    def show_comparison(self, none_report: ScoreReport, par_report: ScoreReport) -> None:
+        """Fill the table and strips once the headless runs are done."""
+        self.comparison = (none_report, par_report)
+        table = self.query_one("#compare-table", DataTable)
+        self._add_row(table, "Do nothing", none_report)
+        self._add_row(table, "Par", par_report)
+        self._show_strips([("You", self.report), ("Do nothing", none_report), ("Par", par_report)])
+        delta = self.report.score - par_report.score
+        verdict = "beat par" if delta > 0.5 else ("matched par" if abs(delta) <= 0.5 else f"{-delta:.0f} points below par")
+        self.query_one("#compare-status", Static).update(
+            f"You {verdict}; doing nothing scores {none_report.score:.0f}."
+            if not math.isnan(delta) else ""
+        )

@@ -1,0 +1,148 @@
+"""The live incident: gauges, breaker lights, latency chart, SLO budgets, event log, mitigations."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from tui.commands import MITIGATIONS, MitigationCommands
+from tui.dialogs.action_dialog import ActionDialog
+from tui.dialogs.forms import ActionForm, NotApplicable, action_args, form_for
+from tui.frame import Frame
+from tui.widgets.breaker_light import BreakerLight
+from tui.widgets.clock_bar import ClockBar
+from tui.widgets.event_log import EventLog
+from tui.widgets.gauge import GaugeBar
+from tui.widgets.hint_line import HintLine
+from tui.widgets.latency_chart import LatencyChart
+from tui.widgets.rates import RatesPanel
+from tui.widgets.slo_budget import SLOBudget
+
+
+class IncidentScreen(Screen):
+    """Shows the app's live run; every mitigation is a key and a palette command."""
+
+    COMMANDS = {MitigationCommands}
+    BINDINGS = [
+        Binding("space", "toggle_pause", "Pause", id="run.pause", tooltip="Pause or resume the simulation clock."),
+        Binding("plus,equals_sign", "faster", "Faster", id="run.faster", tooltip="Next speed: 1x 2x 5x 10x 50x."),
+        Binding("minus", "slower", "Slower", id="run.slower", tooltip="Previous speed."),
+        *(m.binding() for m in MITIGATIONS),
+        Binding("question_mark,f1", "app.help", "Help", id="run.help", tooltip="Every key of the app."),
+        Binding("q", "end_run", "End", id="run.end", tooltip="End the drill (asks first)."),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused_seen = 0
+        self.frame: Frame | None = None
+
+    @property
+    def live(self):
+        return self.app.live
+
+    def compose(self) -> ComposeResult:
+        yield ClockBar(id="clock")
+        with Horizontal(id="incident-main"):
+            with Vertical(id="gauges"):
+                yield GaugeBar(id="slots")
+                yield GaugeBar(id="workers")
+                yield GaugeBar(id="queue")
+                yield GaugeBar(id="memory")
+                yield Vertical(id="pools")
+                yield Vertical(id="breakers")
+                yield RatesPanel(id="rates")
+            yield LatencyChart(id="latency")
+        yield SLOBudget(id="slos")
+        yield HintLine(id="hint")
+        yield EventLog(id="log")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#gauges").border_title = "Service"
+        self.query_one("#latency").border_title = "Latency"
+        self.query_one("#slos").border_title = "Error budget"
+        self.query_one("#log").border_title = "Events"
+        if self.live is not None:
+            self.show_frame(self.live.frame())
+
+    def show_frame(self, frame: Frame) -> None:
+        """Hand one frame to every widget (cheap: widgets re-render only what changed)."""
+        self.frame = frame
+        self.query_one(ClockBar).frame = frame
+        self.query_one("#slots", GaugeBar).reading = frame.slots
+        self.query_one("#workers", GaugeBar).reading = frame.workers
+        self.query_one("#queue", GaugeBar).reading = frame.queue
+        self.query_one("#memory", GaugeBar).reading = frame.memory
+        self._sync_rows("#pools", GaugeBar, frame.pools)
+        self._sync_rows("#breakers", BreakerLight, frame.breakers)
+        self.query_one(RatesPanel).reading = frame.rates
+        self.query_one(LatencyChart).series = frame.latency
+        self.query_one(SLOBudget).readings = frame.slos
+        self.query_one(HintLine).hint = frame.hint
+        log = self.query_one(EventLog)
+        new_entries = frame.log[max(len(frame.log) - (frame.log_total - log.entries_written), 0):]
+        log.show(frame.log, frame.log_total)
+        for entry in new_entries:
+            if entry.kind == "REFUSED":
+                self.notify(entry.text, title="Action refused", severity="error", timeout=6)
+        self.sub_title = f"{frame.t_s:.0f}s"
+
+    def _sync_rows(self, container_id: str, widget_type, readings) -> None:
+        """One widget per reading, created when the count changes (pools appear with bulkheads)."""
+        container = self.query_one(container_id)
+        rows = list(container.query_children(widget_type))
+        if len(rows) != len(readings):
+            container.remove_children()
+            rows = [widget_type() for _ in readings]
+            container.mount_all(rows)
+        for row, reading in zip(rows, readings):
+            row.reading = reading
+
+    # ------------------------------------------------------------------ run controls
+
+    def action_toggle_pause(self) -> None:
+        self.app.toggle_pause()
+
+    def action_faster(self) -> None:
+        self.app.change_speed(+1)
+
+    def action_slower(self) -> None:
+        self.app.change_speed(-1)
+
+    def action_end_run(self) -> None:
+        self.app.request_end_run()
+
+    # ------------------------------------------------------------------ mitigations
+
+    def action_mitigate(self, action: str) -> None:
+        self.mitigate(action)
+
+    def mitigate(self, action: str) -> None:
+        """Open the action's dialog (or apply at once when there is nothing to ask)."""
+        live = self.live
+        if live is None or live.finished:
+            self.notify("The drill is over.", severity="warning")
+            return
+        with live.lock:
+            gauges = live.sim.gauges()
+            applied = live.sim.action_log
+        try:
+            form = form_for(action, live.drill.model, gauges, applied)
+        except NotApplicable as why:
+            self.notify(f"{action}: {why}", title="Not available", severity="warning")
+            return
+        if not form.needs_input:
+            self.submit(form, form.defaults())
+            return
+        self.app.push_screen(ActionDialog(form), lambda values: self.submit(form, values))
+
+    def submit(self, form: ActionForm, values: dict | None) -> None:
+        """Queue the action with the dialog's values (None: cancelled)."""
+        if values is None:
+            return
+        args = action_args(form, values)
+        self.app.submit_action(form.action, args)

@@ -1,0 +1,124 @@
+"""The drill picker: shipped drills and the user's own, with difficulty, length, SLOs and best score."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import attrs
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from sim.drill import Drill, SLOSpec
+from sim.drill_loader import list_drills, load_drill
+from tui.frame import format_clock
+
+
+def describe_slo(slo: SLOSpec) -> str:
+    """`avail ≥99%` or `≤300ms ≥95%`: an SLO in a table cell."""
+    if slo.kind == "latency" and slo.threshold_s is not None:
+        return f"≤{slo.threshold_s * 1000:.0f}ms ≥{slo.target:.0%}"
+    return f"avail ≥{slo.target:.{1 if slo.target * 100 % 1 else 0}%}"
+
+
+def difficulty_stars(difficulty: int) -> str:
+    """1..5 as ★★☆☆☆ (the number is in the detail line too)."""
+    level = max(0, min(difficulty, 5))
+    return "★" * level + "☆" * (5 - level)
+
+
+@attrs.frozen
+class DrillEntry:
+    """One row of the picker: a drill file, or a Drill value handed to the app."""
+
+    id: str
+    title: str
+    difficulty: int
+    duration_s: float
+    slos: tuple[SLOSpec, ...]
+    source: str
+    path: Path | None = None
+    drill: Drill | None = None
+
+    @classmethod
+    def of_drill(cls, drill: Drill) -> DrillEntry:
+        return cls(drill.id, drill.title, drill.difficulty, drill.duration_s, drill.slos, "given",
+                   Path(drill.source_path) if drill.source_path else None, drill)
+
+    def load(self) -> Drill:
+        """The drill itself (reads and validates the file; InputError when it is not valid)."""
+        return self.drill if self.drill is not None else load_drill(self.path)
+
+
+def discover_entries() -> tuple[DrillEntry, ...]:
+    """Shipped and user drills as the loader lists them."""
+    return tuple(
+        DrillEntry(s.id, s.title, s.difficulty, s.duration_s, s.slos, s.source, s.path) for s in list_drills()
+    )
+
+
+class PickerScreen(Screen):
+    """Choose a drill; Enter opens its briefing."""
+
+    BINDINGS = [
+        Binding("enter", "choose", "Brief me", id="picker.choose", tooltip="Open the selected drill's briefing."),
+        Binding("q", "app.quit", "Quit", id="picker.quit", tooltip="Leave Brownout."),
+        Binding("question_mark,f1", "app.help", "Help", id="picker.help", tooltip="Every key of the app."),
+    ]
+
+    def __init__(self, entries: tuple[DrillEntry, ...], best_scores: dict[str, float]) -> None:
+        super().__init__()
+        self.entries = entries
+        self.best_scores = best_scores
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="picker"):
+            yield Static("BROWNOUT  ·  choose a drill", id="picker-title")
+            yield DataTable(id="drill-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="drill-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Drill", "Level", "Length", "SLOs", "Best")
+        for entry in self.entries:
+            best = self.best_scores.get(entry.id)
+            table.add_row(
+                entry.title,
+                difficulty_stars(entry.difficulty),
+                format_clock(entry.duration_s),
+                ", ".join(describe_slo(s) for s in entry.slos) or "-",
+                "-" if best is None else f"{best:.0f}",
+                key=entry.id,
+            )
+        if not self.entries:
+            self.query_one("#drill-detail", Static).update("No drills found. Put .toml drills in the drills folder.")
+        table.focus()
+        self._show_detail(0)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail(event.cursor_row)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_choose()
+
+    def _show_detail(self, row: int) -> None:
+        if not 0 <= row < len(self.entries):
+            return
+        entry = self.entries[row]
+        where = str(entry.path) if entry.path else "built in"
+        self.query_one("#drill-detail", Static).update(
+            f"{entry.id}  ·  difficulty {entry.difficulty}/5  ·  {entry.source}: {where}"
+        )
+
+    def selected(self) -> DrillEntry | None:
+        """The highlighted entry."""
+        row = self.query_one(DataTable).cursor_row
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    def action_choose(self) -> None:
+        entry = self.selected()
+        if entry is not None:
+            self.app.open_briefing(entry)

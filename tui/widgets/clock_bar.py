@@ -1,0 +1,44 @@
+"""The incident header line: sim clock against the drill length, speed and run state."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.frame import Frame, format_clock
+from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
+
+
+class ClockBar(Widget):
+    """`▶ 00:12 / 05:00  5x  RUNNING  Title` — paused and finished are spelled out."""
+
+    COMPONENT_CLASSES = LEVEL_COMPONENT_CLASSES
+    DEFAULT_CSS = """
+    ClockBar {
+        height: 1;
+        width: 1fr;
+    """ + LEVEL_CSS + """
+    }
+    """
+
+    frame: reactive[Frame | None] = reactive(None)
+
+    def render(self) -> Text:
+        frame = self.frame
+        if frame is None:
+            return Text("")
+        if frame.finished:
+            state, level, icon = "FINISHED", "warn", "■"
+        elif frame.paused:
+            state, level, icon = "PAUSED", "warn", "⏸"
+        else:
+            state, level, icon = "RUNNING", "ok", "▶"
+        style = level_style(self, level)
+        line = Text(no_wrap=True, overflow="ellipsis")
+        line.append(f"{icon} {format_clock(frame.t_s)} / {format_clock(frame.duration_s)} ", style="bold")
+        line.append(f" {frame.speed}x ", style="reverse")
+        line.append(f" {state} ", style=style)
+        line.append(f" {frame.title}")
+        line.truncate(self.size.width)
+        return line

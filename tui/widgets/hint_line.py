@@ -1,0 +1,30 @@
+"""The latest hint, shown under the gauges when a drill's hint fires."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+
+class HintLine(Widget):
+    """`Hint: bound the LLM call with a timeout.` (hidden until a hint fires)."""
+
+    DEFAULT_CSS = """
+    HintLine {
+        height: auto;
+        width: 1fr;
+        display: none;
+    }
+    HintLine.-shown {
+        display: block;
+    }
+    """
+
+    hint: reactive[str | None] = reactive(None, layout=True)
+
+    def watch_hint(self, hint: str | None) -> None:
+        self.set_class(bool(hint), "-shown")
+
+    def render(self) -> Text:
+        return Text(f"Hint: {self.hint}" if self.hint else "")

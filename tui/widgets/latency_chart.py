@@ -1,0 +1,127 @@
+"""p50/p95/p99 latency over time with the SLO threshold line, drawn in text cells."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.frame import LatencySeries, format_ms
+from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
+
+AXIS_WIDTH = 6
+GLYPHS = (("p99", "▴"), ("p50", "·"), ("p95", "●"))
+"""Drawn in this order, so p95 (what latency SLOs are about) wins a shared cell."""
+
+
+def chart_scale_ms(series: LatencySeries) -> float:
+    """The top of the y axis: room for the worst p99 and the SLO line, never below 10 ms."""
+    values = [v for v in series.p99_ms + series.p95_ms if not math.isnan(v)]
+    top = max(values, default=0.0) * 1.1
+    if series.threshold_ms:
+        top = max(top, series.threshold_ms * 1.5)
+    return max(top, 10.0)
+
+
+def plot_rows(series: LatencySeries, width: int, height: int) -> list[list[tuple[str, str]]]:
+    """The chart as `height` rows of `width` (glyph, level) cells, top row first.
+
+    One column per sample, the newest at the right; older samples than fit are dropped.
+    """
+    rows = [[(" ", "dim") for _ in range(width)] for _ in range(height)]
+    if width <= 0 or height <= 0:
+        return rows
+    top_ms = chart_scale_ms(series)
+
+    def row_of(value_ms: float) -> int:
+        fraction = min(max(value_ms / top_ms, 0.0), 1.0)
+        return height - 1 - min(int(fraction * height), height - 1)
+
+    if series.threshold_ms:
+        line_row = row_of(series.threshold_ms)
+        rows[line_row] = [("╌", "crit") for _ in range(width)]
+    offset = width - len(series.p95_ms)
+    threshold = series.threshold_ms or math.inf
+    for name, glyph in GLYPHS:
+        values = getattr(series, f"{name}_ms")
+        for index, value in enumerate(values):
+            column = offset + index
+            if column < 0 or math.isnan(value):
+                continue
+            level = "crit" if value > threshold else ("ok" if name == "p95" else "dim")
+            rows[row_of(value)][column] = (glyph, level)
+    return rows
+
+
+class LatencyChart(Widget):
+    """A scrolling latency chart: one column per sample, a dashed SLO line, a legend."""
+
+    COMPONENT_CLASSES = LEVEL_COMPONENT_CLASSES
+    DEFAULT_CSS = """
+    LatencyChart {
+        height: 1fr;
+        min-height: 4;
+        width: 1fr;
+    """ + LEVEL_CSS + """
+    }
+    """
+
+    series: reactive[LatencySeries | None] = reactive(None)
+
+    def __init__(self, series: LatencySeries | None = None, *, title: str = "Latency", id: str | None = None, classes: str | None = None):
+        super().__init__(id=id, classes=classes)
+        self.title = title
+        self.set_reactive(LatencyChart.series, series)
+
+    def render(self) -> Text:
+        series = self.series
+        width, height = self.size.width, self.size.height
+        text = Text(no_wrap=True, overflow="crop")
+        if series is None or height < 2:
+            return text
+        dim = level_style(self, "dim")
+        latest = {name: getattr(series, f"{name}_ms")[-1] if series.p95_ms else math.nan for name in ("p50", "p95", "p99")}
+        legend = Text(no_wrap=True, overflow="ellipsis")
+        legend.append(f"{self.title} ")
+        for name, glyph in (("p50", "·"), ("p95", "●"), ("p99", "▴")):
+            legend.append(f"{glyph}{name} {format_ms(latest[name])} ")
+        if series.threshold_ms:
+            legend.append(f"╌SLO {format_ms(series.threshold_ms)}", style=level_style(self, "crit"))
+        legend.truncate(width)
+        text.append_text(legend)
+        marker_row = 1 if series.markers_s else 0
+        plot_height = height - 1 - marker_row
+        plot_width = max(width - AXIS_WIDTH, 1)
+        rows = plot_rows(series, plot_width, plot_height)
+        top_ms = chart_scale_ms(series)
+        for index, row in enumerate(rows):
+            text.append("\n")
+            if index == 0:
+                axis = format_ms(top_ms)
+            elif index == plot_height - 1:
+                axis = "0"
+            else:
+                axis = ""
+            text.append(axis.rjust(AXIS_WIDTH - 1) + "┤", style=dim)
+            for glyph, level in row:
+                text.append(glyph, style=level_style(self, level))
+        if marker_row:
+            text.append("\n")
+            text.append(self._marker_line(series, plot_width))
+        return text
+
+    def _marker_line(self, series: LatencySeries, plot_width: int) -> Text:
+        """▲ under the columns where the operator acted."""
+        cells = [" "] * plot_width
+        samples = len(series.p95_ms)
+        t_start_s = series.t_end_s - samples * series.step_s
+        for t_s in series.markers_s:
+            sample = int((t_s - t_start_s) // series.step_s)
+            column = plot_width - samples + sample
+            if 0 <= sample < samples and 0 <= column < plot_width:
+                cells[column] = "▲"
+        line = Text(" actn".ljust(AXIS_WIDTH), style=level_style(self, "dim"))
+        line.append("".join(cells), style=level_style(self, "warn"))
+        return line

@@ -1,0 +1,52 @@
+"""Error budget left per SLO, with the current burn rate and an alert word."""
+
+from __future__ import annotations
+
+import math
+
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from tui.frame import SLOReading
+from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
+
+BAR_WIDTH = 10
+
+
+class SLOBudget(Widget):
+    """One line per SLO: `latency ≥95.0% got 97.1% budget ███░░ 42% burn 3.1x AT RISK`."""
+
+    COMPONENT_CLASSES = LEVEL_COMPONENT_CLASSES
+    DEFAULT_CSS = """
+    SLOBudget {
+        height: auto;
+        width: 1fr;
+    """ + LEVEL_CSS + """
+    }
+    """
+
+    readings: reactive[tuple[SLOReading, ...]] = reactive((), layout=True)
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        dim = level_style(self, "dim")
+        for index, slo in enumerate(self.readings):
+            if index:
+                text.append("\n")
+            style = level_style(self, slo.level)
+            attained = "  n/a " if math.isnan(slo.attained) else f"{slo.attained:6.2%}"
+            text.append(f"{slo.name[:12]:<12} ≥{slo.target:.1%} ")
+            text.append(f"got {attained} ", style=dim)
+            left = min(max(slo.budget_remaining, 0.0), 1.0)
+            filled = round(left * BAR_WIDTH)
+            text.append("█" * filled, style=style)
+            text.append("░" * (BAR_WIDTH - filled), style=dim)
+            text.append(f" {slo.budget_remaining:4.0%} burn {slo.burn_rate:4.1f}x ", style=style)
+            text.append(slo.state_word, style=style)
+        if not self.readings:
+            text.append("No SLOs in this drill.", style=dim)
+        return text
+
+    def get_content_height(self, container, viewport, width: int) -> int:
+        return max(len(self.readings), 1)
