@@ -553,7 +553,9 @@ class _Table:
 def _table(ctx: _Context, path: str, raw, keys, *, required: bool = True) -> _Table | None:
     """A _Table over raw if it is a table; reports and returns None otherwise."""
     if raw is None:
-        if required:
+        if required and "." in path:
+            ctx.report(path, f'required key "{path.rsplit(".", 1)[1]}" is missing')
+        elif required:
             ctx.report(path, f"required table [{path}] is missing")
         return None
     if not isinstance(raw, dict):
