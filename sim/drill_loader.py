@@ -1155,48 +1155,69 @@ ACTION_ARGUMENTS: dict[str, dict[str, bool]] = {
     "shed.set": {"fraction": True, "mode": False},
     "queue.set_limit": {"limit": True},
     "timeout.set": {"dependency": True, "timeout_s": True},
-    "retry.set": {"dependency": False, "class": False, "retries": False, "backoff_s": False},
+    "retry.set": {"dependency": False, "class": False, "retries": True, "backoff_s": False, "jitter": False},
     "ratelimit.set": {"rate_rps": True, "burst": False},
     "workers.scale": {"workers": True},
     "bulkhead.set": {"class": True, "pool": True, "size": True},
-    "fallback.set": {"dependency": True, "enabled": True},
-    "worker.restart": {"worker": True},
+    "fallback.set": {"dependency": True, "enabled": False},
+    "worker.restart": {"worker": False},
 }
-"""Each action's arguments (canonical names) and whether they are required."""
+"""Each action's arguments (canonical names, as `sim.actions` reads them) and whether
+they are required. The ranges below mirror what `sim.actions` accepts, so a par
+solution is never refused by the engine for a value the loader let through."""
 
 
-def _read_seconds_arg(ctx, path, value):
+def _read_seconds_arg(ctx, path, value, *, low=0.0, high=_MAX_DURATION_S):
     if value is _INVALID:
         return _INVALID
     # `timeout_s = 2.0` is plain seconds; `timeout = "2s"` or `timeout_s = "2s"` carry a unit.
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return _read_float(ctx, path, value, low=0.0, high=_MAX_DURATION_S)
-    return _read_duration(ctx, path, value)
+        return _read_float(ctx, path, value, low=low, high=high)
+    seconds = _read_duration(ctx, path, value, high=high)
+    if isinstance(seconds, float) and seconds < low:
+        return ctx.report(path, f"must be at least {low * 1000:g}ms, got {_describe(value)}")
+    return seconds
+
+
+def _read_action_timeout(ctx, path, value):
+    # "none" removes the timeout (the engine's spelling).
+    if value == "none":
+        return value
+    return _read_seconds_arg(ctx, path, value, low=0.001, high=3600.0)
+
+
+def _read_action_limit(ctx, path, value):
+    # Kept as "unbounded": the engine reads it, and 0 means a queue of length zero.
+    if value == "unbounded":
+        return value
+    return _read_queue_limit(ctx, path, value)
 
 
 def _read_action_arg(ctx: _Context, path: str, action: str, key: str, value, names: _Names, service):
     """One action argument, checked against the drill's names."""
-    if key == "pool" and action == "bulkhead.set":
-        # A bulkhead creates a dedicated pool: its name is new, not a reference.
-        return _read_name(ctx, path, value)
     if key == "pool":
         return _read_reference(ctx, path, value, names.pools, "a pool of this drill")
     if key == "dependency":
         return _read_reference(ctx, path, value, names.dependencies(), "a dependency of this drill")
     if key == "class":
         return _read_reference(ctx, path, value, names.classes, "a traffic class of this drill")
-    if key in ("size", "burst"):
-        return _read_int(ctx, path, value, low=1, high=10**6) if key == "size" else _read_float(ctx, path, value, low=1.0, high=_MAX_RATE)
-    if key == "fraction":
+    if key == "size":
+        # bulkhead.set size 0 removes the bulkhead; a pool keeps at least one connection.
+        return _read_int(ctx, path, value, low=0 if action == "bulkhead.set" else 1, high=10**6)
+    if key == "burst":
+        return _read_float(ctx, path, value, low=1.0, high=_MAX_RATE)
+    if key in ("fraction", "jitter"):
         return _read_fraction(ctx, path, value)
     if key == "mode":
         return _read_choice(ctx, path, value, SHED_MODES)
     if key == "limit":
-        return _read_queue_limit(ctx, path, value)
-    if key in ("timeout_s", "backoff_s"):
-        return _read_seconds_arg(ctx, path, value)
+        return _read_action_limit(ctx, path, value)
+    if key == "timeout_s":
+        return _read_action_timeout(ctx, path, value)
+    if key == "backoff_s":
+        return _read_seconds_arg(ctx, path, value, high=600.0)
     if key == "retries":
-        return _read_int(ctx, path, value, low=0, high=100)
+        return _read_int(ctx, path, value, low=0, high=10)
     if key == "rate_rps":
         return _read_float(ctx, path, value, low=0.0, high=_MAX_RATE)
     if key == "enabled":
@@ -1230,21 +1251,56 @@ def _read_action(ctx: _Context, path: str, raw: dict, names: _Names, service, in
         if canonical in args:
             ctx.report(key_path, f'"{key}" repeats "{canonical}"; give it once')
             continue
-        if key in _ACTION_ALIASES and canonical in ("timeout_s", "backoff_s"):
-            args[canonical] = _read_duration(ctx, key_path, value)
+        if value is _INVALID:
+            args[canonical] = _INVALID
+        elif key in _ACTION_ALIASES and canonical in ("timeout_s", "backoff_s") and not isinstance(value, str):
+            args[canonical] = ctx.report(key_path, f'expected a duration like "2s", got {_describe(value)} (or write {canonical} = {value} for seconds)')
         else:
             args[canonical] = _read_action_arg(ctx, key_path, name, canonical, value, names, service)
     for key, required in expected.items():
         if required and key not in args:
-            ctx.report(_join(path, key), f'{name} needs "{key}"')
+            alias = next((short for short, long in _ACTION_ALIASES.items() if long == key), None)
+            also = f' (or {alias} = "2s")' if alias in ("timeout", "backoff") else ""
+            ctx.report(_join(path, key), f'{name} needs "{key}"{also}')
     if name == "retry.set":
         if ("dependency" in args) == ("class" in args):
             ctx.report(path, 'retry.set needs exactly one of "dependency" (the service\'s own retries) or "class" (client retries)')
-        if "retries" not in args and "backoff_s" not in args:
-            ctx.report(path, 'retry.set needs "retries" and/or "backoff"')
+        elif "jitter" in args and "dependency" in args:
+            ctx.report(_join(path, "jitter"), "jitter applies to client retries (class), not to a dependency")
     if len(ctx.problems) > problems_before:
         return _INVALID
     return _build(ctx, path, Action, t_s=at_s, name=name, args=args)
+
+
+def _check_par_capacity(ctx: _Context, entries: list[tuple[str, Action]], model: ModelSpec) -> None:
+    """Replay the par pool sizes in time order: the engine refuses a pool.resize or
+    bulkhead.set that asks a database for more than its max_connections, or a
+    bulkhead on a pool the class does not use."""
+    pool_database = {pool.name: pool.database for pool in model.pools}
+    sizes = {("pool", pool.name): pool.size for pool in model.pools}
+    max_connections = {dep.name: dep.max_connections for dep in model.dependencies}
+    uses = {cls.name: {step.pool for step in cls.plan if isinstance(step, DbStep)} for cls in model.classes}
+    for path, action in sorted(entries, key=lambda entry: entry[1].t_s):
+        if action.name == "pool.resize":
+            key = ("pool", action.arg("pool"))
+        elif action.name == "bulkhead.set":
+            cls, pool = action.arg("class"), action.arg("pool")
+            if pool not in uses.get(cls, ()):
+                ctx.report(_join(path, "pool"), f'class "{cls}" does not query pool "{pool}", so it cannot get a bulkhead from it')
+                continue
+            key = ("bulkhead", cls, pool)
+        else:
+            continue
+        database = pool_database[key[-1]]
+        asked = sum(size for other, size in sizes.items() if other != key and pool_database[other[-1]] == database)
+        asked += action.arg("size")
+        if asked > max_connections[database]:
+            ctx.report(
+                _join(path, "size"),
+                f"{database} allows {max_connections[database]} connections; its pools would need {asked} (the engine would refuse this)",
+            )
+            continue
+        sizes[key] = action.arg("size")
 
 
 # --------------------------------------------------------------------------- [[hints]]
@@ -1335,7 +1391,8 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
         if name in slo_names[:index]:
             ctx.report("slo", f'SLO "{name}" is defined twice')
     timing = (incident_start_s, duration_s)
-    par = tuple(_read_action(ctx, path, raw, names, service, *timing) for path, raw in _array_of_tables(ctx, "par", document.get("par")))
+    par_entries = _array_of_tables(ctx, "par", document.get("par"))
+    par = tuple(_read_action(ctx, path, raw, names, service, *timing) for path, raw in par_entries)
     hints = tuple(_read_hint(ctx, path, raw, names, *timing) for path, raw in _array_of_tables(ctx, "hints", document.get("hints")))
     if not isinstance(header, _DrillHeader):
         return _INVALID
@@ -1343,6 +1400,8 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
         ctx, "", ModelSpec,
         service=service, classes=classes, dependencies=dependencies, pools=pools, caches=caches, faults=faults, dt_s=header.dt_s,
     )
+    if isinstance(model, ModelSpec):
+        _check_par_capacity(ctx, [(path, action) for (path, _), action in zip(par_entries, par) if isinstance(action, Action)], model)
     return _build(
         ctx, "drill", Drill,
         id=header.id, title=header.title, difficulty=header.difficulty, briefing=header.briefing,

@@ -434,3 +434,34 @@ def test_range_kinds():
     for bad in ("60s..20", "9..1", "1..2..3", "a..b"):
         with pytest.raises(UnitError):
             parse_range(bad)
+
+
+# ---------------------------------------------------------------- the par solution
+
+
+def test_par_that_the_engine_would_refuse_is_reported():
+    problem = only_problem("par_over_capacity.toml")
+    assert (problem.path, problem.line) == ("par[1].size", 55)
+    assert "postgres allows 30 connections; its pools would need 35" in problem.message
+
+
+def test_par_argument_mistakes_are_each_reported():
+    problems = problems_of("par_bad_arguments.toml")
+    assert [(p.path, p.line) for p in problems] == [("par[0].wait", 48), ("par[1].timeout_s", 54), ("par[2]", 59)]
+    assert '"wait" is not an argument of pool.resize (it takes pool, size)' == problems[0].message
+    assert 'timeout.set needs "timeout_s" (or timeout = "2s")' == problems[1].message
+    assert 'exactly one of "dependency"' in problems[2].message
+
+
+def test_par_keeps_the_engine_spellings_for_unbounded_and_no_timeout(tmp_path):
+    text = (DATA / "minimal.toml").read_text() + (
+        '\n[[par]]\nat = "96s"\naction = "queue.set_limit"\nlimit = "unbounded"\n'
+        '\n[[par]]\nat = "97s"\naction = "timeout.set"\ndependency = "postgres"\ntimeout_s = "none"\n'
+        '\n[[par]]\nat = "98s"\naction = "timeout.set"\ndependency = "postgres"\ntimeout_s = 0.5\n'
+    )
+    path = tmp_path / "drill.toml"
+    path.write_text(text)
+    par = load_drill(path).par
+    assert [action.kwargs for action in par[1:]] == [
+        {"limit": "unbounded"}, {"dependency": "postgres", "timeout_s": "none"}, {"dependency": "postgres", "timeout_s": 0.5},
+    ]
