@@ -389,12 +389,25 @@ class SLOTracker:
         self._class_good = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
         self._class_valid = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
         self.arrivals = 0
-        self.extra_slot_s = 0.0
-        self.extra_connection_s = 0.0
+        # Whole slot-ticks / connection-ticks, times dt only when read: a float running sum
+        # would depend on how the run was cut into update() calls, and a replay must score
+        # exactly what the live run scored.
+        self.extra_slot_ticks = 0
+        self.extra_connection_ticks = 0
         self.needless_shed = 0
         self.events_seen = 0
         self.events: list = []
         """Every engine event consumed so far (the engine keeps only the most recent)."""
+
+    @property
+    def extra_slot_s(self) -> float:
+        """Slot-seconds above the drill's initial capacity so far."""
+        return self.extra_slot_ticks * self.dt_s
+
+    @property
+    def extra_connection_s(self) -> float:
+        """Connection-seconds above the drill's initial pool sizes so far."""
+        return self.extra_connection_ticks * self.dt_s
 
     @classmethod
     def for_sim(cls, drill: Drill, sim) -> SLOTracker:
@@ -463,12 +476,12 @@ class SLOTracker:
 
         self.arrivals += int(np.sum(rows["arrivals"]))
         total_slots = np.asarray(rows["total_slots"], dtype=np.float64)
-        self.extra_slot_s += float(np.maximum(total_slots - self.baseline_slots, 0).sum()) * self.dt_s
+        self.extra_slot_ticks += int(np.maximum(total_slots - self.baseline_slots, 0).sum())
         pool_size = np.asarray(rows["pool_size"], dtype=np.float64).reshape(count, -1)
         baseline = np.zeros(pool_size.shape[1])
         known = min(len(self.baseline_pool_sizes), pool_size.shape[1])
         baseline[:known] = self.baseline_pool_sizes[:known]
-        self.extra_connection_s += float(np.maximum(pool_size - baseline, 0).sum()) * self.dt_s
+        self.extra_connection_ticks += int(np.maximum(pool_size - baseline, 0).sum())
         # Shedding is "needless" when the tick ended with idle slots and nothing queued:
         # the service could have served those requests.
         idle = (rows["queue_depth"] == 0) & (rows["busy_slots"] < rows["total_slots"])
