@@ -354,7 +354,7 @@ class LiveRun:
             # Unbounded: judge the backlog against what the workers can hold at once.
             slots = max(gauges.total_slots, 1)
             level = level_for(depth / slots, 0.25, 1.0)
-            text = f"{depth} (no limit)"
+            text = f"{depth}/∞"
         scale = max(gauges.total_slots * 2, depth, 1)
         return GaugeReading(
             label="Queue", value=depth, limit=limit or None, average=average, level=level,

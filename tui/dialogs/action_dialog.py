@@ -48,9 +48,9 @@ class ActionDialog(ModalScreen[dict | None]):
             yield Label(f"({field.range_text})", classes="field-range")
 
     def on_mount(self) -> None:
-        first_input = self.query(Input).first() if self.query(Input) else None
-        if first_input is not None:
-            first_input.focus()
+        # Focus the first number to type; with only choices, Enter should apply, not open a list.
+        inputs = self.query(Input)
+        (inputs.first() if inputs else self.query_one("#apply", Button)).focus()
 
     def values(self) -> dict[str, str]:
         """The raw text of every field."""

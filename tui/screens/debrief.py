@@ -7,7 +7,7 @@ import math
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 from textual.worker import get_current_worker
@@ -83,10 +83,9 @@ class DebriefScreen(Screen):
         report = self.report
         with VerticalScroll(id="debrief"):
             yield Static(f"Debrief — {self.drill.title}", id="debrief-title")
-            with Horizontal(id="debrief-top"):
-                with Vertical(id="debrief-score"):
-                    yield Static(f"{report.score:.0f}/100  grade {report.grade}", id="score-big")
-                    yield Static(self._summary(), id="score-summary", markup=False)
+            with Vertical(id="debrief-top"):
+                yield Static(f"{report.score:.0f}/100  grade {report.grade}", id="score-big")
+                yield Static(self._summary(), id="score-summary", markup=False)
                 yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
             yield Static("\n".join(str(line) for line in report.breakdown), id="breakdown", markup=False)
             yield Static("Simulating do nothing and par on the same seed…", id="compare-status")
@@ -98,10 +97,10 @@ class DebriefScreen(Screen):
     def _summary(self) -> str:
         report = self.report
         ended = "played to the end" if self.ended == "finished" else f"ended early at {format_clock(report.duration_s)}"
+        detected = "-" if report.time_to_detect_s is None else f"{report.time_to_detect_s:.0f}s"
         lines = [
-            f"Run {ended}, seed {self.seed}, {len(self.actions)} action(s).",
-            f"Detected: {'-' if report.time_to_detect_s is None else f'{report.time_to_detect_s:.0f}s'}"
-            f"  Mitigated: {_ttm(report)}",
+            f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
+            f"detected {detected} · mitigated {_ttm(report)}",
         ]
         if self.save_note:
             lines.append(self.save_note)

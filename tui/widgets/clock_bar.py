@@ -31,7 +31,7 @@ class ClockBar(Widget):
         if frame.finished:
             state, level, icon = "FINISHED", "warn", "■"
         elif frame.paused:
-            state, level, icon = "PAUSED", "warn", "⏸"
+            state, level, icon = "PAUSED", "warn", "‖"
         else:
             state, level, icon = "RUNNING", "ok", "▶"
         style = level_style(self, level)

@@ -27,7 +27,7 @@ class EventLog(RichLog):
     """
 
     def __init__(self, *, id: str | None = None, classes: str | None = None):
-        super().__init__(max_lines=MAX_LINES, wrap=True, markup=False, highlight=False, auto_scroll=True, id=id, classes=classes)
+        super().__init__(max_lines=MAX_LINES, min_width=20, wrap=True, markup=False, highlight=False, auto_scroll=True, id=id, classes=classes)
         self.entries_written = 0
 
     def show(self, entries: tuple[LogEntry, ...], total: int) -> None:

@@ -11,7 +11,7 @@ from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
 
 
 class RatesPanel(Widget):
-    """Two lines: `Req 41/s ~40 (retry 3/s)  Good 38/s ~39` and `Err 2.1% ~1.4% WARN  Rej 0.0% ~0.0% OK`."""
+    """Two lines: `Req 41/s ~40 retry 3 Good 38 ~39` and `Err 2% ~1% WARN  Rej 0% ~0% OK`."""
 
     COMPONENT_CLASSES = LEVEL_COMPONENT_CLASSES
     DEFAULT_CSS = """
@@ -32,15 +32,15 @@ class RatesPanel(Widget):
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(f"Req {reading.arrival_rps:.0f}/s")
         text.append(f" ~{reading.arrival_avg_rps:.0f}", style=dim)
-        text.append(f" (retry {reading.retry_rps:.0f}/s)")
-        text.append(f"  Good {reading.goodput_rps:.0f}/s")
+        text.append(f" retry {reading.retry_rps:.0f}")
+        text.append(f" Good {reading.goodput_rps:.0f}")
         text.append(f" ~{reading.goodput_avg_rps:.0f}\n", style=dim)
         for label, ratio, average, level in (
             ("Err", reading.error_ratio, reading.error_avg_ratio, reading.error_level),
             ("Rej", reading.reject_ratio, reading.reject_avg_ratio, reading.reject_level),
         ):
             style = level_style(self, level)
-            text.append(f"{label} {ratio:.1%}", style=style)
-            text.append(f" ~{average:.1%}", style=dim)
+            text.append(f"{label} {ratio:.0%}", style=style)
+            text.append(f" ~{average:.0%}", style=dim)
             text.append(f" {LEVEL_WORDS[level]}  ", style=style)
         return text

@@ -42,7 +42,8 @@ class SLOBudget(Widget):
             filled = round(left * BAR_WIDTH)
             text.append("█" * filled, style=style)
             text.append("░" * (BAR_WIDTH - filled), style=dim)
-            text.append(f" {slo.budget_remaining:4.0%} burn {slo.burn_rate:4.1f}x ", style=style)
+            # Overspent budgets read as 0% left; the BREACHED word says the rest.
+            text.append(f" {left:4.0%} left, burn {slo.burn_rate:4.1f}x ", style=style)
             text.append(slo.state_word, style=style)
         if not self.readings:
             text.append("No SLOs in this drill.", style=dim)

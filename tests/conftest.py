@@ -1,0 +1,21 @@
+"""Shared fixtures: deterministic Textual output for pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+# The app tests and the snapshot factory share the Python-built drills.
+sys.path.insert(0, str(Path(__file__).parent / "tui"))
+
+
+@pytest.fixture(autouse=True)
+def deterministic_terminal(monkeypatch):
+    """No cursor blink (a blink timer makes snapshots flaky) and colour on whatever the shell says."""
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.delenv("TEXTUAL_THEME", raising=False)
+    from textual.widgets import Input
+
+    monkeypatch.setattr(Input, "_toggle_cursor", lambda self: None)

@@ -1,0 +1,376 @@
+"""The `brownout` command: the app, and headless commands for scripts and CI.
+
+    brownout [--saves DIR] [--player NAME]          open the app on the drill picker
+    brownout play DRILL [--seed N]                   open the app on a drill's briefing
+    brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
+                       [--runbook FILE] [--json] [--junit FILE]
+    brownout replay SAVE [--verify]
+    brownout saves list [--saves DIR]
+    brownout drills list
+    brownout drills validate FILE...
+    brownout bench [DRILL...]
+
+Exit codes: 0 ran; 1 a check failed (`drills validate`, `replay --verify`);
+2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
+options) with a one-line error on stderr naming the file and field. Headless
+commands never import Textual: the app is imported only when it is opened.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+from sim.errors import InputError
+
+EXIT_OK = 0
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+class UsageError(Exception):
+    """Bad command-line usage; the message is one line."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one line (no usage dump), exit 2."""
+
+    def error(self, message: str):
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `brownout` argument parser with every subcommand."""
+    parser = _Parser(prog="brownout", description="A terminal incident trainer.")
+    parser.add_argument("--saves", metavar="DIR", help="folder for saved runs (default $BROWNOUT_SAVES or ./saves)")
+    parser.add_argument("--player", metavar="NAME", help="player name recorded in saves")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    play = commands.add_parser("play", help="open the app on a drill's briefing")
+    play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
+    play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+
+    run = commands.add_parser("run", help="run a drill headless and print its score")
+    run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
+    run.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    source = run.add_mutually_exclusive_group()
+    source.add_argument("--actions", metavar="FILE", help="TOML file of timed actions ([[actions]] at, action, args)")
+    source.add_argument("--policy", choices=("none", "par"), help="do nothing, or play the drill's par solution")
+    run.add_argument("--runbook", metavar="FILE", help="TOML runbook: [[rules]] when, do, args, once")
+    run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    run.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one test case per SLO")
+
+    replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it")
+    replay.add_argument("save", metavar="SAVE", help="a save file")
+    replay.add_argument("--verify", action="store_true", help="re-simulate headless and check the digest")
+
+    saves = commands.add_parser("saves", help="saved runs")
+    saves_commands = saves.add_subparsers(dest="saves_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    saves_list = saves_commands.add_parser("list", help="list saves with drill, player, date and score")
+    saves_list.add_argument("--saves", dest="saves_dir", metavar="DIR", help="folder of saves")
+
+    drills = commands.add_parser("drills", help="shipped and user drills")
+    drills_commands = drills.add_subparsers(dest="drills_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
+    drills_commands.add_parser("list", help="list the drills you can play")
+    validate = drills_commands.add_parser("validate", help="check drill files and print every problem")
+    validate.add_argument("files", metavar="FILE", nargs="+", help="drill TOML files")
+
+    bench = commands.add_parser("bench", help="simulated requests per wall second, per shipped drill")
+    bench.add_argument("drills", metavar="DRILL", nargs="*", help="drill ids or files (default: every shipped drill)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `brownout` console script; returns (and exits with) the exit code."""
+    code = run_cli(sys.argv[1:] if argv is None else argv)
+    if argv is None:
+        sys.exit(code)
+    return code
+
+
+def run_cli(argv: list[str]) -> int:
+    """Parse and dispatch; every bad input becomes one stderr line and exit code 2."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return _dispatch(args)
+    except UsageError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    except InputError as error:
+        _error(error.first_line())
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return 130
+
+
+def _error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+
+
+def _dispatch(args) -> int:
+    command = args.command
+    if command is None:
+        return _open_app(args)
+    if command == "play":
+        return _open_app(args, drill=args.drill, seed=args.seed)
+    if command == "run":
+        return _run(args)
+    if command == "replay":
+        return _replay(args)
+    if command == "saves":
+        return _saves_list(args)
+    if command == "drills":
+        return _drills_list() if args.drills_command == "list" else _drills_validate(args.files)
+    return _bench(args.drills)
+
+
+# --------------------------------------------------------------------------- app
+
+
+def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None) -> int:
+    from sim.drill_loader import find_drill, load_drill
+
+    kwargs = {}
+    if args.saves:
+        kwargs["saves_dir"] = Path(args.saves)
+    if args.player:
+        kwargs["player"] = args.player
+    if drill is not None:
+        # Load before the app starts, so a bad drill is one stderr line, not a dialog.
+        kwargs["drill"] = load_drill(find_drill(drill), seed)
+    if replay is not None:
+        kwargs["replay"] = Path(replay)
+    from tui.app import run_app  # only now: headless commands never import Textual
+
+    run_app(**kwargs)
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- run
+
+
+def _run(args) -> int:
+    from sim.actions_file import load_actions
+    from sim.drill_loader import find_drill, load_drill
+    from sim.headless import run_drill
+    from sim.runbook import load_runbook
+
+    drill = load_drill(find_drill(args.drill), args.seed)
+    if args.actions:
+        actions, policy = load_actions(args.actions, drill), "actions"
+    elif args.policy == "par":
+        actions, policy = drill.par, "par"
+    else:
+        actions, policy = (), "none"
+    runbook = load_runbook(args.runbook, drill) if args.runbook else None
+    if runbook is not None:
+        policy += "+runbook"
+    if args.junit:
+        _check_writable(args.junit)
+    run = run_drill(drill, args.seed, actions=actions, runbook=runbook, policy=policy)
+    if args.junit:
+        from sim.junit import write_junit
+
+        try:
+            write_junit(args.junit, [run])
+        except OSError as error:
+            raise InputError.single(args.junit, f"cannot write the JUnit file: {error.strerror or error}") from None
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2, allow_nan=False))
+    else:
+        _print_run(run)
+    return EXIT_OK
+
+
+def _check_writable(path: str) -> None:
+    # Fail before a long run, not after it.
+    folder = Path(path).expanduser().resolve().parent
+    if not folder.is_dir():
+        raise InputError.single(path, f"cannot write the JUnit file: folder {folder} does not exist")
+    if Path(path).is_dir():
+        raise InputError.single(path, "cannot write the JUnit file: it is a folder")
+
+
+def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return none
+    return pattern.format(value)
+
+
+def _print_run(run) -> None:
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(highlight=False)
+    data = run.to_dict()
+    report = run.report
+    console.print(
+        f"[bold]{run.drill.title}[/] ({run.drill.id}), seed {run.seed}, policy {run.policy}: "
+        f"{data['duration_s']:g}s simulated in {run.wall_s:.1f}s"
+    )
+
+    requests = data["requests"]
+    table = Table(title="Requests", box=box.SIMPLE, title_justify="left")
+    for column in ("arrivals", "retries", "admitted", "completed", "failed", "rejected", "in flight"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(requests["arrivals"]), str(requests["retries"]), str(requests["admitted"]), str(requests["completed"]),
+        str(requests["failed"]["total"]), str(requests["rejected"]["total"]), str(requests["in_flight"]),
+    )
+    console.print(table)
+    reasons = [f"{k} {v}" for k, v in requests["failed"].items() if k != "total" and v]
+    reasons += [f"{k} {v}" for k, v in requests["rejected"].items() if k != "total" and v]
+    if reasons:
+        console.print("  failed/rejected by reason: " + ", ".join(reasons))
+    latency = data["latency_ms"]
+    console.print(
+        "  latency of successes (ms): "
+        + ", ".join(f"{k} {_fmt(latency[k])}" for k in ("mean", "p50", "p95", "p99"))
+    )
+
+    slos = Table(title="SLOs", box=box.SIMPLE, title_justify="left")
+    for column, justify in (("SLO", "left"), ("target", "right"), ("attained", "right"), ("budget left", "right"),
+                            ("max burn 1m/5m", "right"), ("breached at", "left"), ("met", "left")):
+        slos.add_column(column, justify=justify)
+    for sli in report.slis:
+        breaches = sli.breached_at_s
+        shown = ", ".join(f"{t:g}s" for t in breaches[:3]) + (f" +{len(breaches) - 3}" if len(breaches) > 3 else "")
+        slos.add_row(
+            sli.name + (f" (<= {sli.threshold_s * 1000:g} ms)" if sli.threshold_s is not None else ""),
+            f"{sli.target:.2%}",
+            f"{sli.attained:.2%}",
+            f"{sli.budget_remaining:.0%}",
+            f"{_fmt(sli.burn_rate_1m_max)} / {_fmt(sli.burn_rate_5m_max)}",
+            shown or "never",
+            "yes" if sli.met else "NO",
+        )
+    console.print(slos)
+    console.print(
+        f"  time to detect: {_fmt(report.time_to_detect_s, '{:.0f}s', 'no breach')}, "
+        f"time to mitigate: {_fmt(report.time_to_mitigate_s, '{:.0f}s', 'not mitigated')}"
+    )
+
+    score = Table(title=f"Score {report.score:.1f} / 100, grade {report.grade}", box=box.SIMPLE, title_justify="left")
+    score.add_column("item")
+    score.add_column("points", justify="right")
+    score.add_column("why")
+    for line in report.breakdown:
+        score.add_row(line.item, f"{line.points:.1f} / {line.max_points:g}", line.detail)
+    console.print(score)
+
+    events = data["events"]
+    if events:
+        console.print(f"Events ({len(events)}):")
+        for event in events[:20]:
+            console.print(f"  {event['t_s']:7.2f}s  {event['kind']:<15} {event['message']}", markup=False)
+        if len(events) > 20:
+            console.print(f"  ... {len(events) - 20} more (see --json)")
+    for firing in run.firings:
+        console.print(f"  runbook: {firing.t_s:7.2f}s  {firing.rule} -> {firing.action.name}", markup=False)
+
+
+# --------------------------------------------------------------------------- replay, saves
+
+
+def _replay(args) -> int:
+    if args.verify:
+        from sim.replay import verify_save
+
+        result = verify_save(args.save)
+        print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        return result.exit_code
+    from sim.saves import load_save
+
+    load_save(args.save)  # a bad save is one stderr line here, before the app starts
+    return _open_app(args, replay=args.save)
+
+
+def _saves_list(args) -> int:
+    from sim.saves import default_saves_dir, format_saves_table, list_saves
+
+    folder = args.saves_dir or args.saves
+    directory = Path(folder) if folder else default_saves_dir()
+    if folder and not directory.is_dir():
+        raise InputError.single(folder, "no such saves folder")
+    print(format_saves_table(list_saves(directory)))
+    return EXIT_OK
+
+
+# --------------------------------------------------------------------------- drills
+
+
+def _drills_list() -> int:
+    from sim.drill_loader import list_drills
+
+    summaries = list_drills()
+    if not summaries:
+        print("No drills found.")
+        return EXIT_OK
+    rows = [("ID", "TITLE", "LEVEL", "DURATION", "SLOS", "SOURCE")]
+    for s in summaries:
+        slos = ", ".join(
+            f"{slo.name} {slo.target:.2%}" + (f" <={slo.threshold_s * 1000:g}ms" if slo.threshold_s else "")
+            for slo in s.slos
+        )
+        rows.append((s.id, s.title, "*" * s.difficulty, f"{s.duration_s:g}s", slos, s.source))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return EXIT_OK
+
+
+def _drills_validate(files: list[str]) -> int:
+    from sim.drill_loader import validate_drill_file
+
+    failed = 0
+    for file in files:
+        problems = validate_drill_file(file)
+        if problems:
+            failed += 1
+            print(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+            for problem in problems:
+                print(f"  {problem}", file=sys.stderr)
+        else:
+            print(f"{file}: ok")
+    return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def _bench(drills: list[str]) -> int:
+    from sim.bench import bench_drills
+    from sim.drill_loader import SHIPPED_DRILLS_DIR, find_drill
+
+    paths = [find_drill(d) for d in drills] if drills else sorted(SHIPPED_DRILLS_DIR.glob("*.toml"))
+    rows = bench_drills(paths)
+    header = ("DRILL", "SIM S", "REQUESTS", "WALL S", "REQ/WALL S", "x REAL-TIME")
+    lines = [header]
+    for row in rows:
+        lines.append((
+            row.drill_id, f"{row.sim_s:g}", f"{row.requests:,}", f"{row.wall_s:.2f}",
+            f"{row.requests_per_wall_s:,.0f}", f"{row.times_realtime:,.1f}",
+        ))
+    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
+    for line in lines:
+        print("  ".join(cell.rjust(w) if i else cell.ljust(w) for i, (cell, w) in enumerate(zip(line, widths))))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    main()
