@@ -96,6 +96,7 @@ class _LineScanner:
         self.line = 1
         self.lines: dict[str, int] = {}
         self.array_tables: dict[str, int] = {}
+        self.last_checked_pos = -1
 
     def scan(self) -> dict[str, int]:
         table = ""
@@ -103,6 +104,7 @@ class _LineScanner:
             self.skip_blank(newlines=True)
             if self.pos >= len(self.text):
                 return self.lines
+            self.require_progress()
             if self.text.startswith("[[", self.pos):
                 self.pos += 2
                 keys = self.read_key()
@@ -111,6 +113,7 @@ class _LineScanner:
                 index = self.array_tables.get(name, -1) + 1
                 self.array_tables[name] = index
                 table = f"{name}[{index}]"
+                self.lines.setdefault(name, self.line)
                 self.lines.setdefault(table, self.line)
             elif self.text.startswith("[", self.pos):
                 self.pos += 1
@@ -119,10 +122,18 @@ class _LineScanner:
                 table = self.resolve(keys[:-1], keys[-1])
                 self.lines.setdefault(table, self.line)
             else:
-                path = _join(table, *self.read_key())
-                self.lines.setdefault(path, self.line)
+                keys = self.read_key()
+                for end in range(1, len(keys) + 1):
+                    self.lines.setdefault(_join(table, *keys[:end]), self.line)
+                path = _join(table, *keys)
                 self.pos = self.text.index("=", self.pos) + 1
                 self.read_value(path)
+
+    def require_progress(self) -> None:
+        # A construct this scanner does not understand must end the scan, never loop.
+        if self.pos == self.last_checked_pos:
+            raise ValueError(f"line index scanner stuck at offset {self.pos}")
+        self.last_checked_pos = self.pos
 
     def resolve(self, parents: list[str], last: str) -> str:
         # A header inside an array of tables refers to its latest element.
@@ -131,6 +142,8 @@ class _LineScanner:
             path = _join(path, key)
             if path in self.array_tables:
                 path = f"{path}[{self.array_tables[path]}]"
+            # Parents a header defines implicitly point at their first mention.
+            self.lines.setdefault(path, self.line)
         return _join(path, last)
 
     def advance(self, count: int) -> None:
@@ -196,6 +209,7 @@ class _LineScanner:
                 if self.text[self.pos] == "]":
                     self.advance(1)
                     return
+                self.require_progress()
                 item = f"{path}[{index}]"
                 self.lines.setdefault(item, self.line)
                 self.read_value(item)
@@ -210,8 +224,11 @@ class _LineScanner:
                 if self.text[self.pos] == "}":
                     self.advance(1)
                     return
-                key_path = _join(path, *self.read_key())
-                self.lines.setdefault(key_path, self.line)
+                self.require_progress()
+                keys = self.read_key()
+                for end in range(1, len(keys) + 1):
+                    self.lines.setdefault(_join(path, *keys[:end]), self.line)
+                key_path = _join(path, *keys)
                 self.pos = self.text.index("=", self.pos) + 1
                 self.read_value(key_path)
                 self.skip_blank(newlines=True)

@@ -158,3 +158,37 @@ def test_mutations_find_problems_not_only_valid_drills(scratch):
     outcome = check_load(scratch)
     assert isinstance(outcome, InputError)
     assert {p.path for p in outcome.problems} == {"service.workers", "classes[0].plan[1].db"}
+
+
+def _field_path(path) -> str:
+    text = ""
+    for key in path:
+        text += f"[{key}]" if isinstance(key, int) else (f".{key}" if text else key)
+    return text
+
+
+simple_keys = st.from_regex(r"[a-z][a-z0-9_-]{0,6}", fullmatch=True) | st.sampled_from(KEYS)
+simple_values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(simple_keys, inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+@FUZZ
+@given(st.dictionaries(simple_keys, simple_values, min_size=1, max_size=5))
+def test_line_index_finds_every_field_of_any_document(document):
+    from sim.drill_loader import index_source_lines
+
+    text = tomli_w.dumps(document)
+    lines = index_source_lines(text)
+    count = text.count("\n") + 1
+    for path, _ in _paths(document):
+        line = lines.get(_field_path(path))
+        assert line is not None and 1 <= line <= count, (_field_path(path), text)
+
+
+@pytest.mark.parametrize("depth", [100, 2000])
+def test_deep_nesting_is_an_input_error(scratch, depth):
+    scratch.write_text("[drill]\nid = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
+    assert isinstance(check_load(scratch), InputError)
