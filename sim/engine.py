@@ -345,7 +345,8 @@ class Simulation:
         history = self.__dict__["history"]
         self.__dict__["history"] = None
         try:
-            state = copy.deepcopy(self.__dict__)
+            # hashlib objects cannot be deep-copied; the memo hands deepcopy a .copy() instead.
+            state = copy.deepcopy(self.__dict__, {id(self._digest): self._digest.copy()})
         finally:
             self.__dict__["history"] = history
         state["_history_written"] = history.written
@@ -353,7 +354,7 @@ class Simulation:
 
     def restore(self, checkpoint: object) -> None:
         """Return to a state captured by `checkpoint()` of this simulation."""
-        state = copy.deepcopy(checkpoint)
+        state = copy.deepcopy(checkpoint, {id(checkpoint["_digest"]): checkpoint["_digest"].copy()})
         written = state.pop("_history_written")
         history = self.history
         self.__dict__.update(state)
@@ -1509,6 +1510,9 @@ class Simulation:
         self._digest.update(counts.tobytes())
         self._digest.update(tc.tobytes())
         self._digest.update(self._tick_within.tobytes())
+        # Pools and dependencies too: an action that only moves a pool size must change the digest.
+        for name in ("pool_in_use", "pool_size", "pool_waiters", "breaker_state", "dep_active"):
+            self._digest.update(h.buffer(name)[pos].tobytes())
 
     def _bump(self, name: str, n: float) -> None:
         self._tick_counts[_SERIES_INDEX[name]] += n
