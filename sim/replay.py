@@ -1,0 +1,509 @@
+"""Exact replays of saved runs: re-simulate drill + seed + recorded actions.
+
+A `Replay` drives a fresh `Simulation` of the saved drill and applies every
+recorded action right before the tick that starts at its logged time, which is
+exactly what the engine did when the run was played (`Simulation.apply` queues
+an action and `step()` applies it at the tick's start, logging that start
+time). It keeps engine checkpoints as it plays forward, so `seek(t_s)` restores
+the nearest checkpoint at or before `t_s` and steps the rest of the way.
+
+`verify_save(path)` is the headless proof: replay to the end and compare the
+metric digest (and the score) with the save.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import math
+import os
+import pickle
+import threading
+import zlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from sim import ENGINE_VERSION
+from sim.errors import InputError
+from sim.saves import ForkPoint, Save, file_sha256, load_save
+
+if TYPE_CHECKING:
+    from sim.drill import Drill
+    from sim.engine import Simulation
+
+CHECKPOINT_EVERY_S = 2.0
+"""Sim seconds between replay checkpoints: a seek steps at most this far. A packed
+checkpoint is ~30 KB, so a 15-minute drill keeps ~450 of them in ~15 MB."""
+
+SPEEDS = (0.5, 1.0, 2.0, 5.0, 10.0, 50.0)
+"""Replay speeds offered by the viewer (sim seconds per wall second)."""
+
+MAX_STEPS_PER_ADVANCE = 2000
+"""A single `advance` never simulates more ticks than this, so one timer callback stays short."""
+
+TRACKER_CHUNK_TICKS = 20
+"""Verify feeds the score tracker this often, as the app does every frame, so no
+event falls out of the engine's bounded event log before it is counted."""
+
+SCORE_TOLERANCE = 1e-9
+"""Scores are compared to this tolerance; the digest is the exact proof of the replay."""
+
+
+@attrs.frozen
+class VerifyResult:
+    """The outcome of `brownout replay SAVE --verify`."""
+
+    ok: bool
+    message: str
+    """One line for the terminal, naming the save and what matched or differed."""
+    kind: str = "exact"
+    """exact | bad_save | drill_missing | drill_changed | digest_differs | score_differs"""
+    digest: str | None = None
+    """The re-simulated digest (None when the replay could not run)."""
+    score: float | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 exact, 2 when the save file itself is invalid, 1 for every other mismatch."""
+        if self.ok:
+            return 0
+        return 2 if self.kind == "bad_save" else 1
+
+
+def resolve_drill_path(save: Save) -> Path:
+    """The drill file to replay on: the recorded path if it still exists, else the drill id."""
+    if save.drill_path:
+        recorded = Path(save.drill_path)
+        if recorded.is_file():
+            return recorded
+    from sim.drill_loader import find_drill
+
+    return find_drill(save.drill_id)
+
+
+def load_drill_for(save: Save, save_file: str = "save") -> Drill:
+    """Load the drill a save was played on, with the save's seed.
+
+    Raises InputError (naming the save file) when the drill cannot be found or
+    its file changed since the run was recorded: replaying a different drill
+    would silently produce a different incident.
+    """
+    from sim.drill_loader import load_drill
+
+    try:
+        path = resolve_drill_path(save)
+    except InputError as exc:
+        raise InputError.single(
+            save_file, f"drill {save.drill_id!r} not found ({exc.first_line()})", path="save.drill_id"
+        ) from None
+    try:
+        current_sha256 = file_sha256(path)
+    except OSError as exc:
+        raise InputError.single(save_file, f"cannot read drill file {path}: {exc.strerror or exc}") from None
+    if current_sha256 != save.drill_sha256:
+        raise InputError.single(
+            save_file,
+            f"drill file {path} changed since this run was recorded (SHA-256 {save.drill_sha256[:12]}... "
+            f"then, {current_sha256[:12]}... now): the replay would not be the run that was played",
+            path="save.drill_sha256",
+        )
+    return load_drill(path, seed=save.seed)
+
+
+class _CheckpointPickler(pickle.Pickler):
+    """Pickles an engine checkpoint, keeping hash objects (not picklable) out of band."""
+
+    def __init__(self, file, side: list):
+        super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)
+        self.side = side
+
+    def persistent_id(self, obj):
+        if type(obj).__module__ == "_hashlib" or type(obj).__name__ == "HASH":
+            self.side.append(obj.copy())
+            return len(self.side) - 1
+        return None
+
+
+class _CheckpointUnpickler(pickle.Unpickler):
+    def __init__(self, file, side: tuple):
+        super().__init__(file)
+        self.side = side
+
+    def persistent_load(self, pid):
+        # A copy, so the stored hash state is never advanced by the restored run.
+        return self.side[pid].copy()
+
+
+@attrs.frozen
+class PackedCheckpoint:
+    """An engine checkpoint compressed for keeping (the raw one is mostly an empty latency ring)."""
+
+    tick: int
+    packed: bytes
+    side: tuple
+    """Objects kept out of the pickle (hash states)."""
+    rows: dict
+    """History rows of the ticks since the previous checkpoint, by series name, so a
+    simulation that never ran this far can be restored here with its history complete."""
+    first_row: int
+
+    @classmethod
+    def of(cls, sim: Simulation, first_row: int) -> PackedCheckpoint:
+        side: list = []
+        buffer = io.BytesIO()
+        _CheckpointPickler(buffer, side).dump(sim.checkpoint())
+        history = sim.history
+        rows = {name: history.buffer(name)[first_row : sim.tick].copy() for name in history.names}
+        return cls(tick=sim.tick, packed=zlib.compress(buffer.getvalue(), 1), side=tuple(side), rows=rows,
+                   first_row=first_row)
+
+    def state(self) -> object:
+        """The engine checkpoint, ready for `Simulation.restore`."""
+        return _CheckpointUnpickler(io.BytesIO(zlib.decompress(self.packed)), self.side).load()
+
+
+@attrs.define
+class Replay:
+    """A saved run being re-simulated, with play/pause, speed, step and seek.
+
+    The state at time t is the service after every tick ending at or before t;
+    actions recorded at exactly t are applied when the next tick runs.
+    Checkpoints come from an index pass (`build_index`, which a viewer runs in a
+    background thread on its own simulation) and from playing forward.
+    """
+
+    save: Save
+    drill: Drill
+    sim: Simulation
+    save_path: Path | None = None
+    checkpoint_every_ticks: int = 40
+    playing: bool = False
+    speed: float = 1.0
+    history_ticks: int = 32768
+    index_digest: str | None = None
+    """The digest the index pass reached at the end of the run (None until it finishes)."""
+    _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
+    _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
+    _rows_valid_to: int = 0
+    """History rows [0, this) of `sim` hold the run's true values (deterministic, so they stay valid)."""
+    _tick_debt: float = 0.0
+    _lock: threading.RLock = attrs.Factory(threading.RLock)
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, checkpoint_every_s: float = CHECKPOINT_EVERY_S) -> Replay:
+        """Load a save and its drill (InputError on a bad save or a changed drill)."""
+        save = load_save(path)
+        drill = load_drill_for(save, str(path))
+        return cls.start(save, drill, save_path=Path(path), checkpoint_every_s=checkpoint_every_s)
+
+    @classmethod
+    def start(
+        cls, save: Save, drill: Drill, *, save_path: Path | None = None, checkpoint_every_s: float = CHECKPOINT_EVERY_S
+    ) -> Replay:
+        """A replay at t=0 of `save` on an already loaded `drill` (hash not checked here)."""
+        dt_s = drill.model.dt_s
+        run_ticks = max(save.end_tick, int(math.ceil(drill.duration_s / dt_s - 1e-9)))
+        # The history must hold the whole run (and a fork played on to the drill's end)
+        # without wrapping: restored checkpoints rely on the rows before them, and a fork
+        # is scored from tick 0.
+        history_ticks = max(32768, run_ticks + 16)
+        replay = cls(
+            save=save,
+            drill=drill,
+            sim=cls._new_sim(drill, save.seed, history_ticks),
+            save_path=save_path,
+            checkpoint_every_ticks=(
+                max(1, int(round(checkpoint_every_s / dt_s))) if math.isfinite(checkpoint_every_s) else run_ticks + 1
+            ),
+            history_ticks=history_ticks,
+        )
+        for action in save.actions:
+            replay._actions_by_tick.setdefault(replay.tick_of(action.t_s), []).append(action)
+        replay._checkpoints[0] = PackedCheckpoint.of(replay.sim, 0)
+        return replay
+
+    @staticmethod
+    def _new_sim(drill: Drill, seed: int, history_ticks: int) -> Simulation:
+        from sim.engine import Simulation
+
+        return Simulation.from_drill(drill, seed, history_ticks=history_ticks)
+
+    # -- where we are ----------------------------------------------------------------
+
+    def tick_of(self, t_s: float) -> int:
+        """The tick index that starts at sim time t_s (nearest whole tick)."""
+        return int(round(t_s / self.sim.dt_s))
+
+    @property
+    def tick(self) -> int:
+        return self.sim.tick
+
+    @property
+    def t_s(self) -> float:
+        return self.sim.t_s
+
+    @property
+    def end_tick(self) -> int:
+        return self.save.end_tick
+
+    @property
+    def end_t_s(self) -> float:
+        return self.save.end_tick * self.sim.dt_s
+
+    @property
+    def at_end(self) -> bool:
+        return self.sim.tick >= self.save.end_tick
+
+    @property
+    def action_times_s(self) -> tuple[float, ...]:
+        """Tick times of the recorded actions, for the timeline marks."""
+        return tuple(action.t_s for action in self.save.actions)
+
+    def actions_applied(self) -> int:
+        """How many recorded actions the run has applied so far."""
+        return sum(len(actions) for at, actions in self._actions_by_tick.items() if at < self.sim.tick)
+
+    @property
+    def checkpoint_ticks(self) -> tuple[int, ...]:
+        with self._lock:
+            return tuple(sorted(self._checkpoints))
+
+    @property
+    def indexed_tick(self) -> int:
+        """The furthest tick a seek can restore directly."""
+        with self._lock:
+            return max(self._checkpoints)
+
+    @property
+    def index_complete(self) -> bool:
+        return self.index_digest is not None
+
+    @property
+    def index_exact(self) -> bool | None:
+        """Whether the index pass reproduced the saved digest (None until it finished)."""
+        return None if self.index_digest is None else self.index_digest == self.save.digest
+
+    # -- moving ------------------------------------------------------------------------
+
+    def _step(self, sim: Simulation) -> None:
+        for action in self._actions_by_tick.get(sim.tick, ()):
+            sim.apply(action)
+        sim.step()
+
+    def step(self) -> bool:
+        """Advance one tick, applying the actions recorded for it; False at the end."""
+        with self._lock:
+            if self.at_end:
+                self.playing = False
+                return False
+            self._step(self.sim)
+            self._rows_valid_to = max(self._rows_valid_to, self.sim.tick)
+            tick = self.sim.tick
+            if tick % self.checkpoint_every_ticks == 0 and tick not in self._checkpoints:
+                previous = max(t for t in self._checkpoints if t < tick)
+                self._checkpoints[tick] = PackedCheckpoint.of(self.sim, previous)
+            return True
+
+    def run_to_tick(self, tick: int) -> None:
+        """Step forward until `tick` (or the end of the run)."""
+        while self.sim.tick < min(tick, self.save.end_tick):
+            self.step()
+
+    def run_to_end(self) -> None:
+        """Step to the end of the recorded run."""
+        self.run_to_tick(self.save.end_tick)
+
+    def build_index(self, progress=None, cancelled=None) -> None:
+        """Checkpoint the whole run on a separate simulation, so any seek is fast.
+
+        Safe to run in a background thread while the viewer plays `sim`.
+        `progress(fraction)` is called after each checkpoint; `cancelled()` returning
+        True stops the pass early.
+        """
+        indexer = self._new_sim(self.drill, self.save.seed, self.history_ticks)
+        with self._lock:
+            furthest = max(self._checkpoints)
+        if furthest:
+            self._restore_into(indexer, furthest)
+        previous = furthest
+        while indexer.tick < self.save.end_tick:
+            if cancelled is not None and cancelled():
+                return
+            self._step(indexer)
+            tick = indexer.tick
+            if tick % self.checkpoint_every_ticks == 0 or tick == self.save.end_tick:
+                with self._lock:
+                    if tick not in self._checkpoints:
+                        self._checkpoints[tick] = PackedCheckpoint.of(indexer, previous)
+                previous = tick
+                if progress is not None:
+                    progress(tick / max(self.save.end_tick, 1))
+        self.index_digest = indexer.digest()
+
+    def _restore_into(self, sim: Simulation, tick: int) -> None:
+        """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""
+        with self._lock:
+            checkpoint = self._checkpoints[tick]
+            valid_to = self._rows_valid_to if sim is self.sim else 0
+            if tick > valid_to:
+                history = sim.history
+                for at in sorted(t for t in self._checkpoints if valid_to < t <= tick):
+                    block = self._checkpoints[at]
+                    for name, rows in block.rows.items():
+                        history.buffer(name)[block.first_row : block.tick] = rows
+            sim.restore(checkpoint.state())
+            if sim is self.sim:
+                self._rows_valid_to = max(self._rows_valid_to, tick)
+
+    def seek(self, t_s: float) -> None:
+        """Jump to sim time t_s (clamped to the run): restore a checkpoint, then step."""
+        with self._lock:
+            target = min(max(self.tick_of(t_s), 0), self.save.end_tick)
+            self._tick_debt = 0.0
+            if target == self.sim.tick:
+                return
+            best = max(tick for tick in self._checkpoints if tick <= target)
+            # Stepping on from where we are beats restoring when we are already closer.
+            if not (self.sim.tick < target and best <= self.sim.tick):
+                self._restore_into(self.sim, best)
+            self.run_to_tick(target)
+
+    def seek_by(self, delta_s: float) -> None:
+        """Jump relative to now (negative: back)."""
+        self.seek(self.sim.t_s + delta_s)
+
+    # -- play / pause / speed --------------------------------------------------------------
+
+    def play(self) -> None:
+        """Start playing (from the start again when at the end)."""
+        if self.at_end:
+            self.seek(0.0)
+        self.playing = True
+
+    def pause(self) -> None:
+        self.playing = False
+        self._tick_debt = 0.0
+
+    def toggle(self) -> None:
+        """Pause when playing, play when paused."""
+        if self.playing:
+            self.pause()
+        else:
+            self.play()
+
+    def set_speed(self, speed: float) -> None:
+        """Sim seconds per wall second (> 0)."""
+        if not speed > 0:
+            raise ValueError(f"replay speed must be > 0, got {speed!r}")
+        self.speed = float(speed)
+
+    def faster(self) -> float:
+        """The next speed up in SPEEDS (stays at the top)."""
+        self.speed = next((s for s in SPEEDS if s > self.speed), SPEEDS[-1])
+        return self.speed
+
+    def slower(self) -> float:
+        """The next speed down in SPEEDS (stays at the bottom)."""
+        self.speed = next((s for s in reversed(SPEEDS) if s < self.speed), SPEEDS[0])
+        return self.speed
+
+    def advance(self, wall_s: float) -> int:
+        """While playing, simulate `speed * wall_s` sim seconds (whole ticks; fractions carry over).
+
+        Returns the ticks simulated. At the end of the run playing stops.
+        """
+        if not self.playing:
+            return 0
+        self._tick_debt += self.speed * wall_s / self.sim.dt_s
+        due = int(self._tick_debt + 1e-9)
+        # Ticks beyond the cap are dropped rather than owed: a slow frame slows the replay down.
+        self._tick_debt -= due
+        done = 0
+        for _ in range(min(due, MAX_STEPS_PER_ADVANCE)):
+            if not self.step():
+                break
+            done += 1
+        return done
+
+    # -- branching -----------------------------------------------------------------------
+
+    def fork(self) -> tuple[Simulation, ForkPoint]:
+        """An independent live Simulation from this moment, and the fork point to record.
+
+        The returned simulation carries the run so far (history, action log) so a
+        save of the branch replays from t=0 like any other run.
+        """
+        name = self.save_path.name if self.save_path is not None else f"{self.save.drill_id}.toml"
+        with self._lock:
+            sim = self.sim
+            # hashlib objects cannot be deep-copied; the memo hands deepcopy a .copy() instead.
+            memo = {id(obj): obj.copy() for obj in vars(sim).values() if type(obj).__name__ == "HASH"}
+            return copy.deepcopy(sim, memo), ForkPoint(save=name, t_s=sim.t_s)
+
+    def new_tracker(self) -> Any:
+        """A fresh `sim.scoring.SLOTracker` for this replay's simulation (feed it with update)."""
+        from sim.scoring import SLOTracker
+
+        return SLOTracker.for_sim(self.drill, self.sim)
+
+
+def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
+    """Re-simulate a save headless and check that it reproduces the recorded run exactly."""
+    file = str(path)
+    try:
+        save = load_save(path)
+    except InputError as exc:
+        return VerifyResult(ok=False, kind="bad_save", message=exc.first_line())
+    try:
+        drill = load_drill_for(save, file)
+    except InputError as exc:
+        kind = "drill_changed" if any(p.path == "save.drill_sha256" for p in exc.problems) else "drill_missing"
+        return VerifyResult(ok=False, kind=kind, message=exc.first_line())
+    replay = Replay.start(save, drill, save_path=Path(path), checkpoint_every_s=math.inf)
+    tracker = replay.new_tracker() if save.score is not None else None
+    while not replay.at_end:
+        replay.run_to_tick(replay.tick + TRACKER_CHUNK_TICKS)
+        if tracker is not None:
+            tracker.update(replay.sim)
+    digest = replay.sim.digest()
+    engine_note = ""
+    if save.engine_version != ENGINE_VERSION:
+        engine_note = f" (recorded with engine {save.engine_version}, this is engine {ENGINE_VERSION})"
+    if digest != save.digest:
+        return VerifyResult(
+            ok=False,
+            kind="digest_differs",
+            digest=digest,
+            message=(
+                f"{file}: replay differs from the recording{engine_note}: metric digest "
+                f"{digest[:12]}... after {replay.tick} ticks, saved {save.digest[:12]}..."
+            ),
+        )
+    score = None
+    if tracker is not None:
+        report = tracker.report()
+        score = float(report.score)
+        if not math.isclose(score, save.score, rel_tol=0.0, abs_tol=SCORE_TOLERANCE):
+            return VerifyResult(
+                ok=False,
+                kind="score_differs",
+                digest=digest,
+                score=score,
+                message=f"{file}: metrics replay exactly but the score is {score:.2f}, saved {save.score:.2f}"
+                f"{engine_note} (scoring changed?)",
+            )
+    score_text = "" if score is None else f", score {score:.1f} {save.grade or ''}".rstrip()
+    return VerifyResult(
+        ok=True,
+        kind="exact",
+        digest=digest,
+        score=score,
+        message=(
+            f"{file}: exact replay of {save.drill_id} (seed {save.seed}, {len(save.actions)} actions, "
+            f"{replay.t_s:g} s): digest {digest[:12]}... matches{score_text}"
+        ),
+    )
