@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 from typing import Sequence
 
+import attrs
+
 from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
@@ -175,7 +177,11 @@ class BrownoutApp(App):
 
     def on_frame_ready(self, message: FrameReady) -> None:
         self.stepping = False
-        self.show_frame(message.frame)
+        frame, live = message.frame, self.live
+        if live is not None and (frame.paused, frame.speed) != (live.paused, live.speed):
+            # Paused or re-sped while the worker was stepping: show the state as it is now.
+            frame = attrs.evolve(frame, paused=live.paused, speed=live.speed)
+        self.show_frame(frame)
 
     def show_frame(self, frame) -> None:
         """Give a frame to the incident screen; end the run when the drill is over."""

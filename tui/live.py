@@ -51,6 +51,8 @@ AT_RISK_BURN = 2.0
 """A 1-minute burn rate above this spends the budget faster than it is earned: warn."""
 BURNING_BURN = 10.0
 """At this burn rate the budget is gone within minutes: page."""
+ALERT_WARMUP_S = 5.0
+"""No SLO alerts before this much sim time: a burn rate over a handful of requests is noise."""
 RECOVERED_BURN = 1.5
 """Hysteresis: an alert clears only when the burn rate falls below this."""
 
@@ -258,6 +260,8 @@ class LiveRun:
         self.add_log(LogEntry(event.t_s, kind, level, event.message))
 
     def _check_slos(self) -> None:
+        if self.sim.t_s < ALERT_WARMUP_S:
+            return
         for status in self.tracker.status():
             previous = self.slo_words.get(status.name, "OK")
             level, word = slo_state(status, previous)
@@ -435,8 +439,11 @@ class LiveRun:
 
     def _slos(self) -> tuple[SLOReading, ...]:
         readings = []
+        warming_up = self.sim.t_s < ALERT_WARMUP_S
         for status in self.tracker.status():
             level, word = slo_state(status, self.slo_words.get(status.name, "OK"))
+            if warming_up and word != "BREACHED":
+                level, word = "ok", "OK"
             readings.append(
                 SLOReading(
                     name=status.name, target=status.target,

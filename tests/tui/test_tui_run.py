@@ -1,0 +1,149 @@
+"""Run controls and the run's life: pause, speed, confirm-to-quit, saving, the debrief, resizing."""
+
+from __future__ import annotations
+
+import asyncio
+
+from drill_factory import slow_llm_drill
+from app_driver import make_app, start_drill, step
+
+from sim.saves import load_save
+from tui.live import SPEEDS
+from tui.screens.confirm import ConfirmScreen
+from tui.screens.debrief import DebriefScreen
+from tui.screens.incident import IncidentScreen
+from tui.screens.picker import PickerScreen
+from tui.screens.too_small import TooSmallScreen
+
+
+async def _wait_for(pilot, predicate, timeout_s: float = 10.0) -> None:
+    for _ in range(int(timeout_s / 0.05)):
+        if predicate():
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def test_pause_freezes_sim_time_and_space_resumes(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path, tick_interval=0.05)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        await pilot.pause(0.4)
+        assert app.live.sim.tick == 0, "started paused: the timer must not step"
+        await pilot.press("space")
+        await _wait_for(pilot, lambda: app.live.sim.tick >= 10)
+        await pilot.press("space")
+        await _wait_for(pilot, lambda: not app.stepping)
+        frozen = app.live.sim.tick
+        await pilot.pause(0.5)
+        assert app.live.sim.tick == frozen
+        assert app.screen.frame.paused
+
+
+async def test_speed_keys_change_sim_seconds_per_wall_second(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        live = app.live
+        live.paused = False
+        assert live.speed == 1
+        assert live.advance_wall(0.5) == 10  # 0.5 s at 1x with dt 0.05
+        await pilot.press("plus")
+        assert live.speed == 2
+        assert live.advance_wall(0.5) == 20
+        for _ in range(10):
+            await pilot.press("plus")
+        assert live.speed == SPEEDS[-1] == 50
+        assert live.advance_wall(0.1) == 100
+        await pilot.press("minus")
+        assert live.speed == 10
+        # Fractions of a tick carry over instead of being lost.
+        await pilot.press("minus", "minus", "minus")
+        assert live.speed == 1
+        ticks = sum(live.advance_wall(0.03) for _ in range(10))
+        assert ticks == 6
+
+
+async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
+    drill_file = tmp_path / "test-slow-llm.toml"
+    drill_file.write_text("# stands in for the drill source; the save pins its hash\n")
+    saves = tmp_path / "saves"
+    app = make_app(slow_llm_drill(source_path=str(drill_file)), saves)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        await step(pilot, 100)
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, IncidentScreen) and app.live is not None
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, DebriefScreen)
+        saved = list(saves.glob("*.toml"))
+        assert len(saved) == 1
+        save = load_save(saved[0])
+        assert (save.ended, save.end_tick, save.drill_id) == ("abandoned", 100, "test-slow-llm")
+        await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_ctrl_c_during_a_drill_asks_first(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, IncidentScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        await pilot.press("y")
+        await pilot.pause()
+        assert isinstance(app.screen, DebriefScreen)
+        assert app.live is None
+
+
+async def test_ctrl_c_outside_a_drill_quits(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, PickerScreen)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_below_minimum_size_says_so_and_pauses(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        app.live.paused = False
+        await pilot.resize_terminal(60, 20)
+        await pilot.pause()
+        assert isinstance(app.screen, TooSmallScreen)
+        assert "60x20" in str(app.screen.query_one("#too-small").render())
+        assert app.live.paused
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert isinstance(app.screen, IncidentScreen)
+        await step(pilot, 5)
+        assert app.screen.frame.tick == 5
+
+
+async def test_drill_runs_to_the_end_on_the_timer(tmp_path):
+    app = make_app(slow_llm_drill(duration_s=3.0), tmp_path, tick_interval=0.02, start_paused=False)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        app.live.set_speed(10)
+        await _wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout_s=30)
+        assert app.screen.report.duration_s == 3.0
+        await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
+    assert app.frame_compute_ms, "frames were computed in the worker"
+    await asyncio.sleep(0)
