@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import operator
 import os
 import re
 import tomllib
@@ -1504,8 +1505,13 @@ def _load(path, seed: int | None) -> Drill:
     file_seed = header.get("seed") if isinstance(header, dict) else None
     if seed is None:
         seed = file_seed if isinstance(file_seed, int) and not isinstance(file_seed, bool) and file_seed >= 0 else 0
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise InputError.single(source.file, f"the seed must be a whole number >= 0, got {seed!r}")
+    try:
+        # operator.index accepts numpy integers too, and refuses floats and strings.
+        seed = operator.index(seed) if not isinstance(seed, bool) else -1
+    except TypeError:
+        seed = -1
+    if seed < 0:
+        raise InputError.single(source.file, "the seed must be a whole number >= 0")
 
     def attempt(mode: str, rng) -> tuple[Drill | _Invalid, list[Problem]]:
         ctx = _Context(source.file, lines)
@@ -1607,14 +1613,20 @@ def _declared_id(path: Path) -> str | None:
 def find_drill(id_or_path: str) -> Path:
     """The file of a drill given as a path, a shipped drill id or a user drill id.
 
-    Raises InputError naming the known ids when nothing matches.
+    A path wins; then a shipped drill, then the user's folder (a file named
+    <id>.toml first, else a file declaring that id). Raises InputError with a
+    did-you-mean when nothing matches.
     """
     as_path = Path(id_or_path).expanduser()
+    folders = (SHIPPED_DRILLS_DIR, user_drills_dir())
     if as_path.suffix == ".toml" or os.sep in id_or_path or as_path.is_file():
         if as_path.is_file():
             return as_path
+        # "tutorial.toml" also names the shipped (or user) file of that name.
+        for folder in folders if os.sep not in id_or_path else ():
+            if (folder / as_path.name).is_file():
+                return folder / as_path.name
         raise InputError.single(id_or_path, "no such drill file")
-    folders = (SHIPPED_DRILLS_DIR, user_drills_dir())
     for folder in folders:
         candidate = folder / f"{id_or_path}.toml"
         if candidate.is_file():

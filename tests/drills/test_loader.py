@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from sim.conditions import parse_condition
@@ -179,9 +180,14 @@ def test_a_malformed_range_is_reported_once():
     assert '"abc" is not a number, duration or size' in size[0].message
 
 
-def test_a_negative_seed_is_refused(tmp_path):
-    with pytest.raises(InputError, match="seed"):
-        load_drill(DATA / "minimal.toml", seed=-1)
+@pytest.mark.parametrize("seed", [-1, 1.5, "3", True])
+def test_a_seed_that_is_not_a_whole_number_is_refused(seed):
+    with pytest.raises(InputError, match="seed must be a whole number"):
+        load_drill(DATA / "minimal.toml", seed=seed)
+
+
+def test_numpy_integer_seeds_are_accepted():
+    assert load_drill(DATA / "full.toml", seed=np.int64(5)) == load_drill(DATA / "full.toml", seed=5)
 
 
 # ---------------------------------------------------------------- one test per kind of mistake
@@ -361,6 +367,11 @@ def test_find_drill_by_path_and_by_user_id(user_dir):
     assert find_drill("my-own") == copy
     # A file named differently is found by the id it declares.
     assert find_drill("minimal") == copy
+
+
+def test_find_drill_by_file_name_in_the_drill_folders(user_dir):
+    (user_dir / "mine.toml").write_text((DATA / "minimal.toml").read_text())
+    assert find_drill("mine.toml") == user_dir / "mine.toml"
 
 
 def test_find_drill_unknown_id_suggests(user_dir):
