@@ -308,7 +308,8 @@ def _describe(value) -> str:
         shown = value if len(value) <= 40 else value[:37] + "..."
         return '"' + shown.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
     if isinstance(value, (int, float)):
-        return repr(value)
+        shown = repr(value)
+        return shown if len(shown) <= 40 else f"a number of {len(shown)} digits"
     if isinstance(value, dict):
         return "a table"
     if isinstance(value, list):
@@ -1484,6 +1485,9 @@ def _read_source(path: str | os.PathLike) -> _Source:
         return failed(f"TOML syntax error: {error}", int(match.group(1)) if match else None, text, sha256)
     except RecursionError:
         return failed("TOML syntax error: nested too deeply", None, text, sha256)
+    except ValueError as error:
+        # tomllib lets int() errors through, e.g. an integer of more than 4300 digits.
+        return failed(f"TOML value error: {error}", None, text, sha256)
     return _Source(file, text, sha256, document, ())
 
 

@@ -82,7 +82,13 @@ class ValueRange:
     text: str
 
 
+_MAX_END_CHARS = 40
+"""Longer range ends are refused before int() would choke on thousands of digits."""
+
+
 def _range_end(text: str) -> tuple[str, float]:
+    if len(text.strip()) > _MAX_END_CHARS:
+        raise UnitError(f"a range end is at most {_MAX_END_CHARS} characters long")
     if _INT_LITERAL.fullmatch(text):
         return "int", int(text.replace("_", ""))
     if _FLOAT_LITERAL.fullmatch(text):

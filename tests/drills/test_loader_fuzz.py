@@ -40,6 +40,7 @@ TEXTS = [
 scalars = st.one_of(
     st.integers(min_value=-(2**63), max_value=2**63 - 1),
     st.integers(min_value=-5, max_value=100),
+    st.integers(min_value=-(10**400), max_value=10**400),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),
     st.sampled_from(TEXTS),
@@ -192,3 +193,19 @@ def test_line_index_finds_every_field_of_any_document(document):
 def test_deep_nesting_is_an_input_error(scratch, depth):
     scratch.write_text("[drill]\nid = " + "[" * depth + "]" * depth + "\n", encoding="utf-8")
     assert isinstance(check_load(scratch), InputError)
+
+
+@pytest.mark.parametrize(
+    "body, words",
+    [
+        ("difficulty = " + "9" * 5000, "TOML value error"),  # tomllib raises a bare ValueError here
+        ("difficulty = " + "9" * 4000, "a number of 4000 digits"),
+        ('difficulty = "1..' + "9" * 5000 + '"', "at most 40 characters"),
+        ('difficulty = "' + "9" * 30 + ".." + "9" * 31 + '"', "too large"),
+    ],
+)
+def test_huge_numbers_are_input_errors(scratch, body, words):
+    scratch.write_text("[drill]\n" + body + "\n", encoding="utf-8")
+    outcome = check_load(scratch)
+    assert isinstance(outcome, InputError)
+    assert words in str(outcome)
