@@ -216,7 +216,8 @@ def _print_run(run) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    # Wide enough for the tables when piped (Rich assumes 80 columns without a terminal).
+    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     data = run.to_dict()
     report = run.report
     console.print(
@@ -245,14 +246,15 @@ def _print_run(run) -> None:
 
     slos = Table(title="SLOs", box=box.SIMPLE, title_justify="left")
     for column, justify in (("SLO", "left"), ("target", "right"), ("attained", "right"), ("budget left", "right"),
-                            ("max burn 1m/5m", "right"), ("breached at", "left"), ("met", "left")):
-        slos.add_column(column, justify=justify)
+                            ("burn 1m/5m", "right"), ("breached at", "left"), ("met", "left")):
+        slos.add_column(column, justify=justify, no_wrap=column != "breached at")
     for sli in report.slis:
         breaches = sli.breached_at_s
         shown = ", ".join(f"{t:g}s" for t in breaches[:3]) + (f" +{len(breaches) - 3}" if len(breaches) > 3 else "")
+        target = f"{sli.target:.2%}" + (f" <={sli.threshold_s * 1000:g}ms" if sli.threshold_s is not None else "")
         slos.add_row(
-            sli.name + (f" (<= {sli.threshold_s * 1000:g} ms)" if sli.threshold_s is not None else ""),
-            f"{sli.target:.2%}",
+            sli.name,
+            target,
             f"{sli.attained:.2%}",
             f"{sli.budget_remaining:.0%}",
             f"{_fmt(sli.burn_rate_1m_max)} / {_fmt(sli.burn_rate_5m_max)}",
