@@ -47,7 +47,7 @@ from sim.spec import (
     StreamStep,
     TrafficClass,
 )
-from sim.units import UnitError, ValueRange, parse_duration_s, parse_range, parse_size_mb
+from sim.units import UnitError, ValueRange, format_duration, parse_duration_s, parse_range, parse_size_mb
 
 SHIPPED_DRILLS_DIR = Path(__file__).resolve().parent.parent / "drills"
 """The drills that ship with Brownout (the repository's drills/ folder)."""
@@ -401,9 +401,9 @@ def _draw_one(ctx: _Context, path: str, value_range: ValueRange, mode: str, rng)
 # --------------------------------------------------------------------------- field readers
 
 
-def _range_message(value, low, high, low_open, high_open, unit="") -> str | None:
+def _range_message(value, low, high, low_open, high_open) -> str | None:
     def shown(bound):
-        return f"{bound:g}{unit}"
+        return f"{bound:g}"
 
     too_low = low is not None and (value <= low if low_open else value < low)
     too_high = high is not None and (value >= high if high_open else value > high)
@@ -467,10 +467,18 @@ def _read_unit(ctx, path, value, kind, parse, example, low, high, low_open, unit
     else:
         hint = f' (add a unit, e.g. "{value}{unit}")' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
         return ctx.report(path, f"expected a {kind} like {example}, got {shown}{hint}")
-    problem = _range_message(amount, low, high, low_open, False, unit)
-    if problem:
-        return ctx.report(path, f"{problem}, got {shown}")
+    # Only the bound that was crossed: the upper ones are sanity caps, noise otherwise.
+    if amount < low or (low_open and amount == low):
+        return ctx.report(path, f"must be {'>' if low_open else '>='} {_show_amount(low, unit)}, got {shown}")
+    if amount > high:
+        return ctx.report(path, f"must be <= {_show_amount(high, unit)}, got {shown}")
     return float(amount)
+
+
+def _show_amount(amount: float, unit: str) -> str:
+    if unit == "s":
+        return "0s" if amount == 0 else format_duration(amount)
+    return f"{amount:g}{unit}"
 
 
 def _read_duration(ctx, path, value, *, positive=False, high=_MAX_DURATION_S):
