@@ -579,6 +579,8 @@ class _Table:
 
 def _table(ctx: _Context, path: str, raw, keys, *, required: bool = True) -> _Table | None:
     """A _Table over raw if it is a table; reports and returns None otherwise."""
+    if raw is _INVALID:
+        return None
     if raw is None:
         if required and "." in path:
             ctx.report(path, f'required key "{path.rsplit(".", 1)[1]}" is missing')
@@ -620,6 +622,8 @@ def _read_distribution(ctx: _Context, path: str, value, *, in_mixture: bool = Fa
     if isinstance(value, (str, _Drawn)) and not in_mixture:
         seconds = _read_duration(ctx, path, value)
         return _build(ctx, path, Distribution, kind="constant", value_s=seconds)
+    if not isinstance(value, dict) and in_mixture:
+        return ctx.report(path, f'expected a component such as {{ weight = 0.9, lognormal = {{ median = "5ms", p99 = "40ms" }} }}, got {_describe(value)}')
     if not isinstance(value, dict):
         return ctx.report(
             path,
@@ -661,6 +665,8 @@ def _read_distribution(ctx: _Context, path: str, value, *, in_mixture: bool = Fa
         scale_s = params.get("scale", _read_duration, positive=True)
         alpha = params.get("alpha", _read_float, low=0.0, high=100.0, low_open=True)
         return _build(ctx, path, Distribution, kind="pareto", scale_s=scale_s, alpha=alpha)
+    if body is _INVALID:
+        return _INVALID
     if not isinstance(body, list) or not body:
         return ctx.report(kind_path, f"expected a non-empty array of {{ weight = ..., <distribution> }}, got {_describe(body)}")
     components, weights = [], []
