@@ -183,6 +183,8 @@ class Simulation:
                 self._is_db_step[ci, si] = isinstance(st, DbStep)
         self._class_timeout = np.array([INF if c.timeout_s is None else c.timeout_s for c in model.classes])
         self._arriving: np.ndarray | None = None
+        self._pool_wait_possible = False
+        """False only when no request waits for a connection (lets a round skip the pools)."""
 
         # Pools: the model's, plus one dormant bulkhead per (class, pool it uses).
         self._pools: list[_Pool] = []
@@ -214,6 +216,13 @@ class Simulation:
         self._slot_holder = np.full(n_slots, -1, dtype=np.int64)
         self._slot_free_t = np.full(n_slots, -INF)
         self._gc_factor = 1.0
+        mem = svc.memory
+        self._memory_modelled = bool(
+            mem.limit_mb < 1e8 or mem.baseline_mb or mem.per_request_mb or mem.per_queued_mb
+            or any(f.kind == "memory_leak" for f in model.faults)
+            or any(isinstance(st, StreamStep) for c in model.classes for st in c.plan)
+        )
+        """A drill that sets no memory figures skips the per-tick memory bookkeeping."""
 
         # Ingress.
         self._queue_limit = svc.queue_limit
@@ -240,6 +249,7 @@ class Simulation:
         self._out_dep = np.empty(0, dtype=np.int64)
         self._out_ok = np.empty(0, dtype=bool)
         self._out_probe = np.empty(0, dtype=bool)
+        self._out_new: list = []
         n_deps = len(self._deps)
         self._win_ticks = max(1, int(round(max([d.breaker.window_s for d in self._deps if d.breaker] or [10.0]) / self.dt_s)))
         self._win_ok = np.zeros((n_deps, self._win_ticks))
@@ -268,6 +278,7 @@ class Simulation:
         self._tot_lat_sum = 0.0
         self._lat_window = max(1, int(round(LATENCY_WINDOW_S / self.dt_s)))
         self._lat_ring = np.zeros((self._lat_window, histogram.N_BINS), dtype=np.int32)
+        self._lat_ring_count = np.zeros(self._lat_window, dtype=np.int8)
         self._lat_roll = np.zeros(histogram.N_BINS, dtype=np.int64)
         self._rate_window = max(1, int(round(RATE_WINDOW_S / self.dt_s)))
         self._pcts = (math.nan, math.nan, math.nan)
@@ -460,7 +471,7 @@ class Simulation:
         self._tick_counts[:] = 0
         self._tick_class = np.zeros((4, self._n_cls, 2), dtype=np.int64)
         self._tick_within = np.zeros((self._n_cls, 2, len(self.latency_thresholds_s)), dtype=np.int64)
-        self._tick_hist = np.zeros(histogram.N_BINS, dtype=np.int64)
+        self._tick_success = []
         self._tick_lat_sum = 0.0
         self._run_delayed(t0)
         if self._pending_actions:
@@ -596,7 +607,7 @@ class Simulation:
 
     def _count_arrivals(self, c: np.ndarray, a: np.ndarray) -> None:
         retry = (a > 0).astype(np.int64)
-        np.add.at(self._tick_class[0], (c, retry), 1)
+        self._tick_class[0] += np.bincount(c * 2 + retry, minlength=2 * self._n_cls).reshape(-1, 2)
         self._bump("arrivals", c.size)
         self._bump("retry_arrivals", int(retry.sum()))
         self._bump("fresh_arrivals", c.size - int(retry.sum()))
@@ -636,7 +647,7 @@ class Simulation:
         if not mask.any():
             return
         cm, am, tm = c[mask], a[mask], t[mask]
-        np.add.at(self._tick_class[3], (cm, (am > 0).astype(np.int64)), 1)
+        self._tick_class[3] += np.bincount(cm * 2 + (am > 0), minlength=2 * self._n_cls).reshape(-1, 2)
         self._bump("rejected", cm.size)
         self._bump(f"rejected_{REJECT_REASONS[reason]}", cm.size)
         self._tot_reject[reason] += cm.size
@@ -667,6 +678,15 @@ class Simulation:
         if idle.size == 0:
             self._enforce_queue_limit(queue, n_new)
             return False
+        if n_new == queue.size and idle.size >= n_new:
+            # Nobody was waiting and there is a free slot for every arrival: each starts
+            # the moment it arrives (the common, healthy case; no ordering to decide).
+            slots = idle[:n_new]
+            self._slot[queue] = slots
+            self._slot_holder[slots] = queue
+            self._apply_segments(queue, self._wait_t[queue], self._draw_segments(queue))
+            self._queue = queue[:0]
+            return True
         free = list(zip(np.maximum(self._slot_free_t[idle], t0).tolist(), idle.tolist()))
         heapq.heapify(free)
         limit = self._queue_limit
@@ -799,6 +819,10 @@ class Simulation:
             outs=[],
         )
         key = self._cls[rows] * 64 + seg.next_step
+        lo, hi = int(key.min()), int(key.max())
+        if lo == hi:
+            self._draw_group(*divmod(lo, 64), np.arange(n), seg)
+            return seg
         for k in np.unique(key).tolist():
             ci, si = divmod(k, 64)
             self._draw_group(ci, si, np.nonzero(key == k)[0], seg)
@@ -969,11 +993,19 @@ class Simulation:
             if used:
                 self._dep_state[di].probes_left -= used
         if ts:
-            self._out_t = np.concatenate([self._out_t, *ts])
-            self._out_start = np.concatenate([self._out_start, *ss])
-            self._out_dep = np.concatenate([self._out_dep, *ds])
-            self._out_ok = np.concatenate([self._out_ok, *oks])
-            self._out_probe = np.concatenate([self._out_probe, *probes])
+            self._out_new.append((ts, ss, ds, oks, probes))
+
+    def _gather_outcomes(self) -> None:
+        """Fold observations recorded since the last call into the pending arrays."""
+        if not self._out_new:
+            return
+        parts = self._out_new
+        self._out_new = []
+        self._out_t = np.concatenate([self._out_t, *(x for p in parts for x in p[0])])
+        self._out_start = np.concatenate([self._out_start, *(x for p in parts for x in p[1])])
+        self._out_dep = np.concatenate([self._out_dep, *(x for p in parts for x in p[2])])
+        self._out_ok = np.concatenate([self._out_ok, *(x for p in parts for x in p[3])])
+        self._out_probe = np.concatenate([self._out_probe, *(x for p in parts for x in p[4])])
 
     # ------------------------------------------------------------------ running requests and pools
 
@@ -1010,13 +1042,23 @@ class Simulation:
         more = ~done
         if not more.any():
             return
-        rows_m, t_m = cont[more], tc[more]
-        is_db = self._is_db_step[self._cls[rows_m], self._stepi[rows_m]]
+        self._continue_plan(cont[more], tc[more])
+
+    def _continue_plan(self, rows: np.ndarray, t: np.ndarray) -> None:
+        """Rows go on with their plan at time t: finish, queue for a pool, or run a segment."""
+        steps = self._stepi[rows]
+        done = steps >= self._plan_len[self._cls[rows]]
+        if done.any():
+            self._finish(rows[done], t[done], ok=True)
+            rows, t, steps = rows[~done], t[~done], steps[~done]
+            if rows.size == 0:
+                return
+        is_db = self._is_db_step[self._cls[rows], steps]
         if is_db.any():
-            self._to_pool(rows_m[is_db], t_m[is_db])
-        seg_rows = rows_m[~is_db]
-        if seg_rows.size:
-            self._apply_segments(seg_rows, t_m[~is_db], self._draw_segments(seg_rows))
+            self._to_pool(rows[is_db], t[is_db])
+            rows, t = rows[~is_db], t[~is_db]
+        if rows.size:
+            self._apply_segments(rows, t, self._draw_segments(rows))
 
     def _to_pool(self, rows: np.ndarray, t: np.ndarray) -> None:
         """Rows reach a db step: they queue for a connection of the step's pool."""
@@ -1028,6 +1070,7 @@ class Simulation:
         self._pool[rows] = pools
         self._qleft[rows] = [self._classes[c].plan[s].queries for c, s in zip(self._cls[rows].tolist(), self._stepi[rows].tolist())]
         self._phase[rows] = POOL_WAIT
+        self._pool_wait_possible = True
         self._wait_t[rows] = t
         self._next_t[rows] = INF
 
@@ -1037,13 +1080,17 @@ class Simulation:
 
     def _serve_pools(self, t0: float, t1: float) -> bool:
         """Grant free connections FCFS; a waiter past its acquire timeout gives up."""
+        if not self._pool_wait_possible:
+            return False
         hw = self._hw
         waiting = np.nonzero(self._phase[:hw] == POOL_WAIT)[0]
         if waiting.size == 0:
+            self._pool_wait_possible = False
             return False
         granted_any = False
         wp = self._pool[waiting]
-        for pi in np.unique(wp).tolist():
+        lo, hi = int(wp.min()), int(wp.max())
+        for pi in ([lo] if lo == hi else np.unique(wp).tolist()):
             pool = self._pools[pi]
             rows = waiting[wp == pi]
             rows = rows[np.argsort(self._wait_t[rows], kind="stable")]
@@ -1109,7 +1156,8 @@ class Simulation:
     def _end_queries(self, rows: np.ndarray) -> None:
         t = self._next_t[rows]
         pools = self._pool[rows]
-        for pi in np.unique(pools).tolist():
+        lo, hi = int(pools.min()), int(pools.max())
+        for pi in ([lo] if lo == hi else np.unique(pools).tolist()):
             sel = pools == pi
             pool = self._pools[pi]
             n = int(sel.sum())
@@ -1125,16 +1173,14 @@ class Simulation:
         again = self._qleft[ok_rows] > 0
         if again.any():
             self._phase[ok_rows[again]] = POOL_WAIT
+            self._pool_wait_possible = True
             self._wait_t[ok_rows[again]] = ok_t[again]
             self._next_t[ok_rows[again]] = INF
         nxt = ok_rows[~again]
         if nxt.size:
-            # The db step is done: a zero-length segment ends at the last query's end,
-            # and the next round draws what follows.
+            # The db step is done: what follows starts at the last query's end.
             self._stepi[nxt] += 1
-            self._phase[nxt] = RUNNING
-            self._end_kind[nxt] = END_CONTINUE
-            self._next_t[nxt] = ok_t[~again]
+            self._continue_plan(nxt, ok_t[~again])
 
     # ------------------------------------------------------------------ outcomes
 
@@ -1181,16 +1227,8 @@ class Simulation:
     def _succeed(self, rows, t) -> None:
         if rows.size == 0:
             return
-        lat = t - self._t_arr[rows]
-        c = self._cls[rows]
-        r = (self._att[rows] > 0).astype(np.int64)
-        np.add.at(self._tick_class[1], (c, r), 1)
-        for k, thr in enumerate(self.latency_thresholds_s):
-            within = lat <= thr + 1e-12
-            if within.any():
-                np.add.at(self._tick_within[:, :, k], (c[within], r[within]), 1)
-        self._tick_hist += histogram.counts(lat)
-        self._tick_lat_sum += float(lat.sum())
+        # Latencies are binned once at the end of the tick (see _tally_successes).
+        self._tick_success.append((t - self._t_arr[rows], self._cls[rows] * 2 + (self._att[rows] > 0)))
         self._bump("completed", rows.size)
         deg = int(self._degraded[rows].sum())
         self._bump("degraded", deg)
@@ -1203,8 +1241,7 @@ class Simulation:
             return
         reasons = np.asarray(reasons, dtype=np.int64)
         c = self._cls[rows]
-        r = (self._att[rows] > 0).astype(np.int64)
-        np.add.at(self._tick_class[2], (c, r), 1)
+        self._tick_class[2] += np.bincount(c * 2 + (self._att[rows] > 0), minlength=2 * self._n_cls).reshape(-1, 2)
         self._bump("failed", rows.size)
         counts = np.bincount(reasons, minlength=len(FAIL_REASONS))
         for k, name in enumerate(FAIL_REASONS):
@@ -1333,6 +1370,7 @@ class Simulation:
         slot = self.tick % self._win_ticks
         self._win_ok[:, slot] = 0
         self._win_fail[:, slot] = 0
+        self._gather_outcomes()
         if self._out_t.size == 0:
             return
         landed = self._out_t <= t0
@@ -1354,6 +1392,7 @@ class Simulation:
         self._out_ok, self._out_probe = self._out_ok[keep], self._out_probe[keep]
 
     def _dep_active(self, t: float) -> np.ndarray:
+        self._gather_outcomes()
         if self._out_t.size == 0:
             return np.zeros(len(self._deps), dtype=np.int64)
         started = self._out_start <= t
@@ -1428,6 +1467,8 @@ class Simulation:
         self._event(t, kind, f"worker {w} {why}: {rows.size} requests dropped", str(w))
 
     def _update_memory(self, t1: float) -> None:
+        if not self._memory_modelled:
+            return
         mem = self.model.service.memory
         holders = self._slot_holder
         busy = holders >= 0
@@ -1456,13 +1497,21 @@ class Simulation:
             if m:
                 self._cache_hit[i] += (c.hit_ratio - self._cache_hit[i]) * (1 - (1 - 1 / c.warm_requests) ** m)
                 self._cache_misses[i] = 0
-        # Latency window.
+        tick_hist = self._tally_successes()
+        # Latency window: percentiles only change when what the window holds changes.
         slot = self.tick % self._lat_window
-        self._lat_roll -= self._lat_ring[slot]
-        self._lat_ring[slot] = self._tick_hist
-        self._lat_roll += self._tick_hist
-        self._pcts = histogram.percentiles(self._lat_roll, (0.5, 0.95, 0.99))
-        self._tot_hist += self._tick_hist
+        leaving = self._lat_ring_count[slot]
+        if leaving or tick_hist is not None:
+            if leaving:
+                self._lat_roll -= self._lat_ring[slot]
+                self._lat_ring[slot] = 0
+                self._lat_ring_count[slot] = 0
+            if tick_hist is not None:
+                self._lat_ring[slot] = tick_hist
+                self._lat_ring_count[slot] = 1
+                self._lat_roll += tick_hist
+                self._tot_hist += tick_hist
+            self._pcts = histogram.percentiles(self._lat_roll, (0.5, 0.95, 0.99))
         self._tot_lat_sum += self._tick_lat_sum
         tc = self._tick_class
         self._tot["arrivals"] += int(self._tick_counts[_SERIES_INDEX["arrivals"]])
@@ -1493,26 +1542,40 @@ class Simulation:
         for k, v in values:
             counts[_SERIES_INDEX[k]] = v
         h, pos = self.history, self._row_pos
+        b = h._buffers
         h.scalars[pos] = counts
-        h.buffer("class_arrivals")[pos] = tc[0]
-        h.buffer("class_completed")[pos] = tc[1]
-        h.buffer("class_failed")[pos] = tc[2]
-        h.buffer("class_rejected")[pos] = tc[3]
-        h.buffer("class_within")[pos] = self._tick_within
+        b["class_arrivals"][pos] = tc[0]
+        b["class_completed"][pos] = tc[1]
+        b["class_failed"][pos] = tc[2]
+        b["class_rejected"][pos] = tc[3]
+        b["class_within"][pos] = self._tick_within
         if self._pools:
             waiting = self._phase[:hw] == POOL_WAIT
-            h.buffer("pool_in_use")[pos] = [p.in_use for p in self._pools]
-            h.buffer("pool_size")[pos] = [p.size for p in self._pools]
-            h.buffer("pool_waiters")[pos] = np.bincount(self._pool[:hw][waiting], minlength=len(self._pools))
+            b["pool_in_use"][pos] = [p.in_use for p in self._pools]
+            b["pool_size"][pos] = [p.size for p in self._pools]
+            b["pool_waiters"][pos] = np.bincount(self._pool[:hw][waiting], minlength=len(self._pools))
         if self._deps:
-            h.buffer("breaker_state")[pos] = [self._breaker_seen(i) for i in range(len(self._deps))]
-            h.buffer("dep_active")[pos] = self._dep_active(t1)
+            b["breaker_state"][pos] = [self._breaker_seen(i) for i in range(len(self._deps))]
+            b["dep_active"][pos] = self._dep_active(t1)
         self._digest.update(counts.tobytes())
         self._digest.update(tc.tobytes())
         self._digest.update(self._tick_within.tobytes())
         # Pools and dependencies too: an action that only moves a pool size must change the digest.
         for name in ("pool_in_use", "pool_size", "pool_waiters", "breaker_state", "dep_active"):
             self._digest.update(h.buffer(name)[pos].tobytes())
+
+    def _tally_successes(self) -> np.ndarray | None:
+        """Bin this tick's successes: latency histogram, per class, within each threshold."""
+        if not self._tick_success:
+            return None
+        lat = np.concatenate([x[0] for x in self._tick_success])
+        code = np.concatenate([x[1] for x in self._tick_success])
+        n2 = 2 * self._n_cls
+        self._tick_class[1] += np.bincount(code, minlength=n2).reshape(-1, 2)
+        for k, thr in enumerate(self.latency_thresholds_s):
+            self._tick_within[:, :, k] += np.bincount(code[lat <= thr + 1e-12], minlength=n2).reshape(-1, 2)
+        self._tick_lat_sum = float(lat.sum())
+        return histogram.counts(lat)
 
     def _bump(self, name: str, n: float) -> None:
         self._tick_counts[_SERIES_INDEX[name]] += n

@@ -10,8 +10,9 @@ MIN_S = 1e-4
 GROWTH = 1.02
 N_BINS = int(math.ceil(math.log(1e4 / MIN_S) / math.log(GROWTH))) + 2
 _LOG_GROWTH = math.log(GROWTH)
-EDGES_S = MIN_S * GROWTH ** np.arange(N_BINS + 1, dtype=float)
+EDGES_S = MIN_S * GROWTH ** (np.arange(N_BINS + 1, dtype=float) - 1)
 EDGES_S[0] = 0.0
+"""Bin k holds latencies in [EDGES_S[k], EDGES_S[k + 1]); bin 0 is everything under MIN_S."""
 
 
 def bin_index(latency_s: np.ndarray) -> np.ndarray:
@@ -32,14 +33,10 @@ def percentiles(hist: np.ndarray, qs: tuple[float, ...]) -> tuple[float, ...]:
     if total <= 0:
         return tuple(math.nan for _ in qs)
     cum = np.cumsum(hist)
-    out = []
-    for q in qs:
-        rank = q * total
-        k = int(np.searchsorted(cum, rank, side="left"))
-        k = min(k, N_BINS - 1)
-        below = cum[k - 1] if k > 0 else 0
-        inside = hist[k]
-        frac = (rank - below) / inside if inside > 0 else 0.0
-        lo, hi = EDGES_S[k], EDGES_S[k + 1]
-        out.append(float(lo + (hi - lo) * min(max(frac, 0.0), 1.0)))
-    return tuple(out)
+    ranks = np.asarray(qs, dtype=float) * total
+    ks = np.minimum(np.searchsorted(cum, ranks, side="left"), N_BINS - 1)
+    below = np.where(ks > 0, cum[ks - 1], 0)
+    inside = hist[ks]
+    frac = np.clip(np.where(inside > 0, (ranks - below) / np.maximum(inside, 1), 0.0), 0.0, 1.0)
+    lo, hi = EDGES_S[ks], EDGES_S[ks + 1]
+    return tuple((lo + (hi - lo) * frac).tolist())
