@@ -1,0 +1,228 @@
+"""The replay viewer in the app: seeking, stepping, the timeline, taking the controls, app saves."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from sim.drill_loader import load_drill
+from sim.engine import Simulation
+from sim.replay import Replay, verify_save
+from sim.saves import ForkPoint, load_save, save_run
+from sim.scoring import SLOTracker
+from sim.spec import Action
+from tui.app import BrownoutApp
+from tui.dialogs.message_dialog import MessageDialog
+from tui.screens.incident import IncidentScreen
+from tui.screens.replay import ReplayScreen, ReplayTimeline
+
+DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
+ACTIONS = ((8.0, "pool.resize", {"pool": "main", "size": 16}), (17.0, "breaker.force_open", {"dependency": "llm"}))
+
+
+@pytest.fixture(scope="module")
+def recording(tmp_path_factory):
+    """A headless run of the test drill (30 s of its 40), saved once for the module."""
+    folder = tmp_path_factory.mktemp("replay-viewer")
+    drill_path = folder / "replay-check.toml"
+    shutil.copy(DRILL_FILE, drill_path)
+    drill = load_drill(drill_path)
+    sim = Simulation.from_drill(drill)
+    tracker = SLOTracker.for_sim(drill, sim)
+    for t_s, name, args in ACTIONS:
+        sim.run_until(t_s)
+        sim.apply(Action(t_s, name, args))
+    sim.run_until(30.0)
+    tracker.update(sim)
+    started = dt.datetime(2026, 1, 31, 14, 5, tzinfo=dt.timezone.utc)
+    path = save_run(drill, sim, player="ada", started_at=started, ended_at=started, ended="abandoned",
+                    report=tracker.report(), saves_dir=folder / "saves")
+    return drill, sim, path
+
+
+def replay_app(path, saves_dir, **kwargs) -> BrownoutApp:
+    return BrownoutApp(drills=[], saves_dir=saves_dir, start_paused=True, tick_interval=None, replay=path, **kwargs)
+
+
+async def wait_for_index(pilot, screen: ReplayScreen) -> None:
+    for _ in range(600):
+        if screen.replay.index_complete:
+            await pilot.pause()
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the replay index did not finish")
+
+
+def reference_at(drill, path, t_s: float) -> Replay:
+    reference = Replay.start(load_save(path), drill, checkpoint_every_s=float("inf"))
+    reference.run_to_tick(int(round(t_s / drill.dt_s)))
+    return reference
+
+
+async def test_seek_keys_move_sim_time_and_gauges(recording, tmp_path):
+    drill, recorded_sim, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, ReplayScreen)
+        await wait_for_index(pilot, screen)
+        assert screen.replay.index_exact is True
+        assert screen.replay.t_s == 0.0
+
+        await pilot.press("full_stop")  # +10 s
+        assert screen.replay.t_s == pytest.approx(10.0)
+        reference = reference_at(drill, path, 10.0)
+        gauges, expected = screen.replay.sim.gauges(), reference.sim.gauges()
+        assert gauges.queue_depth == expected.queue_depth and gauges.busy_slots == expected.busy_slots
+        assert gauges.pools == expected.pools and gauges.breakers == expected.breakers
+        assert screen.frame.t_s == pytest.approx(10.0)
+        assert screen.frame.pools[0].value_text == f"{expected.pools[0].in_use}/{expected.pools[0].size}"
+        # The recorded pool resize (at 8 s) has been applied by the replay.
+        assert expected.pools[0].size == 16 or expected.pools[0].target_size == 16
+
+        await pilot.press("right")
+        assert screen.replay.tick == 201
+        await pilot.press("left", "left")
+        assert screen.replay.tick == 199
+
+        await pilot.press("right_square_bracket")  # next recorded action: 17 s
+        assert screen.replay.t_s == pytest.approx(17.0)
+        await pilot.press("left_square_bracket")  # previous: 8 s
+        assert screen.replay.t_s == pytest.approx(8.0)
+
+        await pilot.press("5")  # 50 % of the 30 s run
+        assert screen.replay.t_s == pytest.approx(15.0)
+        await pilot.press("end")
+        assert screen.replay.at_end and screen.replay.sim.digest() == recorded_sim.digest()
+        await pilot.press("home")
+        assert screen.replay.tick == 0
+
+        # Every seek is fast once indexed.
+        assert max(screen.seek_ms) < 1000.0
+
+
+async def test_click_on_the_timeline_scrubs(recording, tmp_path):
+    drill, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await wait_for_index(pilot, screen)
+        timeline = screen.query_one(ReplayTimeline)
+        width = timeline.content_size.width
+        await pilot.click(ReplayTimeline, offset=(1 + (width - 1) // 2, 0))
+        assert screen.replay.t_s == pytest.approx(15.0, abs=30.0 / (width - 1) + drill.dt_s)
+        assert timeline.state.t_s == screen.replay.t_s
+
+
+async def test_play_and_pause_drive_the_replay_clock(recording, tmp_path):
+    _, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await pilot.press("space")
+        assert not screen.run.paused
+        screen.run.advance_wall(1.0)
+        assert screen.replay.t_s == pytest.approx(1.0)
+        await pilot.press("plus")
+        assert screen.run.speed == 2
+        screen.run.advance_wall(1.0)
+        assert screen.replay.t_s == pytest.approx(3.0)
+        await pilot.press("space")
+        assert screen.run.advance_wall(1.0) == 0
+        # Mitigation keys do nothing in a replay.
+        await pilot.press("o")
+        assert isinstance(app.screen, ReplayScreen)
+        assert screen.replay.sim.action_log == ()
+
+
+async def test_take_the_controls_forks_a_live_run_saved_with_its_fork_point(recording, tmp_path):
+    drill, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await wait_for_index(pilot, screen)
+        await pilot.press("full_stop", "full_stop")  # 20 s: after both recorded actions
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, IncidentScreen) and not isinstance(app.screen, ReplayScreen)
+        assert app.live.sim.t_s == pytest.approx(20.0)
+        assert app.forked_from == ForkPoint(save=path.name, t_s=20.0)
+        assert [a.name for a in app.live.sim.action_log] == ["pool.resize", "breaker.force_open"]
+        app.submit_action("breaker.auto", {"dependency": "llm"})
+        app.advance_sim(60)
+        await pilot.pause()
+        app.end_run("abandoned")
+        await pilot.pause()
+        fork_save = load_save(app.save_path)
+        assert fork_save.forked_from == ForkPoint(save=path.name, t_s=20.0)
+        assert [a.name for a in fork_save.actions] == ["pool.resize", "breaker.force_open", "breaker.auto"]
+        assert fork_save.end_t_s == pytest.approx(23.0)
+    result = verify_save(app.save_path)
+    assert result.ok, result.message
+
+
+async def test_app_round_trip_save_replays_exactly(tmp_path):
+    drill_path = tmp_path / "replay-check.toml"
+    shutil.copy(DRILL_FILE, drill_path)
+    drill = load_drill(drill_path)
+    app = BrownoutApp(drills=[drill], saves_dir=tmp_path / "saves", start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_drill(drill)
+        await pilot.pause()
+        app.advance_sim(163)
+        app.submit_action("pool.resize", {"pool": "main", "size": 14})
+        app.advance_sim(150)
+        app.submit_action("breaker.force_open", {"dependency": "llm"})
+        app.advance_sim(47)
+        await pilot.pause()
+        played_digest = app.live.sim.digest()
+        app.end_run("abandoned")
+        await pilot.pause()
+    save = load_save(app.save_path)
+    assert save.digest == played_digest and save.end_tick == 360 and save.ended == "abandoned"
+    assert [a.t_s for a in save.actions] == [pytest.approx(8.15), pytest.approx(15.65)]
+    result = verify_save(app.save_path)
+    assert result.ok, result.message
+    assert result.score == save.score
+
+
+async def test_a_crash_mid_drill_still_leaves_a_complete_save(tmp_path):
+    drill_path = tmp_path / "replay-check.toml"
+    shutil.copy(DRILL_FILE, drill_path)
+    drill = load_drill(drill_path)
+    app = BrownoutApp(drills=[drill], saves_dir=tmp_path / "saves", start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_drill(drill)
+        await pilot.pause()
+        app.advance_sim(40)
+        await pilot.pause()
+    # What run_app does after the app stopped, however it stopped.
+    app.save_unfinished()
+    save = load_save(app.save_path)
+    assert save.ended == "crashed" and save.end_tick == 40
+    assert verify_save(app.save_path).ok
+
+
+async def test_a_changed_drill_opens_a_dialog_not_a_replay(recording, tmp_path):
+    drill, _, path = recording
+    own = tmp_path / "changed"
+    own.mkdir()
+    shutil.copy(drill.source_path, own / "replay-check.toml")
+    save = load_save(path)
+    from sim.saves import write_save
+    import attrs
+
+    copy_path = write_save(attrs.evolve(save, drill_path=str(own / "replay-check.toml")), own / path.name)
+    (own / "replay-check.toml").write_text((own / "replay-check.toml").read_text() + "\n# edited\n")
+    app = replay_app(copy_path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, MessageDialog)
+        assert "changed since this run was recorded" in app.screen.body
