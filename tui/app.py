@@ -76,6 +76,7 @@ class BrownoutApp(App):
         tick_interval: float | None = DEFAULT_TICK_INTERVAL_S,
         drill: Drill | DrillEntry | None = None,
         player: str | None = None,
+        replay: str | os.PathLike | None = None,
     ) -> None:
         super().__init__()
         self.given_drills = tuple(drills) if drills is not None else None
@@ -84,6 +85,10 @@ class BrownoutApp(App):
         self.tick_interval = tick_interval
         self.initial_drill = drill
         self.player = player or _player_name()
+        self.initial_replay = replay
+        """A save to open in the replay viewer at start-up (`brownout replay SAVE`)."""
+        self.forked_from = None
+        """Set when the live run was forked from a replay ("take the controls"); saved with it."""
         self.live: LiveRun | None = None
         self.save_path: Path | None = None
         self.sim_timer = None
@@ -103,6 +108,10 @@ class BrownoutApp(App):
         if self.initial_drill is not None:
             entry = self.initial_drill if isinstance(self.initial_drill, DrillEntry) else DrillEntry.of_drill(self.initial_drill)
             self.open_briefing(entry)
+        if self.initial_replay is not None:
+            from tui.screens.replay import open_replay
+
+            open_replay(self, self.initial_replay)
 
     def on_ready(self) -> None:
         self.check_size(self.size.width, self.size.height)
@@ -134,11 +143,35 @@ class BrownoutApp(App):
         """Begin a live run and show the incident screen."""
         self.live = LiveRun.start(drill, seed, paused=self.start_paused)
         self.save_path = None
+        self.forked_from = None
         self.stepping = False
         self.last_advance_wall = None
         self.switch_screen(IncidentScreen())
         if self.sim_timer is not None:
             self.sim_timer.resume()
+
+    def start_fork(self, live: LiveRun, forked_from) -> None:
+        """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
+        live.paused = self.start_paused
+        self.live = live
+        self.save_path = None
+        self.forked_from = forked_from
+        self.stepping = False
+        self.last_advance_wall = None
+        self.switch_screen(IncidentScreen())
+        if self.sim_timer is not None:
+            self.sim_timer.resume()
+
+    def save_unfinished(self) -> None:
+        """After the app stopped: a run still in progress (a crash) is saved as "crashed"."""
+        live = self.live
+        if live is None:
+            return
+        with live.lock:
+            live.tracker.update(live.sim)
+            report = live.tracker.report()
+        self.save_run(live, "crashed", report)
+        self.live = None
 
     def action_back_to_picker(self) -> None:
         """From the debrief: a fresh picker (best scores may have changed)."""
@@ -297,7 +330,7 @@ class BrownoutApp(App):
             self.save_path = save_run(
                 live.drill, live.sim, player=self.player, started_at=live.started_at,
                 ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=report,
-                saves_dir=self.saves_dir, path=self.save_path,
+                saves_dir=self.saves_dir, path=self.save_path, forked_from=self.forked_from,
             )
         except (ValueError, OSError) as error:
             return f"Not saved: {error}"
@@ -330,7 +363,13 @@ def _player_name() -> str:
         return "player"
 
 
-def run_app(saves_dir: str | os.PathLike | None = None, drill: str | Drill | None = None) -> None:
+def run_app(
+    saves_dir: str | os.PathLike | None = None,
+    drill: str | Drill | None = None,
+    *,
+    player: str | None = None,
+    replay: str | os.PathLike | None = None,
+) -> None:
     """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing."""
     entry: Drill | DrillEntry | None = None
     if isinstance(drill, str):
@@ -340,4 +379,9 @@ def run_app(saves_dir: str | os.PathLike | None = None, drill: str | Drill | Non
         entry = DrillEntry(drill, drill, 0, 0.0, (), "cli", path)
     elif drill is not None:
         entry = drill
-    BrownoutApp(saves_dir=saves_dir, drill=entry).run()
+    app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay)
+    try:
+        app.run()
+    finally:
+        # A crash (or an exception out of run) mid-drill still leaves a complete save.
+        app.save_unfinished()
