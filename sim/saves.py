@@ -317,7 +317,8 @@ def build_save(
     return Save(
         drill_id=drill.id,
         drill_sha256=drill_sha256,
-        drill_path=None if drill.source_path is None else str(drill.source_path),
+        # Absolute, so a replay started from another folder still finds the file.
+        drill_path=None if drill.source_path is None else str(Path(drill.source_path).resolve()),
         seed=int(sim.seed),
         player=player,
         started_at=_whole_seconds_utc(started_at),
