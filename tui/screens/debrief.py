@@ -21,8 +21,8 @@ from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
 
 def _ttm(report: ScoreReport) -> str:
     if report.time_to_mitigate_s is None:
-        return "not mitigated"
-    return f"{report.time_to_mitigate_s:.0f}s"
+        return "no"
+    return f"in {report.time_to_mitigate_s:.0f}s"
 
 
 def window_markers(actions: tuple[Action, ...], window_s: float) -> tuple[int, ...]:
@@ -54,7 +54,7 @@ def hint_lines(drill: Drill, fired: dict[int, float]) -> str:
     for index, hint in enumerate(drill.hints):
         trigger = f"at {format_clock(hint.at_s)}" if hint.at_s is not None else f"when {hint.when}"
         shown = f" — shown at {format_clock(fired[index])}" if index in fired else " — not shown in your run"
-        lines.append(f"• {hint.text}\n    ({trigger}{shown})")
+        lines.append(f"• {hint.text} ({trigger}{shown})")
     return "\n".join(lines)
 
 
@@ -87,6 +87,7 @@ class DebriefScreen(Screen):
                 yield Static(f"{report.score:.0f}/100  grade {report.grade}", id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
                 yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
+            yield Static("Breakdown", classes="section-title")
             yield Static("\n".join(str(line) for line in report.breakdown), id="breakdown", markup=False)
             yield Static("Simulating do nothing and par on the same seed…", id="compare-status")
             yield Vertical(id="strips")
@@ -110,6 +111,7 @@ class DebriefScreen(Screen):
         self.query_one("#debrief-top").border_title = "Score"
         table = self.query_one("#compare-table", DataTable)
         table.add_columns("Run", "Score", *(sli.name[:12] for sli in self.report.slis), "Mitigated")
+        self.query_one("#breakdown").border_title = "Breakdown"
         self._add_row(table, "You", self.report)
         self._show_strips([("You", self.report)])
         self.compare_runs()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rich.console import Group
+from rich.table import Table
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -26,23 +28,33 @@ GENERAL_KEYS = (
 )
 
 
-def help_text() -> str:
-    """The help body as plain lines."""
-    lines = ["MITIGATIONS (incident screen; each opens a dialog with the current value)"]
-    lines += [f"  {m.key:<10} {m.action:<20} {m.help}" for m in MITIGATIONS]
-    lines += ["", "RUN"]
-    lines += [f"  {key:<10} {text}" for key, text in RUN_KEYS]
-    lines += ["", "EVERYWHERE"]
-    lines += [f"  {key:<10} {text}" for key, text in GENERAL_KEYS]
-    lines += [
-        "",
-        "READING THE SCREEN",
-        "  Bars: instant value, ~ moving average (5 s), then OK / WARN / CRIT.",
-        "  Breakers: CLOSED / OPEN / HALF_OPEN, '(forced)' when you hold them.",
-        "  Latency: · p50  ● p95  ▴ p99 per second; ╌ is the SLO threshold; ▲ marks your actions.",
-        "  SLOs: budget left and 1-minute burn rate; AT RISK at 2x, BURNING at 10x, BREACHED when spent.",
-    ]
-    return "\n".join(lines)
+READING = (
+    ("Bars", "instant value, ~ moving average over 5 s, then OK / WARN / CRIT"),
+    ("Breakers", "CLOSED / OPEN / HALF_OPEN, '(forced)' while you hold one"),
+    ("Latency", "· p50  ● p95  ▴ p99 each second; ╌ is the SLO threshold; ▲ marks your actions"),
+    ("SLOs", "budget left and 1-minute burn rate: AT RISK at 2x, BURNING at 10x, BREACHED when spent"),
+)
+
+
+def _table(title: str, rows) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", box=None, show_header=False,
+                  expand=True, padding=(0, 1))
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column(ratio=1)
+    for key, text in rows:
+        table.add_row(key, text)
+    return table
+
+
+def help_tables() -> Group:
+    """Every key, grouped, as tables that wrap inside their columns."""
+    mitigations = [(m.key, f"{m.action}: {m.help}") for m in MITIGATIONS]
+    return Group(
+        _table("Mitigations (incident screen; each opens a dialog with the current value)", mitigations),
+        _table("\nRun", RUN_KEYS),
+        _table("\nEverywhere", GENERAL_KEYS),
+        _table("\nReading the screen", READING),
+    )
 
 
 class HelpScreen(ModalScreen[None]):
@@ -53,7 +65,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static("Brownout — keys", id="help-title")
-            yield Static(help_text(), markup=False, id="help-body")
+            yield Static(help_tables(), id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -22,6 +22,9 @@ from tui.widgets.rates import RatesPanel
 from tui.widgets.slo_budget import SLOBudget
 
 
+TALL_HEIGHT = 34
+
+
 class IncidentScreen(Screen):
     """Shows the app's live run; every mitigation is a key and a palette command."""
 
@@ -68,6 +71,10 @@ class IncidentScreen(Screen):
         self.query_one("#log").border_title = "Events"
         if self.live is not None:
             self.show_frame(self.live.frame())
+
+    def on_resize(self, event) -> None:
+        # Tall terminals give the event log room; at 24 rows the gauges need it.
+        self.set_class(event.size.height >= TALL_HEIGHT, "-tall")
 
     def show_frame(self, frame: Frame) -> None:
         """Hand one frame to every widget (cheap: widgets re-render only what changed)."""

@@ -15,12 +15,26 @@ from sim.drill import Drill, SLOSpec
 from sim.drill_loader import list_drills, load_drill
 from tui.frame import format_clock
 
+TITLE_WIDTH = 34
+"""Titles are cut to fit the table at 80 columns; the full title is on the briefing."""
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.{0 if abs(fraction * 100 - round(fraction * 100)) < 1e-9 else 1}f}%"
+
 
 def describe_slo(slo: SLOSpec) -> str:
-    """`avail ≥99%` or `≤300ms ≥95%`: an SLO in a table cell."""
+    """`avail ≥99%` or `≤300ms ≥95%`: an SLO in a few words."""
     if slo.kind == "latency" and slo.threshold_s is not None:
-        return f"≤{slo.threshold_s * 1000:.0f}ms ≥{slo.target:.0%}"
-    return f"avail ≥{slo.target:.{1 if slo.target * 100 % 1 else 0}%}"
+        return f"≤{slo.threshold_s * 1000:.0f}ms ≥{_percent(slo.target)}"
+    return f"avail ≥{_percent(slo.target)}"
+
+
+def short_slo(slo: SLOSpec) -> str:
+    """`99%` or `95%≤300ms`: an SLO in a narrow table cell."""
+    if slo.kind == "latency" and slo.threshold_s is not None:
+        return f"{_percent(slo.target)}≤{slo.threshold_s * 1000:.0f}ms"
+    return _percent(slo.target)
 
 
 def difficulty_stars(difficulty: int) -> str:
@@ -75,7 +89,7 @@ class PickerScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
-            yield Static("BROWNOUT  ·  choose a drill", id="picker-title")
+            yield Static("BROWNOUT  ·  choose a drill, Enter for its briefing", id="picker-title")
             yield DataTable(id="drill-table", cursor_type="row", zebra_stripes=True)
             yield Static("", id="drill-detail")
         yield Footer()
@@ -86,10 +100,10 @@ class PickerScreen(Screen):
         for entry in self.entries:
             best = self.best_scores.get(entry.id)
             table.add_row(
-                entry.title,
+                entry.title if len(entry.title) <= TITLE_WIDTH else entry.title[: TITLE_WIDTH - 1] + "…",
                 difficulty_stars(entry.difficulty),
                 format_clock(entry.duration_s),
-                ", ".join(describe_slo(s) for s in entry.slos) or "-",
+                " ".join(short_slo(s) for s in entry.slos) or "-",
                 "-" if best is None else f"{best:.0f}",
                 key=entry.id,
             )
@@ -109,8 +123,9 @@ class PickerScreen(Screen):
             return
         entry = self.entries[row]
         where = str(entry.path) if entry.path else "built in"
+        slos = ", ".join(describe_slo(s) for s in entry.slos) or "no SLOs"
         self.query_one("#drill-detail", Static).update(
-            f"{entry.id}  ·  difficulty {entry.difficulty}/5  ·  {entry.source}: {where}"
+            f"{entry.title}\n{entry.id} · difficulty {entry.difficulty}/5 · SLOs {slos}\n{entry.source}: {where}"
         )
 
     def selected(self) -> DrillEntry | None:

@@ -85,20 +85,24 @@ class SLIStrips(Widget):
         dim = level_style(self, "dim")
         text.append(f"{strips.title} (target {strips.target:.1%}, one column per {strips.window_s:g}s window)", style="bold")
         width = max(self.size.width - LABEL_WIDTH - 9, 4)
+        longest = max((len(row.values) for row in strips.rows), default=1)
+        # Short drills have few windows: widen each so the strip fills the space (up to 4 cells).
+        cells_per_window = max(1, min(4, width // max(longest, 1)))
+        shown = width // cells_per_window
         for row in strips.rows:
             text.append("\n")
             text.append(row.label[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH))
-            values = row.values[-width:]
+            values = row.values[-shown:]
             skipped = len(row.values) - len(values)
             for value in values:
                 glyph, level = window_glyph(value, strips.target)
-                text.append(glyph, style=level_style(self, level))
+                text.append(glyph * cells_per_window, style=level_style(self, level))
             text.append(f" {row.attained:7.2%}", style=dim)
             if row.markers:
-                cells = [" "] * len(values)
+                cells = [" "] * (len(values) * cells_per_window)
                 for index in row.markers:
                     if 0 <= index - skipped < len(values):
-                        cells[index - skipped] = "▲"
+                        cells[(index - skipped) * cells_per_window] = "▲"
                 text.append("\n" + " " * LABEL_WIDTH)
                 text.append("".join(cells), style=level_style(self, "warn"))
         return text

@@ -1,0 +1,155 @@
+"""The saves list: every saved run with drill, player, date, how it ended and its score.
+
+Enter opens the selected save in the replay viewer; v re-simulates it headless
+and says whether the replay is exact. Unreadable files are listed with the
+loader's one-line reason instead of being hidden.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Static
+
+from sim.saves import SaveSummary, default_saves_dir, list_saves
+from tui.frame import format_clock
+
+COLUMNS = ("Drill", "Player", "Date (UTC)", "Ended", "Sim time", "Score", "File")
+
+
+def summary_row(summary: SaveSummary) -> tuple[str, ...]:
+    """The table cells of one save (every state spelled out in words)."""
+    if not summary.ok:
+        return ("?", "?", "?", "unreadable", "-", "-", summary.path.name)
+    ended = summary.ended or "-"
+    if summary.forked_from is not None:
+        ended = f"{ended}, fork @{format_clock(summary.forked_from.t_s)}"
+    score = "-" if summary.score is None else f"{summary.score:.0f} {summary.grade or ''}".rstrip()
+    date = summary.started_at.strftime("%Y-%m-%d %H:%M") if summary.started_at else "-"
+    sim_time = "-" if summary.end_t_s is None else format_clock(summary.end_t_s)
+    return (summary.drill_id or "-", summary.player or "-", date, ended, sim_time, score, summary.path.name)
+
+
+class SavesScreen(Screen):
+    """Pick a saved run to replay."""
+
+    DEFAULT_CSS = """
+    SavesScreen #saves-box {
+        padding: 0 1;
+    }
+    SavesScreen #saves-title {
+        text-style: bold;
+        padding: 1 0 0 0;
+    }
+    SavesScreen #saves-folder {
+        color: $text-muted;
+        padding: 0 0 1 0;
+    }
+    SavesScreen DataTable {
+        height: 1fr;
+    }
+    SavesScreen #saves-detail {
+        height: auto;
+        min-height: 2;
+        padding: 1 0 0 0;
+    }
+    """
+
+    BINDINGS = [
+        Binding("enter", "open_selected", "Replay", id="saves.replay", tooltip="Open the selected save in the replay viewer."),
+        Binding("v", "verify_selected", "Verify", id="saves.verify",
+                tooltip="Re-simulate the selected save headless and check it replays exactly."),
+        Binding("r", "reload", "Reload", id="saves.reload", tooltip="Read the saves folder again."),
+        Binding("escape,q", "back", "Back", id="saves.back", tooltip="Back to the previous screen."),
+    ]
+
+    def __init__(self, saves_dir: str | os.PathLike[str] | None = None) -> None:
+        super().__init__()
+        self.saves_dir = Path(saves_dir) if saves_dir is not None else default_saves_dir()
+        self.summaries: list[SaveSummary] = []
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="saves-box"):
+            yield Label("Saved runs", id="saves-title")
+            yield Label(str(self.saves_dir), id="saves-folder", markup=False)
+            yield DataTable(id="saves-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="saves-detail", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns(*COLUMNS)
+        self.action_reload()
+
+    def action_reload(self) -> None:
+        table = self.query_one(DataTable)
+        table.clear()
+        self.summaries = list_saves(self.saves_dir)
+        for index, summary in enumerate(self.summaries):
+            table.add_row(*summary_row(summary), key=str(index))
+        if not self.summaries:
+            self.query_one("#saves-detail", Static).update(
+                "No saves yet: every finished or abandoned drill is saved here."
+            )
+        table.focus()
+        self._describe(0)
+
+    @property
+    def selected(self) -> SaveSummary | None:
+        table = self.query_one(DataTable)
+        if not self.summaries or table.cursor_row is None:
+            return None
+        return self.summaries[min(table.cursor_row, len(self.summaries) - 1)]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._describe(event.cursor_row)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open_selected()
+
+    def _describe(self, row: int) -> None:
+        if not self.summaries:
+            return
+        summary = self.summaries[min(max(row, 0), len(self.summaries) - 1)]
+        if summary.ok:
+            text = f"{summary.path.name}: enter to replay, v to verify."
+        else:
+            text = f"Cannot be replayed: {summary.error}"
+        self.query_one("#saves-detail", Static).update(text)
+
+    def action_open_selected(self) -> None:
+        summary = self.selected
+        if summary is None:
+            return
+        if not summary.ok:
+            self.notify(summary.error or "unreadable save", title="Cannot replay", severity="error", timeout=8)
+            return
+        from tui.screens.replay import open_replay
+
+        open_replay(self.app, summary.path)
+
+    def action_verify_selected(self) -> None:
+        summary = self.selected
+        if summary is None:
+            return
+        self.notify(f"Re-simulating {summary.path.name}...", timeout=3)
+        self.run_worker(lambda: self._verify(summary.path), thread=True, group="verify", name="verify-save")
+
+    def _verify(self, path: Path) -> None:
+        from sim.replay import verify_save
+
+        result = verify_save(path)
+        self.app.call_from_thread(
+            self.notify, result.message, title="Exact replay" if result.ok else "Not exact",
+            severity="information" if result.ok else "error", timeout=10,
+        )
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 2:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
