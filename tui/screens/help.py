@@ -23,6 +23,7 @@ GENERAL_KEYS = (
     ("? / f1", "This help"),
     ("enter", "Picker: open the briefing · Briefing: start · Dialog: apply"),
     ("escape", "Back / cancel a dialog"),
+    ("v", "Picker: saved runs (replay one, or take the controls from any moment)"),
     ("q", "Picker and debrief: quit Brownout"),
     ("ctrl+q", "Quit at once (asks during a drill)"),
 )
