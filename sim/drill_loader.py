@@ -26,7 +26,6 @@ from sim.drill import Drill, Hint, SLOSpec
 from sim.errors import InputError, Problem
 from sim.spec import (
     ACTION_NAMES,
-    FAULT_KINDS,
     Action,
     ArrivalProfile,
     BreakerSpec,

@@ -11,6 +11,8 @@ import pytest
 
 from sim.conditions import parse_condition
 from sim.drill_loader import (
+    _FAULT_PARAMS,
+    ACTION_ARGUMENTS,
     SHIPPED_DRILLS_DIR,
     _build,
     _Context,
@@ -23,6 +25,8 @@ from sim.drill_loader import (
 )
 from sim.errors import InputError
 from sim.spec import (
+    ACTION_NAMES,
+    FAULT_KINDS,
     Action,
     ArrivalProfile,
     CacheStep,
@@ -476,3 +480,9 @@ def test_par_keeps_the_engine_spellings_for_unbounded_and_no_timeout(tmp_path):
     assert [action.kwargs for action in par[1:]] == [
         {"limit": "unbounded"}, {"dependency": "postgres", "timeout_s": "none"}, {"dependency": "postgres", "timeout_s": 0.5},
     ]
+
+
+def test_every_fault_kind_and_action_has_a_schema():
+    # A kind or action added to sim.spec must be taught to the loader too.
+    assert set(_FAULT_PARAMS) == set(FAULT_KINDS)
+    assert set(ACTION_ARGUMENTS) == set(ACTION_NAMES)
