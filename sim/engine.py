@@ -143,6 +143,16 @@ class _Segment:
     cache_miss: np.ndarray
     outs: list
 
+    @classmethod
+    def join(cls, chunks: list, n: int) -> _Segment:
+        """One segment draw from chunks [(offset, _Segment)] drawn for consecutive rows."""
+        if len(chunks) == 1:
+            return chunks[0][1]
+        parts = [c for _, c in chunks]
+        outs = [(positions + offset, *rest) for offset, c in chunks for positions, *rest in c.outs]
+        return cls(*(np.concatenate([getattr(p, f.name) for p in parts])
+                     for f in attrs.fields(cls) if f.name != "outs"), outs=outs)
+
 
 class Simulation:
     """One run of a model: call `step()` / `run_until()`, `apply()` actions, read gauges."""
@@ -393,6 +403,10 @@ class Simulation:
             p95_ms=1000 * p95,
             p99_ms=1000 * p99,
         )
+
+    def latency_histogram(self) -> np.ndarray:
+        """Counts of successful latencies so far in the bins of `sim.histogram` (a copy)."""
+        return self._tot_hist.copy()
 
     def gauges(self) -> Gauges:
         """A frozen snapshot of the service at the end of the last tick."""
@@ -691,20 +705,20 @@ class Simulation:
         heapq.heapify(free)
         limit = self._queue_limit
         n_old = queue.size - n_new
-        # Pre-draw the first segment of the candidates that may start in this tick. The
-        # draw does not depend on where inside the tick the segment starts, so this is
-        # the same as drawing when service starts.
-        horizon = min(queue.size, len(free) + 64 + 4 * idle.size)
-        waits = self._wait_t[queue[:horizon]].tolist()
-        deadlines = self._deadline[queue[:horizon]].tolist()
-        seg = None
-        releases_slot: list = []
+        # Segments of the candidates are drawn ahead in growing chunks. The draw does
+        # not depend on where inside the tick the segment starts, so this is the same
+        # as drawing when service starts.
+        waits = self._wait_t[queue].tolist()
+        deadlines = self._deadline[queue].tolist()
+        chunks: list = []
+        drawn = 0
         durations: list = []
+        releases_slot: list = []
         starts_pos, starts_t, starts_slot, leave_pos, reject_pos = [], [], [], [], []
         waiting_starts: collections.deque = collections.deque()
         abandon: list = []
-        stopped = horizon
-        for i in range(horizon):
+        stopped = queue.size
+        for i in range(queue.size):
             w, dl = waits[i], deadlines[i]
             if i >= n_old and limit is not None:
                 while waiting_starts and waiting_starts[0] <= w:
@@ -727,10 +741,13 @@ class Simulation:
                 heapq.heappush(abandon, dl)
                 continue
             heapq.heappop(free)
-            if seg is None:
-                seg = self._draw_segments(queue[:horizon])
-                durations = seg.dur.tolist()
-                releases_slot = (seg.ends_plan | (seg.end_kind == END_FAIL)).tolist()
+            if i >= drawn:
+                size = min(queue.size - drawn, max(64, 2 * drawn, 2 * len(free) + 2))
+                chunk = self._draw_segments(queue[drawn: drawn + size])
+                chunks.append((drawn, chunk))
+                durations.extend(chunk.dur.tolist())
+                releases_slot.extend((chunk.ends_plan | (chunk.end_kind == END_FAIL)).tolist())
+                drawn += size
             starts_pos.append(i)
             starts_t.append(start)
             starts_slot.append(s)
@@ -749,7 +766,7 @@ class Simulation:
             slots = np.array(starts_slot, dtype=np.int64)
             self._slot[rows] = slots
             self._slot_holder[slots] = rows
-            self._apply_segments(rows, np.array(starts_t), seg, pos)
+            self._apply_segments(rows, np.array(starts_t), _Segment.join(chunks, drawn), pos)
         taken = np.zeros(queue.size, dtype=bool)
         for chosen in (starts_pos, leave_pos, reject_pos):
             if chosen:

@@ -1,0 +1,130 @@
+"""Validate the engine against queueing theory: `python -m sim.validate`.
+
+With one class, Poisson arrivals, exponential `cpu` service and c slots the engine
+is an M/M/c (or M/M/c/K) queue. This runs it with millions of customers and prints
+engine vs theory: mean response and p95 (with 95 % batch-means confidence
+intervals), rejection ratio with a queue limit, and Little's law.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+
+import attrs
+import numpy as np
+
+from sim import histogram, queueing_theory
+from sim.engine import Simulation
+from sim.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, ServiceSpec, TrafficClass
+
+
+@attrs.frozen
+class Measurement:
+    """What the engine measured for one queue; *_half are 95 % CI half-widths."""
+
+    customers: int
+    mean_ms: float
+    mean_half_ms: float
+    p95_ms: float
+    p95_half_ms: float
+    reject_ratio: float
+    in_system: float
+    """Time-average number in system (sampled at every tick end)."""
+    little_ms: float
+    """Little's law W = L / lambda, from the time-average number in system."""
+    cpu_s: float
+
+
+def queue_model(c: int, arrival_rps: float, mean_service_s: float, queue_limit: int | None = None,
+                dt_s: float = 0.05) -> ModelSpec:
+    """One class, Poisson arrivals, exponential cpu service, c slots."""
+    return ModelSpec(
+        service=ServiceSpec(workers=c, concurrency=1, max_workers=c, queue_limit=queue_limit),
+        classes=(TrafficClass("q", ArrivalProfile(rate_rps=arrival_rps),
+                              (CpuStep(Distribution.exponential(mean_service_s)),)),),
+        dt_s=dt_s,
+    )
+
+
+def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: float = 0.001,
+            queue_limit: int | None = None, batches: int = 20, warmup: float = 0.02) -> Measurement:
+    """Run the engine as M/M/c(/K) at utilisation rho (offered) for about `customers` arrivals."""
+    arrival_rps = rho * c / mean_service_s
+    sim = Simulation(queue_model(c, arrival_rps, mean_service_s, queue_limit), seed, history_ticks=1024)
+    horizon_s = customers / arrival_rps
+    started = time.process_time()
+    sim.run_until(warmup * horizon_s)
+    batch_s = (1 - warmup) * horizon_s / batches
+    base_hist, base = sim.latency_histogram(), sim.result()
+    means, p95s, in_system = [], [], []
+    prev_hist, prev = base_hist, base
+    for b in range(batches):
+        end = sim.t_s + batch_s
+        while sim.t_s < end:
+            sim.step()
+            in_system.append(sim.history.buffer("in_flight")[(sim.history.written - 1) % sim.history.capacity])
+        hist, res = sim.latency_histogram(), sim.result()
+        done = res.completed - prev.completed
+        total_ms = res.latency_mean_ms * res.completed - prev.latency_mean_ms * prev.completed
+        means.append(total_ms / done)
+        p95s.append(1000 * histogram.percentiles(hist - prev_hist, (0.95,))[0])
+        prev_hist, prev = hist, res
+    res = sim.result()
+    completed = res.completed - base.completed
+    mean_ms = (res.latency_mean_ms * res.completed - base.latency_mean_ms * base.completed) / completed
+    arrived = res.arrivals - base.arrivals
+    rejected = res.rejected_total - base.rejected_total
+    admitted_rps = (arrived - rejected) / (sim.t_s - warmup * horizon_s)
+    t_crit = 2.093  # Student t, 19 degrees of freedom, 97.5 %
+    half = lambda xs: t_crit * float(np.std(xs, ddof=1)) / math.sqrt(len(xs))  # noqa: E731
+    in_sys = float(np.mean(in_system))
+    return Measurement(
+        customers=int(arrived),
+        mean_ms=mean_ms,
+        mean_half_ms=half(means),
+        p95_ms=1000 * histogram.percentiles(sim.latency_histogram() - base_hist, (0.95,))[0],
+        p95_half_ms=half(p95s),
+        reject_ratio=rejected / arrived,
+        in_system=in_sys,
+        little_ms=1000 * in_sys / admitted_rps,
+        cpu_s=time.process_time() - started,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=float, default=2e6, help="arrivals per M/M/c case (default 2e6)")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    print(f"M/M/c, mean service 1 ms, dt 50 ms, {args.customers:,.0f} customers per case, seed {args.seed}")
+    print(f"{'c':>3} {'rho':>5} {'mean ms':>9} {'theory':>8} {'err':>7} {'+-95%':>7} "
+          f"{'p95 ms':>8} {'theory':>8} {'err':>7} {'+-95%':>7} {'Little':>7} {'cpu s':>6}")
+    worst = 0.0
+    for c in (1, 4, 20):
+        for rho in (0.5, 0.8, 0.9, 0.95):
+            th = queueing_theory.mmc(c, rho * c / 0.001, 0.001)
+            m = measure(c, rho, args.customers, args.seed)
+            e_mean = m.mean_ms / (1000 * th.mean_response_s) - 1
+            e_p95 = m.p95_ms / (1000 * th.p95_response_s) - 1
+            worst = max(worst, abs(e_mean), abs(e_p95))
+            print(f"{c:>3} {rho:>5.2f} {m.mean_ms:>9.3f} {1000 * th.mean_response_s:>8.3f} {e_mean:>+7.2%} "
+                  f"{m.mean_half_ms / m.mean_ms:>7.2%} {m.p95_ms:>8.3f} {1000 * th.p95_response_s:>8.3f} "
+                  f"{e_p95:>+7.2%} {m.p95_half_ms / m.p95_ms:>7.2%} {m.little_ms / m.mean_ms - 1:>+7.2%} {m.cpu_s:>6.1f}")
+    print("\nM/M/c/K (queue limit = c), rejection ratio")
+    print(f"{'c':>3} {'rho':>5} {'engine':>8} {'theory':>8} {'diff pp':>8} {'mean ms':>9} {'theory':>8}")
+    for c in (1, 4, 20):
+        for rho in (0.8, 0.95, 1.2):
+            th = queueing_theory.mmck(c, c, rho * c / 0.001, 0.001)
+            m = measure(c, rho, args.customers / 4, args.seed, queue_limit=c)
+            print(f"{c:>3} {rho:>5.2f} {m.reject_ratio:>8.4f} {th.reject_probability:>8.4f} "
+                  f"{100 * (m.reject_ratio - th.reject_probability):>+8.3f} {m.mean_ms:>9.3f} "
+                  f"{1000 * th.mean_response_s:>8.3f}")
+    print(f"\nworst M/M/c relative error: {worst:.2%}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
