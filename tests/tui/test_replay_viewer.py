@@ -226,3 +226,34 @@ async def test_a_changed_drill_opens_a_dialog_not_a_replay(recording, tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, MessageDialog)
         assert "changed since this run was recorded" in app.screen.body
+
+
+async def test_saves_screen_lists_saves_and_opens_a_replay(recording, tmp_path):
+    _, _, path = recording
+    saves_dir = tmp_path / "saves"
+    saves_dir.mkdir()
+    shutil.copy(path, saves_dir / path.name)
+    (saves_dir / "broken.toml").write_text("[save]\n")
+    app = BrownoutApp(drills=[], saves_dir=saves_dir, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        await pilot.press("v")  # from the picker
+        await pilot.pause()
+        from tui.screens.saves import SavesScreen
+        from textual.widgets import DataTable, Static
+
+        screen = app.screen
+        assert isinstance(screen, SavesScreen)
+        table = screen.query_one(DataTable)
+        assert table.row_count == 2
+        assert [str(cell) for cell in table.get_row_at(0)][:2] == ["replay-check", "ada"]
+        assert [str(cell) for cell in table.get_row_at(1)][3] == "unreadable"
+        await pilot.press("down")
+        assert "broken.toml cannot be replayed" in str(screen.query_one("#saves-detail", Static).render())
+        await pilot.press("up", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReplayScreen)
+        assert app.screen.replay.save.player == "ada"
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(app.screen, SavesScreen)

@@ -32,8 +32,8 @@ from tui.screens.incident import IncidentScreen
 
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on (as in the live app)."""
-JUMP_S = 10.0
-"""How far , and . (or shift+arrows) jump."""
+SHORT_HEIGHT = 30
+"""Below this many rows the event log shrinks to make room for the timeline."""
 
 
 @attrs.define
@@ -128,10 +128,10 @@ class ReplayTimeline(Widget):
 
     DEFAULT_CSS = """
     ReplayTimeline {
-        height: 3;
+        height: 2;
         width: 1fr;
         padding: 0 1;
-        border-top: solid $primary-darken-2;
+        background: $boost;
     }
     """
 
@@ -163,33 +163,33 @@ class ReplayTimeline(Widget):
         width = self._bar_width()
         here = self._column_of(state.t_s, width)
         indexed = int(state.index_fraction * width)
+        marks = {self._column_of(t_s, width) for t_s in state.action_times_s}
+        # One line: played ━, checkpointed ─, not yet checkpointed ╌, ▲ an action, ● now.
         bar = Text(no_wrap=True)
         for column in range(width):
             if column == here:
                 bar.append("●", style="bold")
+            elif column in marks:
+                bar.append("▲", style="bold")
             elif column < here:
                 bar.append("━", style="bold")
             else:
                 bar.append("─" if column < indexed else "╌", style="dim")
-        marks = [" "] * width
-        for t_s in state.action_times_s:
-            marks[self._column_of(t_s, width)] = "▲"
-        mark_line = Text("".join(marks), no_wrap=True)
         if state.index_exact is None:
             check = f"checking {state.index_fraction:.0%}"
         elif state.index_exact:
-            check = "replay exact ✓"
+            check = "exact ✓"
         else:
-            check = "REPLAY DIFFERS ✗"
+            check = "DIFFERS ✗"
         status = (
-            f"{format_clock(state.t_s)} / {format_clock(state.end_t_s)}  "
-            f"actions {state.actions_applied}/{len(state.action_times_s)}  {check}  {state.save_name}"
+            f"{format_clock(state.t_s)}/{format_clock(state.end_t_s)}  "
+            f"actions {state.actions_applied}/{len(state.action_times_s)}  replay {check}  {state.save_name}"
         )
         if state.fork is not None:
-            status += f" (fork of {state.fork.save} @{format_clock(state.fork.t_s)})"
+            status += f" (fork of {state.fork.save} at {format_clock(state.fork.t_s)})"
         info = Text(status, no_wrap=True, overflow="ellipsis")
-        info.truncate(width)
-        return Text("\n").join([bar, mark_line, info])
+        info.truncate(width, overflow="ellipsis")
+        return Text("\n").join([bar, info])
 
     def on_click(self, event: events.Click) -> None:
         if self.state is None:
@@ -205,17 +205,21 @@ class ReplayScreen(IncidentScreen):
     COMMANDS = set()
     BINDINGS = [
         Binding("space", "toggle_pause", "Play/Pause", id="replay.play", tooltip="Play or pause the replay."),
-        Binding("plus,equals_sign", "faster", "Faster", id="replay.faster", tooltip="Next speed: 1x 2x 5x 10x 50x."),
-        Binding("minus", "slower", "Slower", id="replay.slower", tooltip="Previous speed."),
-        Binding("right", "step(1)", "Step", id="replay.step", tooltip="One tick forward.", priority=True),
-        Binding("left", "step(-1)", "Back", id="replay.back", tooltip="One tick back.", priority=True),
+        Binding("enter", "take_controls", "Take controls", id="replay.fork",
+                tooltip="Play on live from this moment; the branch is saved as its own run."),
+        Binding("q,escape", "close_replay", "Close", id="replay.close", tooltip="Leave the replay."),
         Binding("full_stop,shift+right", "jump(10)", "+10s", id="replay.jump_forward", tooltip="Ten seconds forward."),
         Binding("comma,shift+left", "jump(-10)", "-10s", id="replay.jump_back", tooltip="Ten seconds back."),
         Binding("right_square_bracket", "next_action", "Next action", id="replay.next_action",
                 tooltip="Jump to the next recorded action."),
         Binding("left_square_bracket", "previous_action", "Prev action", id="replay.previous_action",
                 tooltip="Jump back to the previous recorded action."),
-        # Priority: a focused scrollable (the event log) would take home/end/arrows otherwise.
+        Binding("right", "step(1)", "Step", id="replay.step", tooltip="One tick forward."),
+        Binding("left", "step(-1)", "Back", id="replay.back", tooltip="One tick back."),
+        Binding("plus,equals_sign", "faster", "Faster", show=False, id="replay.faster",
+                tooltip="Next speed: 1x 2x 5x 10x 50x."),
+        Binding("minus", "slower", "Slower", show=False, id="replay.slower", tooltip="Previous speed."),
+        # Priority: a focused scrollable (the event log) would take home/end otherwise.
         Binding("home", "seek_fraction(0)", "Start", show=False, id="replay.start", tooltip="Back to the start.",
                 priority=True),
         Binding("end", "seek_fraction(1)", "End", show=False, id="replay.end", tooltip="To the end of the run.",
@@ -225,9 +229,6 @@ class ReplayScreen(IncidentScreen):
                     id=f"replay.seek_{digit}", tooltip=f"Jump to {digit * 10}% of the run.")
             for digit in range(10)
         ),
-        Binding("enter", "take_controls", "Take controls", id="replay.fork",
-                tooltip="Play on live from this moment; the branch is saved as its own run."),
-        Binding("q,escape", "close_replay", "Close", id="replay.close", tooltip="Leave the replay."),
     ]
 
     def __init__(self, replay: Replay, *, index_in_background: bool = True) -> None:
@@ -265,6 +266,11 @@ class ReplayScreen(IncidentScreen):
 
     def on_unmount(self) -> None:
         self.closing = True
+
+    def on_resize(self, event) -> None:
+        super().on_resize(event)
+        # The timeline takes two lines: on short terminals the event log gives them up.
+        self.query_one("#log").styles.height = 5 if event.size.height < SHORT_HEIGHT else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The recorded run plays itself: mitigations (and "end drill") belong to a live run.

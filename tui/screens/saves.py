@@ -19,20 +19,20 @@ from textual.widgets import DataTable, Footer, Label, Static
 from sim.saves import SaveSummary, default_saves_dir, list_saves
 from tui.frame import format_clock
 
-COLUMNS = ("Drill", "Player", "Date (UTC)", "Ended", "Sim time", "Score", "File")
+COLUMNS = ("Drill", "Player", "Date (UTC)", "Ended", "Time", "Score")
 
 
 def summary_row(summary: SaveSummary) -> tuple[str, ...]:
     """The table cells of one save (every state spelled out in words)."""
     if not summary.ok:
-        return ("?", "?", "?", "unreadable", "-", "-", summary.path.name)
+        return ("?", "?", "?", "unreadable", "-", "-")
     ended = summary.ended or "-"
     if summary.forked_from is not None:
-        ended = f"{ended}, fork @{format_clock(summary.forked_from.t_s)}"
+        ended = f"{ended} (fork)"
     score = "-" if summary.score is None else f"{summary.score:.0f} {summary.grade or ''}".rstrip()
     date = summary.started_at.strftime("%Y-%m-%d %H:%M") if summary.started_at else "-"
     sim_time = "-" if summary.end_t_s is None else format_clock(summary.end_t_s)
-    return (summary.drill_id or "-", summary.player or "-", date, ended, sim_time, score, summary.path.name)
+    return (summary.drill_id or "-", summary.player or "-", date, ended, sim_time, score)
 
 
 class SavesScreen(Screen):
@@ -61,7 +61,9 @@ class SavesScreen(Screen):
     """
 
     BINDINGS = [
-        Binding("enter", "open_selected", "Replay", id="saves.replay", tooltip="Open the selected save in the replay viewer."),
+        # Priority, so the table's own enter (select) does not hide it from the footer.
+        Binding("enter", "open_selected", "Replay", id="saves.replay", priority=True,
+                tooltip="Open the selected save in the replay viewer."),
         Binding("v", "verify_selected", "Verify", id="saves.verify",
                 tooltip="Re-simulate the selected save headless and check it replays exactly."),
         Binding("r", "reload", "Reload", id="saves.reload", tooltip="Read the saves folder again."),
@@ -108,17 +110,17 @@ class SavesScreen(Screen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._describe(event.cursor_row)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        self.action_open_selected()
-
     def _describe(self, row: int) -> None:
         if not self.summaries:
             return
         summary = self.summaries[min(max(row, 0), len(self.summaries) - 1)]
         if summary.ok:
             text = f"{summary.path.name}: enter to replay, v to verify."
+            if summary.forked_from is not None:
+                text += (f"\nForked from {summary.forked_from.save} at "
+                         f"{format_clock(summary.forked_from.t_s)}.")
         else:
-            text = f"Cannot be replayed: {summary.error}"
+            text = f"{summary.path.name} cannot be replayed: {summary.error}"
         self.query_one("#saves-detail", Static).update(text)
 
     def action_open_selected(self) -> None:
