@@ -180,6 +180,12 @@ class BrownoutApp(App):
             self.pop_screen()
         self.switch_screen(PickerScreen(self.drill_entries(), self.best_scores()))
 
+    def action_show_saves(self) -> None:
+        """The saves list (from the picker): replay or verify a saved run."""
+        from tui.screens.saves import SavesScreen
+
+        self.push_screen(SavesScreen(self.saves_dir))
+
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())

@@ -78,6 +78,7 @@ class PickerScreen(Screen):
 
     BINDINGS = [
         Binding("enter", "choose", "Brief me", id="picker.choose", tooltip="Open the selected drill's briefing."),
+        Binding("v", "app.show_saves", "Saves", id="picker.saves", tooltip="Saved runs: replay or verify them."),
         Binding("q", "app.quit", "Quit", id="picker.quit", tooltip="Leave Brownout."),
         Binding("question_mark,f1", "app.help", "Help", id="picker.help", tooltip="Every key of the app."),
     ]
