@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 import tomllib
 from pathlib import Path
 
@@ -135,8 +136,10 @@ def read_toml_file(path: str | Path, sink: ProblemSink) -> dict | None:
     try:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
+        # Python 3.11's TOMLDecodeError carries the line only in its message.
+        line = re.search(r"at line (\d+)", str(error))
         sink.problems.append(
-            Problem(file=sink.file, path="", message=f"TOML syntax error: {error}", line=getattr(error, "lineno", None))
+            Problem(file=sink.file, path="", message=f"TOML syntax error: {error}", line=int(line[1]) if line else None)
         )
         return None
     try:
