@@ -592,21 +592,28 @@ def _table(ctx: _Context, path: str, raw, keys, *, required: bool = True) -> _Ta
     return _Table(ctx, path, raw, keys)
 
 
-def _array_of_tables(ctx: _Context, path: str, raw) -> list[tuple[str, dict]]:
-    """(path, table) for each entry of an array of tables; other entries are reported."""
+def _array_of_tables(ctx: _Context, path: str, raw) -> list[tuple[str, dict | None]]:
+    """(path, table) for each entry of an array of tables. Other entries are reported
+    and come back with table None, so the model is never built without them."""
     if raw is None:
         return []
     if not isinstance(raw, list):
         ctx.report(path, f"expected an array of tables ([[{path}]]), got {_describe(raw)}")
-        return []
+        return [(path, None)]
     entries = []
     for index, item in enumerate(raw):
         item_path = f"{path}[{index}]"
-        if isinstance(item, dict):
-            entries.append((item_path, item))
-        elif item is not _INVALID:
-            ctx.report(item_path, f"expected a table, got {_describe(item)}")
+        if not isinstance(item, dict):
+            if item is not _INVALID:
+                ctx.report(item_path, f"expected a table, got {_describe(item)}")
+            item = None
+        entries.append((item_path, item))
     return entries
+
+
+def _read_each(entries, reader, *extra) -> tuple:
+    """reader(*entry, *extra) for each entry; _INVALID for entries whose table is None."""
+    return tuple(_INVALID if entry[-1] is None else reader(*entry, *extra) for entry in entries)
 
 
 # --------------------------------------------------------------------------- distributions
@@ -812,27 +819,43 @@ class _Names:
     pools: tuple[str, ...]
     caches: tuple[str, ...]
     classes: tuple[str, ...]
+    dependencies_malformed: bool = False
 
     def dependencies(self, kind: str | None = None) -> tuple[str, ...]:
+        if self.dependencies_malformed:
+            return _ANY_NAME
         return tuple(name for name, dep_kind in self.dependency_kinds.items() if kind is None or dep_kind == kind)
 
 
-def _named_tables(ctx: _Context, section: str, raw) -> list[tuple[str, str, dict]]:
-    """(name, path, table) for each [section.NAME] table; bad names and shapes reported."""
+class _AnyName(tuple):
+    """The names of a malformed section: every reference to it is accepted, so one
+    mistake there is reported once, not again at every use."""
+
+    def __contains__(self, item) -> bool:
+        return True
+
+
+_ANY_NAME = _AnyName()
+
+
+def _named_tables(ctx: _Context, section: str, raw) -> list[tuple[str, str, dict | None]]:
+    """(name, path, table) for each [section.NAME] table. A bad name or shape is
+    reported and comes back with table None, so the model is never built without it."""
     if raw is None:
         return []
     if not isinstance(raw, dict):
         ctx.report(section, f"expected tables like [{section}.NAME], got {_describe(raw)}")
-        return []
+        return [(section, section, None)]
     entries = []
     for name, body in raw.items():
         path = _join(section, name)
         if not _NAME.fullmatch(name):
             ctx.report(path, f"the name {_describe(name)} must be letters, digits, '-' and '_'")
+            body = None
         elif not isinstance(body, dict):
             ctx.report(path, f"expected a table [{path}], got {_describe(body)}")
-        else:
-            entries.append((name, path, body))
+            body = None
+        entries.append((name, path, body))
     return entries
 
 
@@ -1323,8 +1346,10 @@ def _check_par_capacity(ctx: _Context, entries: list[tuple[str, Action]], model:
             key = ("bulkhead", cls, pool)
         else:
             continue
-        database = pool_database[key[-1]]
-        asked = sum(size for other, size in sizes.items() if other != key and pool_database[other[-1]] == database)
+        database = pool_database.get(key[-1])
+        if database not in max_connections:
+            continue  # a dangling name, reported where it was read
+        asked = sum(size for other, size in sizes.items() if other != key and pool_database.get(other[-1]) == database)
         asked += action.arg("size")
         if asked > max_connections[database]:
             ctx.report(
@@ -1379,7 +1404,9 @@ _TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "cach
 def _collect_names(ctx: _Context, document: dict) -> _Names:
     def table_names(section: str) -> tuple[str, ...]:
         raw = document.get(section)
-        return tuple(name for name in raw if isinstance(name, str)) if isinstance(raw, dict) else ()
+        if raw is None:
+            return ()
+        return tuple(name for name in raw if isinstance(name, str)) if isinstance(raw, dict) else _ANY_NAME
 
     dependencies = document.get("dependencies")
     kinds: dict[str, str | None] = {}
@@ -1396,7 +1423,11 @@ def _collect_names(ctx: _Context, document: dict) -> _Names:
                 if name in class_names:
                     ctx.report(f"classes[{index}].name", f'class "{name}" is defined twice')
                 class_names.append(name)
-    return _Names(dependency_kinds=kinds, pools=table_names("pools"), caches=table_names("caches"), classes=tuple(class_names))
+    return _Names(
+        dependency_kinds=kinds, pools=table_names("pools"), caches=table_names("caches"),
+        classes=tuple(class_names) if classes is None or isinstance(classes, list) else _ANY_NAME,
+        dependencies_malformed=dependencies is not None and not isinstance(dependencies, dict),
+    )
 
 
 def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
@@ -1408,24 +1439,27 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
     header = _read_drill_header(ctx, document.get("drill"))
     duration_s = header.duration_s if isinstance(header, _DrillHeader) else _INVALID
     service = _read_service(ctx, document.get("service"))
-    dependencies = tuple(_read_dependency(ctx, *entry) for entry in _named_tables(ctx, "dependencies", document.get("dependencies")))
-    pools = tuple(_read_pool(ctx, *entry, names) for entry in _named_tables(ctx, "pools", document.get("pools")))
-    caches = tuple(_read_cache(ctx, *entry) for entry in _named_tables(ctx, "caches", document.get("caches")))
-    class_entries = _array_of_tables(ctx, "classes", document.get("classes"))
+
+    def section(name: str, reader, *extra) -> tuple:
+        entries = (_named_tables if name in ("dependencies", "pools", "caches") else _array_of_tables)(ctx, name, document.get(name))
+        return _read_each([(ctx, *entry) for entry in entries], reader, *extra)
+
+    dependencies = section("dependencies", _read_dependency)
+    pools = section("pools", _read_pool, names)
+    caches = section("caches", _read_cache)
     if document.get("classes") in (None, []):
         ctx.report("classes", 'a drill needs at least one traffic class ([[classes]] with name, arrivals and plan)')
-    classes = tuple(_read_class(ctx, path, raw, names) for path, raw in class_entries)
-    faults = tuple(_read_fault(ctx, path, raw, names, duration_s) for path, raw in _array_of_tables(ctx, "faults", document.get("faults")))
+    classes = section("classes", _read_class, names)
+    faults = section("faults", _read_fault, names, duration_s)
     incident_start_s = _incident_start(ctx, header, faults)
-    slos = tuple(_read_slo(ctx, path, raw, names) for path, raw in _array_of_tables(ctx, "slo", document.get("slo")))
+    slos = section("slo", _read_slo, names)
     slo_names = [slo.name for slo in slos if isinstance(slo, SLOSpec)]
     for index, name in enumerate(slo_names):
         if name in slo_names[:index]:
             ctx.report("slo", f'SLO "{name}" is defined twice')
     timing = (incident_start_s, duration_s)
-    par_entries = _array_of_tables(ctx, "par", document.get("par"))
-    par = tuple(_read_action(ctx, path, raw, names, service, *timing) for path, raw in par_entries)
-    hints = tuple(_read_hint(ctx, path, raw, names, *timing) for path, raw in _array_of_tables(ctx, "hints", document.get("hints")))
+    par = section("par", _read_action, names, service, *timing)
+    hints = section("hints", _read_hint, names, *timing)
     if not isinstance(header, _DrillHeader):
         return _INVALID
     model = _build(
@@ -1433,7 +1467,8 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
         service=service, classes=classes, dependencies=dependencies, pools=pools, caches=caches, faults=faults, dt_s=header.dt_s,
     )
     if isinstance(model, ModelSpec):
-        _check_par_capacity(ctx, [(path, action) for (path, _), action in zip(par_entries, par) if isinstance(action, Action)], model)
+        actions = [(f"par[{index}]", action) for index, action in enumerate(par) if isinstance(action, Action)]
+        _check_par_capacity(ctx, actions, model)
     return _build(
         ctx, "drill", Drill,
         id=header.id, title=header.title, difficulty=header.difficulty, briefing=header.briefing,
