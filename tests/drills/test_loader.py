@@ -486,3 +486,9 @@ def test_every_fault_kind_and_action_has_a_schema():
     # A kind or action added to sim.spec must be taught to the loader too.
     assert set(_FAULT_PARAMS) == set(FAULT_KINDS)
     assert set(ACTION_ARGUMENTS) == set(ACTION_NAMES)
+
+
+def test_a_malformed_section_is_one_problem_not_one_per_reference():
+    problem = only_problem("malformed_section.toml")
+    assert (problem.path, problem.line) == ("dependencies", 24)
+    assert problem.message == "expected tables like [dependencies.NAME], got an array"
