@@ -335,9 +335,15 @@ def test_no_arguments_opens_the_app_on_the_picker(opened, tmp_path):
 
 
 def test_play_opens_the_app_on_the_drill_with_the_seed(opened):
-    assert main(["play", str(MINI), "--seed", "11"]) == 0
+    assert main(["--player", "ana", "play", str(MINI), "--seed", "11"]) == 0
     (call,) = opened
-    assert call["drill"].id == "mini" and call["drill"].seed == 11
+    assert call["drill"].id == "mini" and call["drill"].seed == 11 and call["player"] == "ana"
+
+
+def test_replay_without_verify_opens_the_replay_viewer(opened, tmp_path):
+    save = make_save(tmp_path)
+    assert main(["replay", str(save)]) == 0
+    assert opened == [{"replay": save}]
 
 
 # --------------------------------------------------------------------------- saves and replay
@@ -377,6 +383,24 @@ def test_replay_of_a_corrupt_save_is_one_line(tmp_path):
     assert_one_line_error(brownout("replay", bad), "broken.toml")
     verify = brownout("replay", bad, "--verify")
     assert verify.returncode == 2 and "broken.toml" in verify.stderr and "Traceback" not in verify.stderr
+
+
+# --------------------------------------------------------------------------- bench
+
+
+def test_bench_prints_requests_per_wall_second_and_times_real_time():
+    completed = brownout("bench", MINI)
+    assert completed.returncode == 0, completed.stderr
+    header, row = completed.stdout.strip().splitlines()
+    assert header.split() == ["DRILL", "SIM", "S", "REQUESTS", "WALL", "S", "REQ/WALL", "S", "x", "REAL-TIME"]
+    cells = row.split()
+    assert cells[0] == "mini" and cells[1] == "120"
+    assert int(cells[2].replace(",", "")) > 6000  # ~60 rps for 120 s
+    assert float(cells[4].replace(",", "")) > 0 and float(cells[5].replace(",", "")) > 0
+
+
+def test_bench_of_an_unknown_drill_is_bad_input():
+    assert_one_line_error(brownout("bench", "no-such-drill"), '"no-such-drill"')
 
 
 # --------------------------------------------------------------------------- layering
