@@ -490,5 +490,5 @@ def test_every_fault_kind_and_action_has_a_schema():
 
 def test_a_malformed_section_is_one_problem_not_one_per_reference():
     problem = only_problem("malformed_section.toml")
-    assert (problem.path, problem.line) == ("dependencies", 24)
+    assert (problem.path, problem.line) == ("dependencies", 23)
     assert problem.message == "expected tables like [dependencies.NAME], got an array"
