@@ -39,6 +39,11 @@ from tui.dialogs.message_dialog import MessageDialog
 DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on: after a stall the sim skips ahead at most this much."""
+FRAME_BUDGET_FRACTION = 0.6
+"""Share of the timer interval the worker may spend stepping: frames keep coming at the timer's
+rate, and a model too heavy for the chosen speed runs slower instead of stalling the screen."""
+ACHIEVED_WINDOW_S = 2.0
+"""Wall time over which the achieved speed is measured."""
 
 
 class BrownoutApp(App):
@@ -96,6 +101,8 @@ class BrownoutApp(App):
         self.last_advance_wall: float | None = None
         self.frame_compute_ms: collections.deque[float] = collections.deque(maxlen=200)
         """Wall time of the last frames' stepping + snapshot (in the worker)."""
+        self.speed_samples: collections.deque[tuple[float, float]] = collections.deque()
+        """(wall time, sim time) of recent frames, for the achieved speed."""
         self.frame_show_ms: collections.deque[float] = collections.deque(maxlen=200)
         """Wall time of the last frames' hand-over to the widgets (on the UI thread)."""
 
@@ -207,9 +214,9 @@ class BrownoutApp(App):
                         group="sim", name="sim-frame")
 
     def _compute_frame(self, live: LiveRun, wall_s: float) -> None:
-        """Worker thread: step the owed ticks and publish one frame."""
+        """Worker thread: step the owed ticks (within the frame budget) and publish one frame."""
         started = time.perf_counter()
-        live.advance_wall(wall_s)
+        live.advance_wall(wall_s, budget_s=self.tick_interval * FRAME_BUDGET_FRACTION)
         frame = live.frame()
         self.frame_compute_ms.append((time.perf_counter() - started) * 1000)
         self.post_message(FrameReady(frame))
@@ -220,7 +227,20 @@ class BrownoutApp(App):
         if live is not None and (frame.paused, frame.speed) != (live.paused, live.speed):
             # Paused or re-sped while the worker was stepping: show the state as it is now.
             frame = attrs.evolve(frame, paused=live.paused, speed=live.speed)
+        frame = attrs.evolve(frame, achieved_speed=self.achieved_speed(frame))
         self.show_frame(frame)
+
+    def achieved_speed(self, frame) -> float | None:
+        """Sim seconds per wall second over the last ACHIEVED_WINDOW_S (None until measurable)."""
+        now = time.perf_counter()
+        if frame.paused or (self.speed_samples and self.speed_samples[-1][1] > frame.t_s):
+            self.speed_samples.clear()
+            return None
+        self.speed_samples.append((now, frame.t_s))
+        while len(self.speed_samples) > 2 and now - self.speed_samples[0][0] > ACHIEVED_WINDOW_S:
+            self.speed_samples.popleft()
+        (wall0, sim0), (wall1, sim1) = self.speed_samples[0], self.speed_samples[-1]
+        return (sim1 - sim0) / (wall1 - wall0) if wall1 - wall0 >= 0.5 else None
 
     def show_frame(self, frame) -> None:
         """Give a frame to the incident screen; end the run when the drill is over."""

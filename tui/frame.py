@@ -193,3 +193,5 @@ class Frame:
     """How many entries were ever logged (so a widget can append only new ones)."""
     hint: str | None = None
     """The latest hint that fired."""
+    achieved_speed: float | None = None
+    """Sim seconds per wall second actually reached (None: not measured, e.g. paused or in tests)."""

@@ -14,6 +14,7 @@ import collections
 import datetime as dt
 import math
 import threading
+import time
 
 import attrs
 import numpy as np
@@ -38,6 +39,8 @@ from tui.symptoms import SymptomWatch
 
 SPEEDS = (1, 2, 5, 10, 50)
 """Sim seconds per wall second the player can choose."""
+BUDGET_CHUNK_TICKS = 5
+"""Ticks stepped between checks of a frame's wall-time budget."""
 SAMPLE_EVERY_S = 0.25
 """Sim time between gauge samples (smoothing, hints, symptoms)."""
 SMOOTH_WINDOW_S = 5.0
@@ -172,15 +175,30 @@ class LiveRun:
         self.set_speed(SPEEDS[index])
         return self.speed
 
-    def advance_wall(self, wall_s: float) -> int:
-        """Advance the sim time owed for `wall_s` of wall time at the current speed; returns ticks run."""
+    def advance_wall(self, wall_s: float, budget_s: float | None = None) -> int:
+        """Advance the sim time owed for `wall_s` of wall time at the current speed; returns ticks run.
+
+        With `budget_s`, stop stepping once that much wall time is spent: the
+        rest is dropped, not owed, so a model too heavy for the chosen speed runs
+        slower than asked (the clock bar shows the speed achieved) instead of
+        making every later frame longer.
+        """
         with self.lock:
             if self.paused or self.finished:
                 return 0
             owed = self.tick_debt + wall_s * self.speed / self.sim.dt_s
             ticks = int(owed + 1e-9)
             self.tick_debt = owed - ticks
-            return self.advance_ticks(ticks)
+            if budget_s is None:
+                return self.advance_ticks(ticks)
+            deadline = time.perf_counter() + budget_s
+            done = 0
+            while done < ticks and time.perf_counter() < deadline:
+                stepped = self.advance_ticks(min(BUDGET_CHUNK_TICKS, ticks - done))
+                if not stepped:
+                    break
+                done += stepped
+            return done
 
     def advance_ticks(self, ticks: int) -> int:
         """Step up to `ticks` ticks (never past the drill's end); returns ticks run."""

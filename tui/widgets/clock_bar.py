@@ -38,6 +38,9 @@ class ClockBar(Widget):
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"{icon} {format_clock(frame.t_s)} / {format_clock(frame.duration_s)} ", style="bold")
         line.append(f" {frame.speed}x ", style="reverse")
+        if frame.achieved_speed is not None and frame.achieved_speed < 0.8 * frame.speed:
+            # The model is heavier than this speed allows: say what the clock really does.
+            line.append(f" ≈{frame.achieved_speed:.0f}x", style=level_style(self, "warn"))
         line.append(f" {state} ", style=style)
         line.append(f" {frame.title}")
         line.truncate(self.size.width)
