@@ -73,7 +73,8 @@ class Firing:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready values."""
-        return {"t_s": self.t_s, "rule": self.rule, "action": self.action.name, "args": dict(self.action.args)}
+        # Tick times are sums of dt; rounding hides float noise like 29.200000000000003.
+        return {"t_s": round(self.t_s, 9), "rule": self.rule, "action": self.action.name, "args": dict(self.action.args)}
 
 
 def _read_rule(sink: ProblemSink, path: str, index: int, entry: dict) -> RunbookRule | None:

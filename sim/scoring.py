@@ -326,14 +326,16 @@ class _Rows:
         return self._data[: self.length]
 
 
-def _recent_rows(history, name: str, first_tick: int, count: int) -> np.ndarray:
-    """Rows of ticks [first_tick, first_tick + count) straight from the history ring.
+def _ring_positions(history, first_tick: int, count: int) -> slice | np.ndarray:
+    """Where ticks [first_tick, first_tick + count) sit in the history ring.
 
-    Reads only the new rows, so calling this every frame costs O(new ticks),
-    not O(history length) as `History.series` (a full copy) would.
+    Reading only the new rows makes calling `update` every frame cost O(new
+    ticks), not O(history length) as `History.series` (a full copy) would.
     """
-    positions = np.arange(first_tick, first_tick + count) % history.capacity
-    return history.buffer(name)[positions]
+    start = first_tick % history.capacity
+    if start + count <= history.capacity:
+        return slice(start, start + count)
+    return np.arange(first_tick, first_tick + count) % history.capacity
 
 
 def _rolling_sum(values: np.ndarray, width: int) -> np.ndarray:
@@ -436,8 +438,9 @@ class SLOTracker:
                 f"only holds {history.capacity}; call it more often"
             )
         if count:
+            positions = _ring_positions(history, self.ticks, count)
             rows = {
-                name: _recent_rows(history, name, self.ticks, count)
+                name: np.array(history.buffer(name)[positions])
                 for name in (
                     "t_s", "arrivals", "class_completed", "class_failed", "class_rejected", "class_within",
                     "total_slots", "pool_size", "rejected_shed", "rejected_ratelimit", "queue_depth",
