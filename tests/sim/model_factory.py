@@ -114,11 +114,12 @@ def cache_model(rate_rps: float = 100.0, *, hit_ratio: float = 0.9, warm_request
 
 
 def stream_model(rate_rps: float = 20.0, *, size_mb: float = 10.0, stream_s: float = 0.5,
-                 limit_mb: float = 1000.0, restart_s: float = 1.0, **kw) -> ModelSpec:
-    """Class "web" streams `size_mb` for `stream_s`; workers have `limit_mb` of memory."""
+                 limit_mb: float = 1000.0, restart_s: float = 1.0, client_timeout_s: float | None = None,
+                 **kw) -> ModelSpec:
+    """Class "web" streams `size_mb` for `stream_s`; workers have 100 MB baseline and `limit_mb`."""
     memory = MemorySpec(limit_mb=limit_mb, baseline_mb=100.0, restart_s=restart_s)
     plan = (CpuStep(const(0.005)), StreamStep(size_mb, const(stream_s)))
-    return model([web_class("web", rate_rps, plan)], memory=memory, **kw)
+    return model([web_class("web", rate_rps, plan, timeout_s=client_timeout_s)], memory=memory, **kw)
 
 
 def with_faults(spec: ModelSpec, *faults: Fault) -> ModelSpec:

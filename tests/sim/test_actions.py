@@ -406,11 +406,20 @@ REFUSALS = [
 ]
 
 
+def _refusal_model():
+    return db_model(search_rps=20, ingest_rps=10, pool_size=2, max_connections=20)
+
+
+@pytest.fixture(scope="module")
+def untouched():
+    """The refusal model run with no action at all."""
+    return run(_refusal_model(), 2, seed=SEED)
+
+
 @pytest.mark.parametrize("action, words", REFUSALS, ids=lambda x: x.name if hasattr(x, "name") else None)
-def test_refused_action_is_logged_and_changes_nothing(action, words):
-    spec = db_model(search_rps=20, ingest_rps=10, pool_size=2, max_connections=20)
-    base = run(spec, 2, seed=SEED)
-    sim = run(spec, 2, seed=SEED, actions=[action])
+def test_refused_action_is_logged_and_changes_nothing(action, words, untouched):
+    base = untouched
+    sim = run(_refusal_model(), 2, seed=SEED, actions=[action])
 
     refused = events_of(sim, "action_refused")
     assert len(refused) == 1
