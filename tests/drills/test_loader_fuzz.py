@@ -104,7 +104,8 @@ def _parent(document, path):
 
 @st.composite
 def mutated_documents(draw):
-    """A valid drill with 1-3 edits: a key deleted, renamed, or its value swapped for another type."""
+    """A valid drill with 1-3 edits: a key deleted, renamed, its value swapped for
+    another type, or turned into a seeded range."""
     document = copy.deepcopy(VALID_DOCUMENTS[draw(st.sampled_from(sorted(VALID_DOCUMENTS)))])
     for _ in range(draw(st.integers(min_value=1, max_value=3))):
         paths = [path for path, _ in _paths(document)]
@@ -112,8 +113,14 @@ def mutated_documents(draw):
             break
         path = draw(st.sampled_from(paths))
         parent, key = _parent(document, path), path[-1]
-        edit = draw(st.sampled_from(["delete", "retype", "rename", "add"]))
-        if edit == "delete":
+        edit = draw(st.sampled_from(["delete", "retype", "rename", "add", "range"]))
+        value = parent[key]
+        if edit == "range" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            # A seeded range around the value, sometimes reaching out of bounds.
+            parent[key] = f"{value}..{value * draw(st.sampled_from([1, 2, 10]))}"
+        elif edit == "range" and isinstance(value, str):
+            parent[key] = f"{value}..{value}" if draw(st.booleans()) else f"1..{value}"
+        elif edit == "delete":
             del parent[key]
         elif edit == "retype":
             parent[key] = draw(values)
