@@ -109,7 +109,25 @@ def load_drill_for(save: Save, save_file: str = "save") -> Drill:
             f"then, {current_sha256[:12]}... now): the replay would not be the run that was played",
             path="save.drill_sha256",
         )
-    return load_drill(path, seed=save.seed)
+    drill = load_drill(path, seed=save.seed)
+    _check_run_fits_drill(save, drill, save_file)
+    return drill
+
+
+def _check_run_fits_drill(save: Save, drill: Drill, save_file: str) -> None:
+    """The recorded run must lie inside the drill: no replaying past its end."""
+    dt_s = drill.model.dt_s
+    drill_ticks = int(math.ceil(drill.duration_s / dt_s - 1e-9))
+    if save.end_tick > drill_ticks:
+        raise InputError.single(
+            save_file, f"the run ends at tick {save.end_tick}, after the drill's end ({drill_ticks} ticks of "
+            f"{dt_s:g} s)", path="save.end_tick",
+        )
+    if abs(save.end_tick * dt_s - save.end_t_s) > dt_s / 2:
+        raise InputError.single(
+            save_file, f"end_tick {save.end_tick} x {dt_s:g} s does not match end_t_s {save.end_t_s:g}",
+            path="save.end_tick",
+        )
 
 
 class _CheckpointPickler(pickle.Pickler):
@@ -461,7 +479,13 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
     try:
         drill = load_drill_for(save, file)
     except InputError as exc:
-        kind = "drill_changed" if any(p.path == "save.drill_sha256" for p in exc.problems) else "drill_missing"
+        paths = {p.path for p in exc.problems}
+        if "save.drill_sha256" in paths:
+            kind = "drill_changed"
+        elif "save.end_tick" in paths:
+            kind = "bad_save"
+        else:
+            kind = "drill_missing"
         return VerifyResult(ok=False, kind=kind, message=exc.first_line())
     replay = Replay.start(save, drill, save_path=Path(path), checkpoint_every_s=math.inf)
     tracker = replay.new_tracker() if save.score is not None else None

@@ -307,3 +307,15 @@ def test_fork_plays_on_live_and_its_save_replays_exactly(played, tmp_path):
     result = verify_save(fork_path)
     assert result.ok, result.message
     assert fork_save.digest != load_save(path).digest
+
+
+def test_a_run_longer_than_its_drill_is_refused(played):
+    drill, _, _, path = played
+    save = load_save(path)
+    too_long = int(round(drill.duration_s / drill.dt_s)) + 1
+    write_save(attrs.evolve(save, end_tick=too_long, end_t_s=too_long * drill.dt_s), path)
+    result = verify_save(path)
+    assert not result.ok and result.kind == "bad_save" and "after the drill's end" in result.message
+    write_save(attrs.evolve(save, end_tick=save.end_tick - 40), path)
+    with pytest.raises(InputError, match="does not match end_t_s"):
+        Replay.open(path)
