@@ -741,7 +741,7 @@ class Simulation:
                 heapq.heappush(abandon, dl)
                 continue
             heapq.heappop(free)
-            if i >= drawn:
+            while i >= drawn:
                 size = min(queue.size - drawn, max(64, 2 * drawn, 2 * len(free) + 2))
                 chunk = self._draw_segments(queue[drawn: drawn + size])
                 chunks.append((drawn, chunk))
