@@ -26,7 +26,7 @@ UPDATE_EVERY_S = 5.0
 """Headless runs hand new ticks to the scorer this often (simulated seconds): well
 inside the history ring and the engine's bounded event log."""
 
-REPORTED_EVENT_KINDS = ("action_applied", "action_refused", "breaker", "oom", "worker_down", "worker_up",
+REPORTED_EVENT_KINDS = ("action_applied", "action_pending", "action_refused", "breaker", "oom", "worker_down", "worker_up",
                         "fault_start", "fault_end")
 """Engine events listed in the JSON output."""
 
