@@ -527,7 +527,8 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
         digest=digest,
         score=score,
         message=(
-            f"{file}: exact replay of {save.drill_id} (seed {save.seed}, {len(save.actions)} actions, "
+            f"{file}: exact replay of {save.drill_id} (seed {save.seed}, {len(save.actions)} "
+            f"action{'' if len(save.actions) == 1 else 's'}, "
             f"{replay.t_s:g} s): digest {digest[:12]}... matches{score_text}"
         ),
     )

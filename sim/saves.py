@@ -800,7 +800,7 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
         rows.append((s.path.name, s.drill_id or "-", s.player or "-", date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    errors = [f"  {s.path.name}: {s.error}" for s in summaries if not s.ok]
+    errors = [f"  {s.error}" for s in summaries if not s.ok]
     if errors:
         lines.append("")
         lines.append("Unreadable saves:")

@@ -150,7 +150,7 @@ def test_saves_table_shows_drill_player_date_score(sample_save, tmp_path):
     run_row = next(row for row in rows if row.startswith("run.toml"))
     assert "slow-db" in run_row and "ada" in run_row and "2026-01-31 14:05" in run_row and "72 C" in run_row
     assert "fork @120s" in next(row for row in rows if row.startswith("fork.toml"))
-    assert "bad.toml: the save file is empty" in table
+    assert "bad.toml: the save file is empty" in table and "bad.toml: /" not in table
 
 
 def test_saves_table_when_empty():
