@@ -35,6 +35,7 @@ class Measurement:
     """Time-average number in system (sampled at every tick end)."""
     little_ms: float
     """Little's law W = L / lambda, from the time-average number in system."""
+    little_half_ms: float
     cpu_s: float
 
 
@@ -59,13 +60,14 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
     sim.run_until(warmup * horizon_s)
     batch_s = (1 - warmup) * horizon_s / batches
     base_hist, base = sim.latency_histogram(), sim.result()
-    means, p95s, in_system = [], [], []
+    means, p95s, in_system, batch_in_system = [], [], [], []
     prev_hist, prev = base_hist, base
     for b in range(batches):
         end = sim.t_s + batch_s
         while sim.t_s < end:
             sim.step()
             in_system.append(sim.history.buffer("in_flight")[(sim.history.written - 1) % sim.history.capacity])
+        batch_in_system.append(float(np.mean(in_system[-max(1, int(round(batch_s / sim.dt_s))):])))
         hist, res = sim.latency_histogram(), sim.result()
         done = res.completed - prev.completed
         total_ms = res.latency_mean_ms * res.completed - prev.latency_mean_ms * prev.completed
@@ -90,6 +92,7 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
         reject_ratio=rejected / arrived,
         in_system=in_sys,
         little_ms=1000 * in_sys / admitted_rps,
+        little_half_ms=1000 * half(batch_in_system) / admitted_rps,
         cpu_s=time.process_time() - started,
     )
 
