@@ -39,7 +39,7 @@ from tui.dialogs.message_dialog import MessageDialog
 DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on: after a stall the sim skips ahead at most this much."""
-FRAME_BUDGET_FRACTION = 0.6
+FRAME_BUDGET_FRACTION = 0.8
 """Share of the timer interval the worker may spend stepping: frames keep coming at the timer's
 rate, and a model too heavy for the chosen speed runs slower instead of stalling the screen."""
 ACHIEVED_WINDOW_S = 2.0

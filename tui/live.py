@@ -41,6 +41,8 @@ SPEEDS = (1, 2, 5, 10, 50)
 """Sim seconds per wall second the player can choose."""
 BUDGET_CHUNK_TICKS = 5
 """Ticks stepped between checks of a frame's wall-time budget."""
+NO_MEMORY_LIMIT_MB = 1e6
+"""A memory limit this large means the drill does not model memory (the spec's default is 1e9)."""
 SAMPLE_EVERY_S = 0.25
 """Sim time between gauge samples (smoothing, hints, symptoms)."""
 SMOOTH_WINDOW_S = 5.0
@@ -386,6 +388,12 @@ class LiveRun:
     def _memory(self, gauges: Gauges) -> GaugeReading:
         used, limit, pressure = gauges.memory_mb, gauges.memory_limit_mb, gauges.memory_pressure_mb
         average = self._average(lambda s: s.memory_mb)
+        if limit >= NO_MEMORY_LIMIT_MB:
+            # The drill does not model memory pressure: show usage without a meaningless limit.
+            return GaugeReading(
+                label="Memory", value=used, limit=None, average=average, level="ok",
+                value_text=f"{used:.0f}MB/∞", average_text=f"{average:.0f}", scale=max(used * 2, 1.0),
+            )
         level = "crit" if used >= (pressure + limit) / 2 else ("warn" if used >= pressure else "ok")
         return GaugeReading(
             label="Memory", value=used, limit=limit, average=average, level=level,

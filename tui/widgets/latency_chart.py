@@ -96,12 +96,18 @@ class LatencyChart(Widget):
         plot_width = max(width - AXIS_WIDTH, 1)
         rows = plot_rows(series, plot_width, plot_height)
         top_ms = chart_scale_ms(series)
+        line_row = -1
+        if series.threshold_ms and plot_height > 3:
+            fraction = min(series.threshold_ms / top_ms, 1.0)
+            line_row = plot_height - 1 - min(int(fraction * plot_height), plot_height - 1)
         for index, row in enumerate(rows):
             text.append("\n")
             if index == 0:
                 axis = format_ms(top_ms)
             elif index == plot_height - 1:
                 axis = "0"
+            elif index == line_row:
+                axis = format_ms(series.threshold_ms)
             else:
                 axis = ""
             text.append(axis.rjust(AXIS_WIDTH - 1) + "┤", style=dim)
