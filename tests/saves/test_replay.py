@@ -319,3 +319,14 @@ def test_a_run_longer_than_its_drill_is_refused(played):
     write_save(attrs.evolve(save, end_tick=save.end_tick - 40), path)
     with pytest.raises(InputError, match="does not match end_t_s"):
         Replay.open(path)
+
+
+def test_a_digest_mismatch_names_a_different_engine_version(played):
+    _, _, _, path = played
+    save = load_save(path)
+    write_save(attrs.evolve(save, engine_version="0", digest="0" * 64), path)
+    result = verify_save(path)
+    assert result.kind == "digest_differs" and "recorded with engine 0" in result.message
+    # Same metrics from an older engine are still an exact replay.
+    write_save(attrs.evolve(save, engine_version="0"), path)
+    assert verify_save(path).ok
