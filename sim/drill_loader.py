@@ -55,6 +55,7 @@ RANGE_SEED_SALT = 0x5EED
 """Mixed into the run's seed for range draws, so they never share a stream with the engine."""
 
 MAX_FILE_BYTES = 1_000_000
+"""A drill is a few kB; anything this large is a wrong file, refused before parsing."""
 _MAX_DURATION_S = 7 * 24 * 3600.0
 _MAX_RATE = 1e6
 _MAX_COUNT = 100_000
@@ -732,6 +733,7 @@ _SERVICE_KEYS = ("workers", "concurrency", "max_workers", "warmup", "queue_limit
 _MEMORY_KEYS = ("limit", "baseline", "per_request", "per_queued", "pressure", "gc_slowdown", "restart")
 _RATELIMIT_KEYS = ("rate", "burst")
 SHED_MODES = ("random", "priority")
+"""How shedding picks its victims: at random, or lowest priority class first."""
 
 
 def _read_queue_limit(ctx, path, value):
