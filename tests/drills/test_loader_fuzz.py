@@ -183,7 +183,7 @@ simple_values = st.recursive(
 )
 
 
-@FUZZ
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(simple_keys, simple_values, min_size=1, max_size=5))
 def test_line_index_finds_every_field_of_any_document(document):
     from sim.drill_loader import index_source_lines
