@@ -107,7 +107,7 @@ def test_blackhole_without_timeout_holds_calls_until_it_ends():
     assert sim.result().failed_total == 0
     assert window(sim, "completed", 1.1, 3).sum() == 0
     assert window(sim, "completed", 3, 3.2).sum() > 80
-    assert window(sim, "busy_slots", 2.9, 3).max() > 80
+    assert window(sim, "busy_slots", 2.9, 3).max() > 70  # ~50 rps x 2 s hanging
 
 
 # ---------------------------------------------------------------- latency pulses, packet loss
@@ -115,8 +115,10 @@ def test_blackhole_without_timeout_holds_calls_until_it_ends():
 
 def test_latency_pulses_slow_only_the_calls_inside_a_pulse():
     pulses = Fault(at_s=0, target="api", kind="latency_pulses", period_s=1.0, width_s=0.2, add_s=0.3)
-    sim = run(with_faults(_api(), pulses), 6, seed=SEED, latency_thresholds_s=(0.1,))
-    base = run(_api(), 6, seed=SEED, latency_thresholds_s=(0.1,))
+    # 100 rps on 64 slots: no queueing, so only the pulse decides who is slow.
+    spec = api_model(100, latency=const(0.02), workers=16)
+    sim = run(with_faults(spec, pulses), 6, seed=SEED, latency_thresholds_s=(0.1,))
+    base = run(spec, 6, seed=SEED, latency_thresholds_s=(0.1,))
 
     def slow_share(s):
         done = s.history.series("class_completed")[:, 0, 0].sum()
@@ -124,7 +126,7 @@ def test_latency_pulses_slow_only_the_calls_inside_a_pulse():
         return 1 - fast / done
 
     assert slow_share(base) == 0
-    assert slow_share(sim) == pytest.approx(0.2, abs=0.06)
+    assert slow_share(sim) == pytest.approx(0.2, abs=0.05)
     # Periodic: calls started in the first 0.2 s of each second come back 0.3 s late,
     # those started later in the second are as fast as ever.
     phase = np.round(sim.history.series("t_s") % 1.0, 6)
@@ -138,11 +140,12 @@ def test_latency_pulses_slow_only_the_calls_inside_a_pulse():
 
 def test_packet_loss_adds_retransmit_delay_to_that_share_of_calls():
     loss = Fault(at_s=0, target="api", kind="packet_loss", rate=0.3, retransmit_s=0.2)
-    sim = run(with_faults(_api(), loss), 5, seed=SEED, latency_thresholds_s=(0.1,))
+    sim = run(with_faults(api_model(100, latency=const(0.02), workers=16), loss), 5, seed=SEED,
+              latency_thresholds_s=(0.1,))
 
     done = sim.history.series("class_completed")[:, 0, 0].sum()
     fast = sim.history.series("class_within")[:, 0, 0, 0].sum()
-    assert 1 - fast / done == pytest.approx(0.3, abs=0.06)
+    assert 1 - fast / done == pytest.approx(0.3, abs=0.05)
     assert sim.result().failed_total == 0
     assert sim.result().latency_mean_ms == pytest.approx(25 + 0.3 * 200, rel=0.15)
 
@@ -163,7 +166,7 @@ def test_cache_flush_stampedes_the_database_then_rewarms():
     assert pool_in_use(sim, 2, 2.5) > 2 * pool_in_use(base, 2, 2.5)
     # Every slot but the two holding a connection waits for one; the slot queue grows.
     assert waiters(sim, 2, 2.5) == 6 and waiters(base, 0, 6) <= 3
-    assert window(sim, "queue_depth", 2, 2.5).max() > 10 and window(base, "queue_depth", 0, 6).max() <= 3
+    assert window(sim, "queue_depth", 2, 3).max() >= 5 and window(base, "queue_depth", 0, 6).max() <= 3
     assert mean_latency_ms(sim, 2, 2.5) > 2 * mean_latency_ms(base, 2, 2.5)
     # Misses fill it again: the hit ratio climbs back toward 0.9.
     hit = sim.gauges().caches[0].hit_ratio
@@ -182,15 +185,18 @@ def test_cache_flush_sets_hit_ratio_at_its_start():
 
 def test_traffic_fault_multiplies_one_class_arrivals():
     spec = db_model(search_rps=40, ingest_rps=20, pool_size=8)
-    surge = Fault(at_s=1, target="search", kind="traffic", factor=3, duration_s=2)
-    sim = run(with_faults(spec, surge), 4, seed=SEED)
+    surge = Fault(at_s=2, target="search", kind="traffic", factor=3, duration_s=2)
+    sim = run(with_faults(spec, surge), 6, seed=SEED)
 
-    fresh = lambda ci, a, b: window(sim, "class_arrivals", a, b)[:, ci, 0].sum() / (b - a)
-    assert fresh(0, 1, 3) == pytest.approx(120, rel=0.15)
-    assert fresh(0, 0, 1) == pytest.approx(40, rel=0.35)
-    assert fresh(0, 3, 4) == pytest.approx(40, rel=0.35)
+    def fresh(ci, *spans):
+        n = sum(window(sim, "class_arrivals", a, b)[:, ci, 0].sum() for a, b in spans)
+        return n / sum(b - a for a, b in spans)
+
+    assert fresh(0, (2, 4)) == pytest.approx(120, rel=0.2)
+    assert fresh(0, (0, 2), (4, 6)) == pytest.approx(40, rel=0.25)
     # The other class is untouched.
-    assert fresh(1, 1, 3) == pytest.approx(20, rel=0.3)
+    assert fresh(1, (2, 4)) == pytest.approx(fresh(1, (0, 2), (4, 6)), rel=0.5)
+    assert fresh(1, (0, 6)) == pytest.approx(20, rel=0.3)
 
 
 # ---------------------------------------------------------------- memory leak
