@@ -234,6 +234,17 @@ def test_retry_set_on_a_class_changes_client_retries():
     assert "retry 2x" in applied(sim, "retry.set")[0].message
 
 
+def test_retry_set_on_a_class_with_jitter_spreads_the_retries():
+    spec = api_model(100, latency=const(0.02), error_rate=0.8, workers=4)
+    sync = run(spec, 3, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=1, backoff_s=0.5)])
+    spread = run(spec, 3, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=1, backoff_s=0.5, jitter=1.0)])
+    # Without jitter a retry comes back exactly 0.5 s after its failure, so the
+    # first retries land at 1.5 s; with full jitter some come back almost at once.
+    assert window(sync, "retry_arrivals", 1, 1.5).sum() == 0
+    assert window(spread, "retry_arrivals", 1, 1.5).sum() > 3
+    assert window(sync, "retry_arrivals", 1.5, 2).sum() > 20
+
+
 def test_retry_set_zero_stops_client_retries():
     spec = api_model(50, latency=const(0.02), error_rate=0.5, workers=4, client_retries=3)
     sim = run(spec, 4, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=0)])

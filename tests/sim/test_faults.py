@@ -110,6 +110,22 @@ def test_blackhole_without_timeout_holds_calls_until_it_ends():
     assert window(sim, "busy_slots", 2.9, 3).max() > 70  # ~50 rps x 2 s hanging
 
 
+def test_faults_on_a_database_hit_its_queries():
+    spec = db_model(search_rps=30, ingest_rps=20, pool_size=8, workers=4)
+    slow = run(with_faults(spec, Fault(at_s=1, target="db", kind="slow", factor=4, duration_s=1)), 3, seed=SEED)
+    down = run(with_faults(spec, Fault(at_s=1, target="db", kind="down", duration_s=1)), 3, seed=SEED)
+    base = run(spec, 3, seed=SEED)
+
+    assert base.result().failed_total == 0
+    # Every request runs 1-2 queries of 20 ms: four times slower while the fault lasts.
+    assert mean_latency_ms(slow, 1.2, 2) > 3 * mean_latency_ms(base, 1.2, 2)
+    assert mean_latency_ms(slow, 2.5, 3) == pytest.approx(mean_latency_ms(base, 2.5, 3), rel=0.2)
+    # A down database refuses every query: no request completes, all fail as "dependency".
+    assert window(down, "completed", 1.1, 2).sum() == 0
+    assert window(down, "failed_dependency", 1.1, 2).sum() == pytest.approx(window(down, "admitted", 1.1, 2).sum(), abs=3)
+    assert window(down, "completed", 2.2, 3).sum() > 20
+
+
 # ---------------------------------------------------------------- latency pulses, packet loss
 
 
