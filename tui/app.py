@@ -42,6 +42,8 @@ MAX_FRAME_WALL_S = 0.25
 FRAME_BUDGET_FRACTION = 0.8
 """Share of the timer interval the worker may spend stepping: frames keep coming at the timer's
 rate, and a model too heavy for the chosen speed runs slower instead of stalling the screen."""
+AUTOSAVE_EVERY_S = 15.0
+"""Wall seconds between saves of a run in progress, so even a killed process leaves what was played."""
 ACHIEVED_WINDOW_S = 2.0
 """Wall time over which the achieved speed is measured."""
 
@@ -99,6 +101,7 @@ class BrownoutApp(App):
         self.sim_timer = None
         self.stepping = False
         self.last_advance_wall: float | None = None
+        self.last_autosave_wall: float | None = None
         self.frame_compute_ms: collections.deque[float] = collections.deque(maxlen=200)
         """Wall time of the last frames' stepping + snapshot (in the worker)."""
         self.speed_samples: collections.deque[tuple[float, float]] = collections.deque()
@@ -153,6 +156,7 @@ class BrownoutApp(App):
         self.forked_from = None
         self.stepping = False
         self.last_advance_wall = None
+        self.last_autosave_wall = time.perf_counter()
         self.switch_screen(IncidentScreen())
         if self.sim_timer is not None:
             self.sim_timer.resume()
@@ -165,6 +169,7 @@ class BrownoutApp(App):
         self.forked_from = forked_from
         self.stepping = False
         self.last_advance_wall = None
+        self.last_autosave_wall = time.perf_counter()
         self.switch_screen(IncidentScreen())
         if self.sim_timer is not None:
             self.sim_timer.resume()
@@ -251,6 +256,24 @@ class BrownoutApp(App):
         self.frame_show_ms.append((time.perf_counter() - started) * 1000)
         if frame.finished and self.live is not None and self.live.finished:
             self.end_run("finished")
+        else:
+            self.autosave_if_due()
+
+    def autosave_if_due(self) -> None:
+        """Every AUTOSAVE_EVERY_S, save the run in progress (atomically, over the same file).
+
+        It is marked "crashed": if the process dies before the run ends, that is what
+        happened; ending the run normally overwrites it with the real outcome.
+        """
+        live = self.live
+        if live is None or live.finished or self.last_autosave_wall is None:
+            return
+        now = time.perf_counter()
+        if now - self.last_autosave_wall < AUTOSAVE_EVERY_S:
+            return
+        self.last_autosave_wall = now
+        with live.lock:
+            self.save_run(live, "crashed", None)
 
     def incident_screen(self) -> IncidentScreen | None:
         """The incident screen if it is in the stack (a dialog may be on top)."""

@@ -257,3 +257,31 @@ async def test_saves_screen_lists_saves_and_opens_a_replay(recording, tmp_path):
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, SavesScreen)
+
+
+async def test_a_run_in_progress_is_autosaved_then_saved_over_when_it_ends(tmp_path, monkeypatch):
+    import tui.app
+
+    monkeypatch.setattr(tui.app, "AUTOSAVE_EVERY_S", 0.0)
+    drill_path = tmp_path / "replay-check.toml"
+    shutil.copy(DRILL_FILE, drill_path)
+    drill = load_drill(drill_path)
+    saves_dir = tmp_path / "saves"
+    app = BrownoutApp(drills=[drill], saves_dir=saves_dir, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_drill(drill)
+        await pilot.pause()
+        app.advance_sim(30)
+        await pilot.pause()
+        (autosaved,) = saves_dir.glob("*.toml")
+        save = load_save(autosaved)
+        # Killed now, this is what would be left: the run so far, marked crashed.
+        assert save.ended == "crashed" and save.end_tick == 30 and save.score is None
+        assert verify_save(autosaved).ok
+        app.advance_sim(10)
+        await pilot.pause()
+        app.end_run("abandoned")
+        await pilot.pause()
+    assert list(saves_dir.glob("*.toml")) == [autosaved]
+    final = load_save(autosaved)
+    assert final.ended == "abandoned" and final.end_tick == 40 and final.score is not None
