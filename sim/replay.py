@@ -169,6 +169,7 @@ class PackedCheckpoint:
 
     @classmethod
     def of(cls, sim: Simulation, first_row: int) -> PackedCheckpoint:
+        """Checkpoint `sim` now, with its history rows since `first_row`."""
         side: list = []
         buffer = io.BytesIO()
         _CheckpointPickler(buffer, side).dump(sim.checkpoint())
@@ -258,22 +259,27 @@ class Replay:
 
     @property
     def tick(self) -> int:
+        """Ticks simulated so far."""
         return self.sim.tick
 
     @property
     def t_s(self) -> float:
+        """Sim time now."""
         return self.sim.t_s
 
     @property
     def end_tick(self) -> int:
+        """The tick the recorded run ended at."""
         return self.save.end_tick
 
     @property
     def end_t_s(self) -> float:
+        """The sim time the recorded run ended at."""
         return self.save.end_tick * self.sim.dt_s
 
     @property
     def at_end(self) -> bool:
+        """Whether the replay reached the end of the recorded run."""
         return self.sim.tick >= self.save.end_tick
 
     @property
@@ -287,6 +293,7 @@ class Replay:
 
     @property
     def checkpoint_ticks(self) -> tuple[int, ...]:
+        """Ticks that have a checkpoint, in order."""
         with self._lock:
             return tuple(sorted(self._checkpoints))
 
@@ -298,6 +305,7 @@ class Replay:
 
     @property
     def index_complete(self) -> bool:
+        """Whether the index pass reached the end of the run."""
         return self.index_digest is not None
 
     @property
@@ -403,6 +411,7 @@ class Replay:
         self.playing = True
 
     def pause(self) -> None:
+        """Stop playing."""
         self.playing = False
         self._tick_debt = 0.0
 

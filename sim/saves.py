@@ -118,6 +118,7 @@ class SaveSummary:
 
     @property
     def ok(self) -> bool:
+        """True when the file is a valid save."""
         return self.error is None
 
 
@@ -420,6 +421,7 @@ class _SaveReader:
         self.problems: list[Problem] = []
 
     def problem(self, path: str, message: str) -> None:
+        """Record one problem at a field path."""
         self.problems.append(Problem(file=self.file, path=path, message=message, line=self._line_of(path)))
 
     def _line_of(self, path: str) -> int | None:
@@ -436,6 +438,7 @@ class _SaveReader:
     # -- typed field access ----------------------------------------------------------
 
     def field(self, table: dict, path: str, key: str, kind: str, *, required: bool = True) -> Any:
+        """A field of the expected kind, or None after recording why not."""
         full = f"{path}.{key}" if path else key
         value = table.get(key, _MISSING)
         if value is _MISSING:
@@ -449,6 +452,7 @@ class _SaveReader:
         return checked
 
     def table(self, document: dict, key: str, *, required: bool = True) -> dict | None:
+        """A sub-table, or None after recording why not."""
         value = document.get(key, _MISSING)
         if value is _MISSING:
             if required:
@@ -462,6 +466,7 @@ class _SaveReader:
     # -- the document ------------------------------------------------------------------
 
     def read(self, document: dict) -> Save:
+        """The Save, or InputError listing every problem."""
         if "save" not in document:
             # No [save] table at all: a different kind of file rather than a damaged save.
             other = ", ".join(f"[{_key_text(key)}]" for key in list(document)[:3]) or "nothing"
