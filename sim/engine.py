@@ -210,8 +210,16 @@ class Simulation:
                         _Pool(f"{shared.name}/{cls.name}", shared.database, 0, shared.acquire_timeout_s, bulkhead_class=ci)
                     )
                     self._bulkhead_of[(ci, self._pool_index[st.pool])] = idx
-        self._class_pool_route: dict[tuple[int, int], int] = {}
-        """(class, shared pool) -> pool actually used, once a bulkhead is active."""
+        longest = max((len(c.plan) for c in model.classes), default=0) + 1
+        self._step_pool = np.zeros((len(model.classes), longest), dtype=np.int64)
+        self._step_queries = np.zeros((len(model.classes), longest), dtype=np.int64)
+        for ci, cls in enumerate(model.classes):
+            for si, st in enumerate(cls.plan):
+                if isinstance(st, DbStep):
+                    self._step_pool[ci, si] = self._pool_index[st.pool]
+                    self._step_queries[ci, si] = st.queries
+        self._pool_route = np.tile(np.arange(len(self._pools), dtype=np.int64), (len(model.classes), 1))
+        """[class, shared pool] -> the pool its db steps use (a bulkhead once one is active)."""
 
         # Workers and slots.
         self._conc = svc.concurrency
@@ -1079,13 +1087,9 @@ class Simulation:
 
     def _to_pool(self, rows: np.ndarray, t: np.ndarray) -> None:
         """Rows reach a db step: they queue for a connection of the step's pool."""
-        pools = []
-        for c, s in zip(self._cls[rows].tolist(), self._stepi[rows].tolist()):
-            st = self._classes[c].plan[s]
-            shared = self._pool_index[st.pool]
-            pools.append(self._class_pool_route.get((c, shared), shared))
-        self._pool[rows] = pools
-        self._qleft[rows] = [self._classes[c].plan[s].queries for c, s in zip(self._cls[rows].tolist(), self._stepi[rows].tolist())]
+        cls, steps = self._cls[rows], self._stepi[rows]
+        self._pool[rows] = self._pool_route[cls, self._step_pool[cls, steps]]
+        self._qleft[rows] = self._step_queries[cls, steps]
         self._phase[rows] = POOL_WAIT
         self._pool_wait_possible = True
         self._wait_t[rows] = t
@@ -1308,10 +1312,7 @@ class Simulation:
                 self._event(t0, "action_applied", f"pool {pool.name} is now {size} connections", pool.name)
             elif kind == "bulkhead_route":
                 ci, shared, bi = payload
-                if bi is None:
-                    self._class_pool_route.pop((ci, shared), None)
-                else:
-                    self._class_pool_route[(ci, shared)] = bi
+                self._pool_route[ci, shared] = shared if bi is None else bi
 
     def _update_workers(self, t0: float) -> None:
         for w in np.nonzero((self._worker_state == W_WARMING) | (self._worker_state == W_DOWN))[0].tolist():
