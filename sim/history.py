@@ -54,13 +54,14 @@ class History:
             return self.scalars[:, self._column[name]]
         return self._buffers[name]
 
-    def series(self, name: str) -> np.ndarray:
-        """A copy of the held ticks of one series, oldest first."""
+    def series(self, name: str, last: int | None = None) -> np.ndarray:
+        """A copy of the held ticks of one series, oldest first (only the `last` n if given)."""
         buffer = self.buffer(name)
+        n = self.length if last is None else max(0, min(int(last), self.length))
+        idx = np.arange(self.written - n, self.written) % self.capacity
         if self.written <= self.capacity:
-            return buffer[: self.written].copy()
-        pos = self.written % self.capacity
-        return np.concatenate((buffer[pos:], buffer[:pos]))
+            return buffer[self.written - n: self.written].copy()
+        return buffer[idx]
 
     def truncate(self, written: int) -> None:
         """Forget ticks after `written` (used when restoring a checkpoint)."""
