@@ -19,13 +19,15 @@ from model_factory import (
     db_model,
     events_of,
     mean_latency_ms,
+    model,
     rate,
     run,
+    web_class,
     window,
     with_faults,
 )
 from sim.engine import POOL_RESIZE_DELAY_S, Simulation
-from sim.spec import BreakerSpec, Fault
+from sim.spec import BreakerSpec, CpuStep, Fault, MemorySpec
 
 SEED = 5
 
@@ -361,9 +363,6 @@ def test_worker_restart_drops_its_requests_and_it_comes_back():
 
 
 def test_worker_restart_comes_back_after_restart_s():
-    from model_factory import model, web_class
-    from sim.spec import CpuStep, MemorySpec
-
     spec = model([web_class("web", 60, (CpuStep(const(0.1)),))], workers=2, memory=MemorySpec(restart_s=1.0))
     sim = run(spec, 3, seed=SEED, actions=[act(1, "worker.restart", worker=1)])
     assert window(sim, "live_workers", 1.05, 2).max() == 1

@@ -5,8 +5,6 @@ and events (not on the fault's own bookkeeping).
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 
@@ -18,9 +16,7 @@ from model_factory import (
     events_of,
     mean_latency_ms,
     model,
-    rate,
     run,
-    stream_model,
     web_class,
     window,
     with_faults,
