@@ -58,6 +58,8 @@ BURNING_BURN = 10.0
 """At this burn rate the budget is gone within minutes: page."""
 ALERT_WARMUP_S = 5.0
 """No SLO alerts before this much sim time: a burn rate over a handful of requests is noise."""
+LOW_BUDGET = 0.25
+"""Less than this share of the error budget left is a warning even at a gentle burn."""
 RECOVERED_BURN = 1.5
 """Hysteresis: an alert clears only when the burn rate falls below this."""
 
@@ -87,7 +89,8 @@ class GaugeSample:
 
 
 def slo_state(status: SLOStatus, previous: str) -> tuple[str, str]:
-    """(level, word) of an SLO: BREACHED when the budget is spent, else by 1-minute burn rate.
+    """(level, word) of an SLO: BREACHED when the budget is spent, else by 1-minute burn rate,
+    then LOW BUDGET when under a quarter of it is left.
 
     An alert raised at AT_RISK_BURN stays up until the burn drops below
     RECOVERED_BURN, so a rate hovering at the threshold does not flap.
@@ -99,6 +102,8 @@ def slo_state(status: SLOStatus, previous: str) -> tuple[str, str]:
         return "crit", "BURNING"
     if burn >= AT_RISK_BURN or (previous in ("AT RISK", "BURNING", "BREACHED") and burn >= RECOVERED_BURN):
         return "warn", "AT RISK"
+    if status.budget_remaining < LOW_BUDGET:
+        return "warn", "LOW BUDGET"
     return "ok", "OK"
 
 
@@ -423,7 +428,8 @@ class LiveRun:
         completed = float(recent_rows(self.sim, "completed", window).sum())
 
         def ratio(part: float, whole: float) -> float:
-            return part / whole if whole > 0 else 0.0
+            # Failures finishing now belong to arrivals from earlier seconds: cap at 100%.
+            return min(part / whole, 1.0) if whole > 0 else 0.0
 
         return RatesReading(
             arrival_rps=gauges.arrival_rps,

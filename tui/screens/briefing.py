@@ -14,6 +14,24 @@ from tui.frame import format_clock
 from tui.screens.picker import describe_slo
 
 
+def reflow(text: str) -> str:
+    """Join the hard-wrapped lines of a TOML briefing into paragraphs the screen can wrap.
+
+    Blank lines end a paragraph; a line starting like a list item keeps its own line.
+    """
+    paragraphs: list[str] = []
+    for line in text.strip().splitlines():
+        stripped = line.strip()
+        starts_item = stripped[:1] in ("-", "*", "•") or stripped.split(".")[0].isdigit()
+        if not stripped:
+            paragraphs.append("")
+        elif paragraphs and paragraphs[-1] and not starts_item:
+            paragraphs[-1] += " " + stripped
+        else:
+            paragraphs.append(stripped)
+    return "\n".join(p if p else "" for p in paragraphs)
+
+
 def key_map_text() -> str:
     """The incident keys, two per line."""
     rows = [f"{m.key:>5}  {m.label:<10}" for m in MITIGATIONS]
@@ -44,7 +62,7 @@ class BriefingScreen(Screen):
             )
             with Horizontal(id="briefing-body"):
                 with VerticalScroll(id="briefing-story"):
-                    yield Static(drill.briefing, markup=False)
+                    yield Static(reflow(drill.briefing), markup=False)
                     yield Static(self._slo_text(), id="briefing-slos", markup=False)
                 with Vertical(id="briefing-keys"):
                     yield Static("Keys during the drill", classes="section-title")

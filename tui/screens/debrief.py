@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import math
+import threading
 
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
-from textual.worker import get_current_worker
 
 from sim.drill import Drill
 from sim.scoring import EVAL_WINDOW_S, ScoreReport
@@ -125,17 +124,40 @@ class DebriefScreen(Screen):
         container.remove_children()
         container.mount_all([SLIStrips(strips) for strips in strip_sets(reports, self.actions)])
 
-    @work(thread=True, exclusive=True, group="debrief")
     def compare_runs(self) -> None:
-        """Do nothing and par, simulated off the UI thread (each is a whole headless run)."""
+        """Simulate do nothing and par off the UI thread.
+
+        A daemon thread rather than a Textual worker: each is a whole headless run
+        that cannot be interrupted, and quitting must not wait for it.
+        """
+        threading.Thread(target=self._compare_in_thread, name="debrief-compare", daemon=True).start()
+
+    def _compare_in_thread(self) -> None:
         from sim.headless import compare
 
-        none_run, par_run = compare(self.drill, self.seed)
-        if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self.show_comparison, none_run.report, par_run.report)
+        try:
+            none_run, par_run = compare(self.drill, self.seed)
+        except Exception as error:  # a failed reference run must not take the debrief down
+            self._deliver(self.show_comparison_failed, error)
+            return
+        self._deliver(self.show_comparison, none_run.report, par_run.report)
+
+    def _deliver(self, callback, *args) -> None:
+        """Hand a result to the UI thread, unless the screen or the app is already gone."""
+        if self.is_attached and self.app.is_running:
+            try:
+                self.app.call_from_thread(callback, *args)
+            except RuntimeError:
+                pass  # the app stopped between the check and the call
+
+    def show_comparison_failed(self, error: Exception) -> None:
+        """Say why there is no comparison."""
+        self.query_one("#compare-status", Static).update(f"Could not simulate do nothing / par: {error}")
 
     def show_comparison(self, none_report: ScoreReport, par_report: ScoreReport) -> None:
         """Fill the table and strips once the headless runs are done."""
+        if not self.is_attached:
+            return
         self.comparison = (none_report, par_report)
         table = self.query_one("#compare-table", DataTable)
         self._add_row(table, "Do nothing", none_report)

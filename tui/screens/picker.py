@@ -15,7 +15,7 @@ from sim.drill import Drill, SLOSpec
 from sim.drill_loader import list_drills, load_drill
 from tui.frame import format_clock
 
-TITLE_WIDTH = 34
+TITLE_WIDTH = 31
 """Titles are cut to fit the table at 80 columns; the full title is on the briefing."""
 
 
@@ -31,9 +31,10 @@ def describe_slo(slo: SLOSpec) -> str:
 
 
 def short_slo(slo: SLOSpec) -> str:
-    """`99%` or `95%≤300ms`: an SLO in a narrow table cell."""
+    """`99%` or `95%≤300ms` / `95%≤2s`: an SLO in a narrow table cell."""
     if slo.kind == "latency" and slo.threshold_s is not None:
-        return f"{_percent(slo.target)}≤{slo.threshold_s * 1000:.0f}ms"
+        threshold = f"{slo.threshold_s:g}s" if slo.threshold_s >= 1 else f"{slo.threshold_s * 1000:.0f}ms"
+        return f"{_percent(slo.target)}≤{threshold}"
     return _percent(slo.target)
 
 

@@ -8,11 +8,11 @@ from textual.widget import Widget
 
 
 class HintLine(Widget):
-    """`Hint: bound the LLM call with a timeout.` (hidden until a hint fires)."""
+    """`Hint: bound the LLM call with a timeout.` (hidden until a hint fires; cut to one line)."""
 
     DEFAULT_CSS = """
     HintLine {
-        height: auto;
+        height: 1;
         width: 1fr;
         display: none;
     }
@@ -27,4 +27,5 @@ class HintLine(Widget):
         self.set_class(bool(hint), "-shown")
 
     def render(self) -> Text:
-        return Text(f"Hint: {self.hint}" if self.hint else "")
+        # One line at most: the full hint is in the event log.
+        return Text(f"Hint: {self.hint}" if self.hint else "", no_wrap=True, overflow="ellipsis")
