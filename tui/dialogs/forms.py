@@ -60,8 +60,8 @@ class FormField:
         try:
             value = int(text) if self.kind == "int" else float(text)
         except ValueError:
-            kind = "a whole number" if self.kind == "int" else "a number"
-            raise FieldError(f"{self.label}: expected {kind} from {self.range_text}, got {text!r}") from None
+            expected = f"a {self.range_text}" if self.kind == "int" else f"a number {self.range_text}"
+            raise FieldError(f"{self.label}: expected {expected}, got {text!r}") from None
         if not (self.minimum <= value <= self.maximum) or (isinstance(value, float) and math.isnan(value)):
             raise FieldError(f"{self.label}: {value:g} is outside {self.range_text}")
         return value

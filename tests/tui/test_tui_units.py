@@ -1,0 +1,133 @@
+"""The app's pure parts: dialog fields, SLO alert states, symptoms, frames, chart and text helpers."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from drill_factory import slow_llm_drill
+
+from sim.scoring import SLOStatus
+from tui.dialogs.forms import FieldError, FormField, NotApplicable, action_args, form_for
+from tui.frame import LatencySeries
+from tui.live import ALERT_WARMUP_S, LiveRun, slo_state
+from tui.screens.briefing import reflow
+from tui.widgets.latency_chart import plot_rows
+
+
+def _status(burn: float, budget: float = 0.9) -> SLOStatus:
+    return SLOStatus(name="latency", target=0.95, good=90, valid=100, attained=0.9, budget_remaining=budget,
+                     burn_rate_1m=burn, burn_rate_5m=burn, window_sli=0.9, breaches=0)
+
+
+def test_slo_state_alerts_on_burn_rate_with_hysteresis():
+    assert slo_state(_status(0.5), "OK") == ("ok", "OK")
+    assert slo_state(_status(2.5), "OK") == ("warn", "AT RISK")
+    assert slo_state(_status(12.0), "OK") == ("crit", "BURNING")
+    # Still above the recovery mark: the alert stays up instead of flapping.
+    assert slo_state(_status(1.7), "AT RISK") == ("warn", "AT RISK")
+    assert slo_state(_status(1.7), "OK") == ("ok", "OK")
+    assert slo_state(_status(1.0), "AT RISK") == ("ok", "OK")
+    assert slo_state(_status(0.5, budget=0.1), "OK") == ("warn", "LOW BUDGET")
+    assert slo_state(_status(0.5, budget=-0.2), "OK") == ("crit", "BREACHED")
+
+
+def test_form_field_parse_names_field_and_range():
+    field = FormField("size", "Size", "int", "10", minimum=1, maximum=40)
+    assert field.parse(" 12 ") == 12
+    with pytest.raises(FieldError, match=r"Size: expected a whole number 1 – 40, got '1.5'"):
+        field.parse("1.5")
+    with pytest.raises(FieldError, match="Size: 41 is outside"):
+        field.parse("41")
+    choice = FormField("mode", "Mode", "choice", "random", choices=("random", "priority"))
+    with pytest.raises(FieldError, match="choose one of random, priority"):
+        choice.parse("lifo")
+
+
+def test_forms_start_from_current_values_and_convert_zero():
+    drill = slow_llm_drill()
+    run = LiveRun.start(drill)
+    gauges = run.sim.gauges()
+    pool_form = form_for("pool.resize", drill.model, gauges)
+    assert [f.current for f in pool_form.fields] == ["main", "10"]
+    queue_form = form_for("queue.set_limit", drill.model, gauges)
+    assert action_args(queue_form, queue_form.parse({"limit": "0"})) == {"limit": None}
+    timeout_form = form_for("timeout.set", drill.model, gauges)
+    assert timeout_form.fields[0].choices == ("llm",)
+    assert action_args(timeout_form, timeout_form.parse({"dependency": "llm", "timeout_s": "0"}))["timeout_s"] is None
+    breaker_form = form_for("breaker.force_open", drill.model, gauges)
+    assert not breaker_form.needs_input and breaker_form.defaults() == {"dependency": "llm"}
+
+
+def test_breaker_actions_not_applicable_without_breakers():
+    import attrs
+
+    drill = slow_llm_drill()
+    model = attrs.evolve(drill.model, dependencies=tuple(attrs.evolve(d, breaker=None) for d in drill.model.dependencies))
+    run = LiveRun.start(attrs.evolve(drill, model=model))
+    with pytest.raises(NotApplicable, match="no circuit breakers"):
+        form_for("breaker.force_open", model, run.sim.gauges())
+
+
+def test_fault_is_logged_as_a_symptom_once_visible_not_at_its_start():
+    drill = slow_llm_drill()  # the LLM slows 12x at t=10 s
+    run = LiveRun.start(drill)
+    run.advance_ticks(int(10.05 / drill.dt_s))
+    assert not [e for e in run.log if e.kind == "SYMPTOM"]
+    run.advance_ticks(int(5 / drill.dt_s))
+    symptoms = [e for e in run.log if e.kind == "SYMPTOM"]
+    assert len(symptoms) == 1
+    assert symptoms[0].t_s > 10.0 and "llm" in symptoms[0].text and "slow" in symptoms[0].text
+    assert "fault" not in symptoms[0].text
+
+
+def test_frame_values_follow_the_engine():
+    drill = slow_llm_drill()
+    run = LiveRun.start(drill)
+    run.advance_ticks(300)
+    frame = run.frame()
+    gauges = run.sim.gauges()
+    assert (frame.tick, frame.t_s) == (300, gauges.t_s)
+    assert frame.slots.value == gauges.busy_slots and frame.slots.limit == gauges.total_slots
+    assert frame.queue.value_text.endswith("/∞")
+    assert frame.pools[0].label == "main" and frame.pools[0].limit == 10
+    assert frame.breakers[0].dependency == "llm"
+    # One latency sample per simulated second, the newest equal to the engine's rolling p95.
+    assert len(frame.latency.p95_ms) == 15
+    assert frame.latency.p95_ms[-1] == pytest.approx(gauges.p95_ms, nan_ok=True)
+    assert frame.latency.threshold_ms == 500.0
+    assert [s.name for s in frame.slos] == ["availability", "latency"]
+
+
+def test_no_slo_alerts_during_warmup():
+    drill = slow_llm_drill()
+    run = LiveRun.start(drill)
+    run.advance_ticks(int((ALERT_WARMUP_S - 0.5) / drill.dt_s))
+    assert not [e for e in run.log if e.kind == "ALERT"]
+
+
+def test_hints_fire_at_their_time_and_condition():
+    drill = slow_llm_drill()
+    run = LiveRun.start(drill)
+    run.advance_ticks(int(4.9 / drill.dt_s))
+    assert run.hints_fired == {}
+    run.advance_ticks(int(0.5 / drill.dt_s))
+    assert list(run.hints_fired) == [0]
+    run.advance_ticks(int(15 / drill.dt_s))
+    assert list(run.hints_fired) == [0, 1]
+    assert run.frame().hint == drill.hints[1].text
+
+
+def test_plot_rows_draws_threshold_and_newest_sample_at_the_right():
+    series = LatencySeries(step_s=1.0, t_end_s=3.0, p50_ms=(10.0, 10.0, math.nan), p95_ms=(20.0, 400.0, math.nan),
+                           p99_ms=(30.0, 450.0, math.nan), threshold_ms=100.0)
+    rows = plot_rows(series, width=5, height=6)
+    assert any(all(glyph == "╌" for glyph, _ in row[:2]) for row in rows)
+    column = [rows[r][3] for r in range(6)]  # the second sample sits two from the right
+    assert ("●", "crit") in column
+    assert all(rows[r][4][0] in (" ", "╌") for r in range(6))  # NaN: nothing drawn
+
+
+def test_reflow_joins_wrapped_lines_and_keeps_paragraphs_and_items():
+    text = "You run the\nsearch API.\n\n- one\n- two\nSecond para"
+    assert reflow(text) == "You run the search API.\n\n- one\n- two Second para"
