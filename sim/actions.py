@@ -25,7 +25,9 @@ def _number(action, key: str, *, lo: float | None = None, hi: float | None = Non
     value = action.arg(key, default)
     if value is None:
         raise Refused(f"needs {key}")
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if isinstance(value, bool):
+        raise Refused(f"{key} must be a number, got {value!r}")
+    if not isinstance(value, (int, float)):
         try:
             value = float(value)
         except (TypeError, ValueError):
@@ -72,7 +74,8 @@ def _connections_on(sim, di: int, changing: int, new_size: int) -> int:
 
 def _pool_resize(sim, action, t0):
     name = action.arg("pool")
-    if name not in sim._pool_index:
+    if name not in sim._pool_index or sim._pools[sim._pool_index[name]].bulkhead_class >= 0:
+        # Bulkhead pools are sized with bulkhead.set, which also routes their class.
         raise Refused(f"unknown pool {name!r} (known: {', '.join(p.name for p in sim._pools if p.bulkhead_class < 0)})")
     pi = sim._pool_index[name]
     size = _number(action, "size", lo=1, integer=True)
@@ -133,7 +136,7 @@ def _timeout_set(sim, action, t0):
     di = _dependency(sim, action)
     value = action.arg("timeout_s")
     if value in (None, "none"):
-        sim._dep_state[di].timeout_s = None
+        sim._dep_state[di].timeout_s = math.inf
         return f"timeout on {sim._deps[di].name} removed"
     seconds = _number(action, "timeout_s", lo=0.001, hi=3600)
     sim._dep_state[di].timeout_s = float(seconds)
@@ -141,20 +144,21 @@ def _timeout_set(sim, action, t0):
 
 
 def _retry_set(sim, action, t0):
+    # Everything is validated before anything changes: a refused action changes nothing.
     retries = _number(action, "retries", lo=0, hi=10, integer=True)
     if action.arg("class") is not None:
         ci = _class(sim, action)
         old = sim._client_retry[ci]
         backoff = _number(action, "backoff_s", lo=0, hi=600, default=old.backoff_s)
+        jitter = _number(action, "jitter", lo=0, hi=1, default=old.jitter)
         policies = list(sim._client_retry)
-        policies[ci] = RetryPolicy(retries=retries, backoff_s=backoff, multiplier=old.multiplier,
-                                   jitter=float(action.arg("jitter", old.jitter)))
+        policies[ci] = RetryPolicy(retries=retries, backoff_s=backoff, multiplier=old.multiplier, jitter=jitter)
         sim._set_retry_table(policies)
         return f"clients of {sim._classes[ci].name} retry {retries}x, backoff {backoff:g}s"
     di = _dependency(sim, action)
     ds = sim._dep_state[di]
-    ds.retries = retries
-    ds.backoff_s = _number(action, "backoff_s", lo=0, hi=600, default=ds.backoff_s or 0.0)
+    backoff = _number(action, "backoff_s", lo=0, hi=600, default=ds.backoff_s or 0.0)
+    ds.retries, ds.backoff_s = retries, backoff
     return f"calls to {sim._deps[di].name} retry {retries}x"
 
 

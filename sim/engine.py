@@ -193,6 +193,7 @@ class Simulation:
                 self._is_db_step[ci, si] = isinstance(st, DbStep)
         self._class_timeout = np.array([INF if c.timeout_s is None else c.timeout_s for c in model.classes])
         self._arriving: np.ndarray | None = None
+        self._class_rate = np.array([c.arrivals.rate_rps for c in model.classes], dtype=float)
         self._pool_wait_possible = False
         """False only when no request waits for a connection (lets a round skip the pools)."""
 
@@ -467,7 +468,7 @@ class Simulation:
             ),
             caches=tuple(CacheGauge(c.name, float(self._cache_hit[i])) for i, c in enumerate(self.model.caches)),
             dependencies=tuple(
-                DependencyGauge(d.name, d.kind, int(active[i]), self._effective_timeout(i, None),
+                DependencyGauge(d.name, d.kind, int(active[i]), self._effective_timeout(i, self._plan_timeout(i)),
                                 self._dep_state[i].fallback)
                 for i, d in enumerate(self._deps)
             ),
@@ -629,7 +630,11 @@ class Simulation:
 
     def _count_arrivals(self, c: np.ndarray, a: np.ndarray) -> None:
         retry = (a > 0).astype(np.int64)
-        self._tick_class[0] += np.bincount(c * 2 + retry, minlength=2 * self._n_cls).reshape(-1, 2)
+        per_class = np.bincount(c * 2 + retry, minlength=2 * self._n_cls).reshape(-1, 2)
+        self._tick_class[0] += per_class
+        # Smoothed offered rate per class (about 5 s), for priority shedding.
+        alpha = min(1.0, self.dt_s / 5.0)
+        self._class_rate += alpha * (per_class.sum(axis=1) / self.dt_s - self._class_rate)
         self._bump("arrivals", c.size)
         self._bump("retry_arrivals", int(retry.sum()))
         self._bump("fresh_arrivals", c.size - int(retry.sum()))
@@ -650,20 +655,18 @@ class Simulation:
     def _shed_mask(self, c: np.ndarray) -> np.ndarray:
         if self._shed_mode == "random":
             return self._rng_ingress.random(c.size) < self._shed_fraction
-        # Lowest priority first: drop whole low-priority classes until the fraction is met.
-        target = self._shed_fraction * c.size
-        prio = np.array([k.priority for k in self._classes])[c]
-        shed = np.zeros(c.size, dtype=bool)
-        for p in np.unique(prio):
-            members = np.nonzero(prio == p)[0]
-            room = int(round(target - shed.sum()))
-            if room <= 0:
-                break
-            if members.size <= room:
-                shed[members] = True
-            else:
-                shed[self._rng_ingress.choice(members, room, replace=False)] = True
-        return shed
+        # Lowest priority first: the fraction of the offered rate is taken from the
+        # lowest-priority classes' smoothed rates, so one tick's mix does not decide.
+        rates = self._class_rate
+        to_shed = self._shed_fraction * rates.sum()
+        p_shed = np.zeros(self._n_cls)
+        for ci in sorted(range(self._n_cls), key=lambda k: self._classes[k].priority):
+            if to_shed <= 0 or rates[ci] <= 0:
+                continue
+            take = min(rates[ci], to_shed)
+            p_shed[ci] = take / rates[ci]
+            to_shed -= take
+        return self._rng_ingress.random(c.size) < p_shed[c]
 
     def _reject(self, mask: np.ndarray, t: np.ndarray, c: np.ndarray, a: np.ndarray, reason: int) -> None:
         if not mask.any():
@@ -700,6 +703,7 @@ class Simulation:
         if idle.size == 0:
             self._enforce_queue_limit(queue, n_new)
             return False
+        idle = self._spread(idle)
         if n_new == queue.size and idle.size >= n_new:
             # Nobody was waiting and there is a free slot for every arrival: each starts
             # the moment it arrives (the common, healthy case; no ordering to decide).
@@ -709,7 +713,8 @@ class Simulation:
             self._apply_segments(queue, self._wait_t[queue], self._draw_segments(queue))
             self._queue = queue[:0]
             return True
-        free = list(zip(np.maximum(self._slot_free_t[idle], t0).tolist(), idle.tolist()))
+        # Ties in free time go to the least busy worker (the order of `idle`).
+        free = list(zip(np.maximum(self._slot_free_t[idle], t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
         limit = self._queue_limit
         n_old = queue.size - n_new
@@ -739,7 +744,7 @@ class Simulation:
             if not free:
                 stopped = i
                 break
-            ft, s = free[0]
+            ft, _, s = free[0]
             start = w if w > ft else ft
             if start >= t1:
                 stopped = i
@@ -762,7 +767,7 @@ class Simulation:
             waiting_starts.append(start)
             end = start + durations[i]
             if releases_slot[i] and end < t1:
-                heapq.heappush(free, (end, s))
+                heapq.heappush(free, (end, -1, s))
         if reject_pos:
             self._reject_queued(queue[np.array(reject_pos)], 2)
         if leave_pos:
@@ -802,6 +807,18 @@ class Simulation:
         t, c, a = self._t_arr[rows], self._cls[rows], self._att[rows]
         self._reject(np.ones(rows.size, dtype=bool), t, c, a, reason)
         self._release_rows(rows)
+
+    def _spread(self, idle: np.ndarray) -> np.ndarray:
+        """Idle slots in the order a balancer hands them out: least busy worker first.
+
+        Per-worker memory (and so OOM risk) falls with more workers only if work spreads.
+        """
+        workers = idle // self._conc
+        if workers.size == 0 or workers[0] == workers[-1]:
+            return idle
+        first = np.searchsorted(workers, workers)
+        busy = self._conc - np.bincount(workers, minlength=self._max_workers)[workers]
+        return idle[np.argsort(busy + (np.arange(idle.size) - first), kind="stable")]
 
     def _usable_slots(self) -> np.ndarray:
         ok_workers = np.nonzero(self._worker_state == W_UP)[0]
@@ -960,8 +977,8 @@ class Simulation:
         """Latency and error flag of n call attempts (or queries) to dependency di at time t."""
         dep, ds = self._deps[di], self._dep_state[di]
         lat = sample(dep.latency, self._rng_service, n) * ds.slow_factor + ds.add_s
-        for period, width, add in ds.pulses:
-            if (t % period) < width:
+        for start, period, width, add in ds.pulses:
+            if ((t - start) % period) < width:
                 lat = lat + add
         if ds.loss_rate > 0:
             lost = self._rng_errors.random(n) < ds.loss_rate
@@ -980,8 +997,20 @@ class Simulation:
         return lat, err
 
     def _effective_timeout(self, di: int, plan_timeout: float | None) -> float | None:
+        """The per-call timeout: the operator's override (inf: none at all), else the plan's."""
         override = self._dep_state[di].timeout_s
-        return plan_timeout if override is None else override
+        if override is None:
+            return plan_timeout
+        return None if math.isinf(override) else override
+
+    def _plan_timeout(self, di: int) -> float | None:
+        """The timeout the plans give calls to dependency di (the first call step's)."""
+        name = self._deps[di].name
+        for cls in self._classes:
+            for st in cls.plan:
+                if isinstance(st, CallStep) and st.dependency == name:
+                    return st.timeout_s
+        return None
 
     def _apply_segments(self, rows: np.ndarray, start_t: np.ndarray, seg: _Segment, pos: np.ndarray | None = None) -> None:
         """Rows begin the segments drawn for them (positions `pos` of the draw, sorted)."""
@@ -1162,7 +1191,7 @@ class Simulation:
         n_q = np.ones(rows.size, dtype=np.int64) if others_waiting else self._qleft[rows].copy()
         total = np.zeros(rows.size)
         err = np.zeros(rows.size, dtype=bool)
-        timeout = self._dep_state[di].timeout_s
+        timeout = self._effective_timeout(di, None)
         for q in range(int(n_q.max())):
             idx = np.nonzero(n_q > q)[0]
             lat, e = self._call_latency(di, idx.size, float(start[0]), timeout)
@@ -1375,7 +1404,7 @@ class Simulation:
                 elif f.kind == "blackhole":
                     ds.blackhole_until = max(ds.blackhole_until, f.end_s)
                 elif f.kind == "latency_pulses":
-                    ds.pulses = ds.pulses + ((f.period_s, f.width_s, f.add_s),)
+                    ds.pulses = ds.pulses + ((f.at_s, f.period_s, f.width_s, f.add_s),)
                 elif f.kind == "packet_loss":
                     ds.loss_rate, ds.retransmit_s = f.rate, f.retransmit_s
             elif f.kind == "traffic" and f.target in self._cls_index:
@@ -1413,8 +1442,8 @@ class Simulation:
         self._gather_outcomes()
         if self._out_t.size == 0:
             return np.zeros(len(self._deps), dtype=np.int64)
-        started = self._out_start <= t
-        return np.bincount(self._out_dep[started], minlength=len(self._deps))
+        running = (self._out_start <= t) & (self._out_t > t)
+        return np.bincount(self._out_dep[running], minlength=len(self._deps))
 
     def _breaker_seen(self, di: int) -> int:
         ds = self._dep_state[di]

@@ -158,9 +158,11 @@ def test_oom_kill_drops_in_flight_requests_and_the_worker_restarts():
     ooms = events_of(sim, "oom")
     assert ooms
     first = ooms[0]
-    dropped = int(re.search(r"(\d+) requests dropped", first.message).group(1))
+    # Work is spread over both workers, so they can hit the limit in the same tick.
+    same_tick = [e for e in ooms if e.t_s == first.t_s]
+    dropped = sum(int(re.search(r"(\d+) requests dropped", e.message).group(1)) for e in same_tick)
     assert dropped >= 10
-    # Every request in flight on the worker fails with reason "oom", in that very tick.
+    # Every request in flight on a killed worker fails with reason "oom", in that very tick.
     assert window(sim, "failed_oom", first.t_s - 0.05, first.t_s).sum() == dropped
     # (The message also counts work whose client had already given up: not failed again.)
     assert 0 < sim.result().failed["oom"] <= sum(
@@ -170,7 +172,7 @@ def test_oom_kill_drops_in_flight_requests_and_the_worker_restarts():
     back = [e for e in events_of(sim, "worker_up") if e.subject == worker]
     assert back and back[0].t_s == pytest.approx(first.t_s + 1.0)
     assert "back up" in back[0].message
-    assert window(sim, "live_workers", first.t_s, first.t_s + 0.95).max() <= 1
+    assert window(sim, "live_workers", first.t_s, first.t_s + 0.95).max() <= 2 - len(same_tick)
     assert sim.gauges().live_workers == 2
     assert not [e for e in ooms if e.t_s > 3.5]
     assert window(sim, "failed", 3.5, 5).sum() == 0 and window(sim, "completed", 3.5, 5).sum() > 5
