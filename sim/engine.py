@@ -721,8 +721,10 @@ class Simulation:
         # Segments of the candidates are drawn ahead in growing chunks. The draw does
         # not depend on where inside the tick the segment starts, so this is the same
         # as drawing when service starts.
-        waits = self._wait_t[queue].tolist()
-        deadlines = self._deadline[queue].tolist()
+        # Waiting times are read in chunks too: the loop usually stops long before the
+        # end of a long queue (no slot frees), and the rest is handled in bulk.
+        waits: list = []
+        deadlines: list = []
         chunks: list = []
         drawn = 0
         durations: list = []
@@ -732,6 +734,10 @@ class Simulation:
         abandon: list = []
         stopped = queue.size
         for i in range(queue.size):
+            if i >= len(waits):
+                part = queue[i: i + max(64, 2 * i, 4 * len(free))]
+                waits.extend(self._wait_t[part].tolist())
+                deadlines.extend(self._deadline[part].tolist())
             w, dl = waits[i], deadlines[i]
             if i >= n_old and limit is not None:
                 while waiting_starts and waiting_starts[0] <= w:
