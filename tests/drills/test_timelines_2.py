@@ -147,8 +147,8 @@ def test_llm_degradation_forced_breaker_with_fallback_restores_availability(seed
 # ---------------------------------------------------------------- 8. ingest-contention
 
 SEARCH_P95_CLAIM_S = 30.0
-INGEST_NONE_RUN_S = 130.0
-"""Doing nothing is judged over the first 130 s of the batch."""
+INGEST_NONE_RUN_S = 100.0
+"""Doing nothing is judged over the first 100 s of the batch."""
 INGEST_PAR_SETTLE_S = (70.0, 100.0)
 """The bulkhead is judged 70-100 s after it is applied: the main pool first drains
 the inserts already queued on it."""
@@ -165,7 +165,7 @@ def test_ingest_contention_doing_nothing_sends_search_p95_past_30s(seed):
     assert (in_use == 20).all(), "the batch holds every connection of the shared pool"
     waiters = sim.history.series("pool_waiters")[:, main]
     assert waiters[_window(sim, 0.0, start)].max() < 50
-    assert waiters[-1] > 500, "documents pile up waiting for a connection"
+    assert waiters[-1] > 2000, "documents pile up waiting for a connection"
     # p95 of search latency is above 30 s in some 10 s window: fewer than 95 %
     # of the searches answered in that window took 30 s or less.
     shares = [
@@ -201,20 +201,24 @@ STREAM_PAR_RUN_S = 330.0
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_stream_oom_doing_nothing_passes_pressure_then_oom_kills_and_restarts(seed):
-    drill, sim = _run("stream-oom", seed, STREAM_NONE_RUN_S, False)
+    drill = load_drill(DRILLS_DIR / "stream-oom.toml", seed)
+    sim = Simulation.from_drill(drill)
     memory = drill.model.service.memory
     pressure_mb = memory.limit_mb * memory.pressure_fraction
-    times = sim.history.series("t_s")
-    fullest_mb = sim.history.series("memory_mb")
+    sim.run_until(STREAM_NONE_RUN_S)
     ooms = _events(sim, "oom")
     assert ooms, "a worker is OOM-killed"
     first_oom_s = ooms[0].t_s
     assert first_oom_s > drill.incident_start_s
+    # Run on until the killed worker has had time to restart.
+    sim.run_until(first_oom_s + memory.restart_s + 1.0)
+    times = sim.history.series("t_s")
+    fullest_mb = sim.history.series("memory_mb")
     # Memory pressure comes first, for a while, before the kill.
     over_pressure = times[(fullest_mb > pressure_mb) & (times < first_oom_s)]
     assert over_pressure.size * sim.dt_s >= 5.0, "memory sits above the pressure mark before the OOM kill"
     assert fullest_mb[times < drill.incident_start_s - 30.0].max() < pressure_mb
-    assert _total(sim, "failed_oom", 0.0, STREAM_NONE_RUN_S) > 0
+    assert _total(sim, "failed_oom", 0.0, sim.t_s) > 0
     killed = ooms[0].subject
     assert any(e.subject == killed and e.t_s > first_oom_s for e in _events(sim, "worker_up")), (
         f"worker {killed} comes back after its restart"
@@ -222,15 +226,15 @@ def test_stream_oom_doing_nothing_passes_pressure_then_oom_kills_and_restarts(se
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-def test_stream_oom_par_sheds_exports_and_nothing_is_oom_killed(seed):
+def test_stream_oom_par_adds_workers_and_nothing_is_oom_killed(seed):
     drill, sim = _run("stream-oom", seed, STREAM_PAR_RUN_S, True)
     assert _events(sim, "oom") == []
     assert _total(sim, "failed_oom", 0.0, STREAM_PAR_RUN_S) == 0
     memory = drill.model.service.memory
     assert sim.history.series("memory_mb").max() < memory.limit_mb
-    # The price: exports are refused at the door.
-    export = _class_index(drill, "export")
-    assert sim.history.series("class_rejected")[:, export, :].sum() > 0
+    # The price: twice the containers, serving once warm.
+    assert sim.history.series("live_workers")[-1] == 8
+    assert _total(sim, "failed", 0.0, STREAM_PAR_RUN_S) == 0
 
 
 # ---------------------------------------------------------------- 10. n-plus-one
@@ -278,10 +282,9 @@ def test_sqlite_lock_latency_pulses_queue_writers_behind_the_lock(seed):
     baseline_ms = _mean_latency_ms(sim, 5.0, pulses.at_s)
     write = _pool_index(drill, "write")
     waiters = sim.history.series("pool_waiters")[:, write]
-    # Pulses run on the clock's period marks once the fault is on; judge the first two.
-    first = np.ceil(pulses.at_s / pulses.period_s) * pulses.period_s
+    # Pulses repeat every period from the fault's start; judge the first two.
     for k in range(2):
-        pulse_s = first + k * pulses.period_s
+        pulse_s = pulses.at_s + k * pulses.period_s
         during = (pulse_s, pulse_s + pulses.width_s + 1.0)
         assert _mean_latency_ms(sim, *during) > 10 * baseline_ms, f"pulse at {pulse_s:g} s"
         assert waiters[_window(sim, *during)].max() >= 20, f"writers queue for the lock at {pulse_s:g} s"
@@ -308,7 +311,7 @@ def test_sqlite_lock_packet_loss_adds_retransmit_delays(seed):
     loss = _fault(drill, "packet_loss", "sqlite_lock")
     pulses = _fault(drill, "latency_pulses")
     # The loss window sits between two pulses: compare with the quiet seconds before it.
-    assert loss.at_s % pulses.period_s >= pulses.width_s + 4.0
+    assert (loss.at_s - pulses.at_s) % pulses.period_s >= pulses.width_s + 4.0
     quiet_ms = _mean_latency_ms(sim, loss.at_s - 5.0, loss.at_s)
     lossy_ms = _mean_latency_ms(sim, loss.at_s, loss.at_s + loss.duration_s)
     assert lossy_ms > 3 * quiet_ms, f"{lossy_ms:.1f} ms during the loss, {quiet_ms:.1f} ms before"
