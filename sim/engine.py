@@ -510,15 +510,11 @@ class Simulation:
         self._admit_arrivals(t0, t1)
         for _ in range(100_000):
             self._advance_running(t0, t1)
-            started = self._serve_queue(t0, t1)
-            if not started and not self._has_due(t1):
+            # Only work started just now can still change phase inside this tick.
+            if self._serve_queue(t0, t1) >= t1:
                 break
         self._expire_queue(t1)
         self._expire_clients(t1)
-
-    def _has_due(self, t1: float) -> bool:
-        live = self._phase[: self._hw]
-        return bool(np.any((self._next_t[: self._hw] < t1) & ((live == RUNNING) | (live == QUERY))))
 
     # ------------------------------------------------------------------ request table
 
@@ -680,8 +676,11 @@ class Simulation:
 
     # ------------------------------------------------------------------ slots and the queue
 
-    def _serve_queue(self, t0: float, t1: float) -> bool:
-        """Serve the slot queue FCFS from a heap of slot free times. Returns True if work started.
+    def _serve_queue(self, t0: float, t1: float) -> float:
+        """Serve the slot queue FCFS from a heap of slot free times.
+
+        Returns the earliest time a request started here next changes phase (inf if none
+        started), so the tick knows whether another round is due.
 
         Candidates are taken in arrival order; each gets the earliest free slot, starting
         at max(its arrival, the slot's free time). A segment that finishes the request
@@ -697,12 +696,12 @@ class Simulation:
             n_new = arriving.size
         queue = self._queue
         if queue.size == 0:
-            return False
+            return INF
         usable = self._usable_slots()
         idle = usable[self._slot_holder[usable] < 0]
         if idle.size == 0:
             self._enforce_queue_limit(queue, n_new)
-            return False
+            return INF
         idle = self._spread(idle)
         if n_new == queue.size and idle.size >= n_new:
             # Nobody was waiting and there is a free slot for every arrival: each starts
@@ -712,7 +711,7 @@ class Simulation:
             self._slot_holder[slots] = queue
             self._apply_segments(queue, self._wait_t[queue], self._draw_segments(queue))
             self._queue = queue[:0]
-            return True
+            return float(self._next_t[queue].min())
         # Ties in free time go to the least busy worker (the order of `idle`).
         free = list(zip(np.maximum(self._slot_free_t[idle], t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
@@ -786,6 +785,9 @@ class Simulation:
             self._slot[rows] = slots
             self._slot_holder[slots] = rows
             self._apply_segments(rows, np.array(starts_t), _Segment.join(chunks, drawn), pos)
+            earliest = float(self._next_t[rows].min())
+        else:
+            earliest = INF
         taken = np.zeros(queue.size, dtype=bool)
         for chosen in (starts_pos, leave_pos, reject_pos):
             if chosen:
@@ -795,7 +797,7 @@ class Simulation:
         unreached_new = queue.size - max(stopped, n_old)
         if n_new and unreached_new > 0:
             self._enforce_queue_limit(self._queue, unreached_new)
-        return bool(starts_pos)
+        return earliest
 
     def _enforce_queue_limit(self, queue: np.ndarray, n_new: int) -> None:
         """No slot frees before these arrivals: each one that finds the queue full is rejected."""
