@@ -12,6 +12,9 @@ from tui.frame import SLOReading
 from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
 
 BAR_WIDTH = 10
+NAME_MAX = 24
+MIN_REST_WIDTH = 64
+"""Width of everything after the name: target, attainment, bar, budget, burn rate and state."""
 
 
 class SLOBudget(Widget):
@@ -31,12 +34,16 @@ class SLOBudget(Widget):
     def render(self) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
         dim = level_style(self, "dim")
+        # Names as long as the widest (up to NAME_MAX); the numbers keep their columns.
+        name_width = min(max((len(slo.name) for slo in self.readings), default=0), NAME_MAX)
+        if self.size.width and self.size.width < name_width + MIN_REST_WIDTH:
+            name_width = max(self.size.width - MIN_REST_WIDTH, 8)
         for index, slo in enumerate(self.readings):
             if index:
                 text.append("\n")
             style = level_style(self, slo.level)
             attained = "  n/a " if math.isnan(slo.attained) else f"{slo.attained:6.2%}"
-            text.append(f"{slo.name[:12]:<12} ≥{slo.target:.1%} ")
+            text.append(f"{slo.name[:name_width]:<{name_width}} ≥{slo.target:.1%} ")
             text.append(f"got {attained} ", style=dim)
             left = min(max(slo.budget_remaining, 0.0), 1.0)
             filled = round(left * BAR_WIDTH)
