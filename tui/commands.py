@@ -14,6 +14,10 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 
+BREAKER_GROUP = Binding.Group("Brk", compact=True)
+"""The three breaker keys share one footer entry, so every mitigation fits at 80 columns."""
+
+
 @attrs.frozen
 class Mitigation:
     """One operator action as the app offers it."""
@@ -32,23 +36,25 @@ class Mitigation:
 
     def binding(self) -> Binding:
         """The screen binding: runs `mitigate('<action>')` on the incident screen."""
-        return Binding(self.key, f"mitigate('{self.action}')", self.label, id=self.binding_id, tooltip=self.help)
+        group = BREAKER_GROUP if self.action.startswith("breaker.") else None
+        return Binding(self.key, f"mitigate('{self.action}')", self.label, id=self.binding_id, tooltip=self.help,
+                       group=group)
 
 
 MITIGATIONS = (
     Mitigation("p", "pool.resize", "Pool", "Resize a connection pool (more connections add database contention)."),
-    Mitigation("o", "breaker.force_open", "Brk open", "Force a circuit breaker open: calls fail fast or fall back."),
-    Mitigation("c", "breaker.force_close", "Brk close", "Force a circuit breaker closed: calls always go through."),
-    Mitigation("a", "breaker.auto", "Brk auto", "Return a circuit breaker to automatic."),
+    Mitigation("o", "breaker.force_open", "Open", "Force a circuit breaker open: calls fail fast or fall back."),
+    Mitigation("c", "breaker.force_close", "Close", "Force a circuit breaker closed: calls always go through."),
+    Mitigation("a", "breaker.auto", "Auto", "Return a circuit breaker to automatic."),
     Mitigation("s", "shed.set", "Shed", "Shed a fraction of arrivals (spends availability to save latency)."),
-    Mitigation("l", "queue.set_limit", "Queue lim", "Bound the request queue: reject early instead of buffering."),
-    Mitigation("t", "timeout.set", "Timeout", "Set a dependency call timeout: bounds how long a call holds a worker."),
-    Mitigation("r", "retry.set", "Retries", "Change a class's client retries and backoff."),
-    Mitigation("g", "ratelimit.set", "Rate lim", "Rate-limit arrivals with a token bucket (0 turns it off)."),
-    Mitigation("w", "workers.scale", "Workers", "Scale the worker count (new workers warm up first; costs capacity)."),
-    Mitigation("b", "bulkhead.set", "Bulkhead", "Give a class its own connection pool (a bulkhead)."),
-    Mitigation("f", "fallback.set", "Fallback", "Serve a degraded answer instead of calling a dependency."),
-    Mitigation("x", "worker.restart", "Restart", "Restart a worker: frees its memory, drops what it serves."),
+    Mitigation("l", "queue.set_limit", "Queue", "Bound the request queue: reject early instead of buffering."),
+    Mitigation("t", "timeout.set", "T/O", "Set a dependency call timeout: bounds how long a call holds a worker."),
+    Mitigation("r", "retry.set", "Retry", "Change a class's client retries and backoff."),
+    Mitigation("g", "ratelimit.set", "Rate", "Rate-limit arrivals with a token bucket (0 turns it off)."),
+    Mitigation("w", "workers.scale", "Wkrs", "Scale the worker count (new workers warm up first; costs capacity)."),
+    Mitigation("b", "bulkhead.set", "Bulk", "Give a class its own connection pool (a bulkhead)."),
+    Mitigation("f", "fallback.set", "Fback", "Serve a degraded answer instead of calling a dependency."),
+    Mitigation("x", "worker.restart", "Rst", "Restart a worker: frees its memory, drops what it serves."),
 )
 """Every action of sim.spec.ACTION_NAMES, in the order the footer and help show them."""
 

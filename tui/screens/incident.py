@@ -30,10 +30,11 @@ class IncidentScreen(Screen):
 
     COMMANDS = {MitigationCommands}
     BINDINGS = [
+        # Mitigations first: at 80 columns the footer shows them all; the run keys follow.
+        *(m.binding() for m in MITIGATIONS),
         Binding("space", "toggle_pause", "Pause", id="run.pause", tooltip="Pause or resume the simulation clock."),
         Binding("plus,equals_sign", "faster", "Faster", id="run.faster", tooltip="Next speed: 1x 2x 5x 10x 50x."),
         Binding("minus", "slower", "Slower", id="run.slower", tooltip="Previous speed."),
-        *(m.binding() for m in MITIGATIONS),
         Binding("question_mark,f1", "app.help", "Help", id="run.help", tooltip="Every key of the app."),
         Binding("q", "end_run", "End", id="run.end", tooltip="End the drill (asks first)."),
     ]
@@ -62,7 +63,7 @@ class IncidentScreen(Screen):
         yield SLOBudget(id="slos")
         yield HintLine(id="hint")
         yield EventLog(id="log")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.query_one("#gauges").border_title = "Service"
