@@ -21,7 +21,8 @@ class TooSmallScreen(ModalScreen[None]):
 
     def update_size(self, width: int, height: int) -> None:
         """Rewrite the message for the current size."""
+        paused = " (the drill is paused)" if getattr(self.app, "live", None) is not None else ""
         self.query_one("#too-small", Static).update(
             f"Terminal too small: {width}x{height}.\nBrownout needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\n"
-            "Enlarge the window (the drill is paused)."
+            f"Enlarge the window{paused}."
         )
