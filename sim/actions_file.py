@@ -280,31 +280,41 @@ def _read_at(sink: ProblemSink, path: str, value) -> float | None:
     return None
 
 
+def read_table_array(path: str | Path, key: str, example: str) -> tuple[ProblemSink, list[tuple[int, str, dict]]]:
+    """The [[key]] tables of a TOML file as (index, field path, table); anything else in
+    the file is reported. Raises InputError when there is no usable array at all."""
+    sink = ProblemSink(file=str(path))
+    document = read_toml_file(path, sink)
+    if document is None:
+        raise InputError(sink.problems)
+    for name in document:
+        if name != key:
+            sink.report(name, f'unknown key "{name}"{suggest_name(name, [key])}')
+    entries = document.get(key)
+    if entries is None:
+        sink.report(key, f"no [[{key}]] entries; expected tables like [[{key}]] {example}")
+        raise InputError(sink.problems)
+    if not isinstance(entries, list):
+        sink.report(key, f"expected an array of tables ([[{key}]]), got {describe_value(entries)}")
+        raise InputError(sink.problems)
+    tables = []
+    for index, entry in enumerate(entries):
+        entry_path = f"{key}[{index}]"
+        if isinstance(entry, dict):
+            tables.append((index, entry_path, entry))
+        else:
+            sink.report(entry_path, f"expected a table, got {describe_value(entry)}")
+    return sink, tables
+
+
 def load_actions(path: str | Path, drill: Drill | None = None) -> tuple[Action, ...]:
     """The actions of a TOML actions file, ordered by time; raises InputError listing every problem.
 
     With a drill, the pools, dependencies and classes the actions name are checked against it.
     """
-    sink = ProblemSink(file=str(path))
-    document = read_toml_file(path, sink)
-    if document is None:
-        raise InputError(sink.problems)
-    for key in document:
-        if key != "actions":
-            sink.report(key, f'unknown key "{key}"{suggest_name(key, ["actions"])}')
-    entries = document.get("actions")
-    if entries is None:
-        sink.report("actions", 'no [[actions]] entries; expected tables like [[actions]] at = "75s" action = "pool.resize"')
-        raise InputError(sink.problems)
-    if not isinstance(entries, list):
-        sink.report("actions", f"expected an array of tables ([[actions]]), got {describe_value(entries)}")
-        raise InputError(sink.problems)
+    sink, entries = read_table_array(path, "actions", 'at = "75s" action = "pool.resize"')
     actions = []
-    for index, entry in enumerate(entries):
-        entry_path = f"actions[{index}]"
-        if not isinstance(entry, dict):
-            sink.report(entry_path, f"expected a table, got {describe_value(entry)}")
-            continue
+    for index, entry_path, entry in entries:
         at_s = _read_at(sink, f"{entry_path}.at", entry["at"]) if "at" in entry else None
         if "at" not in entry:
             sink.report(f"{entry_path}.at", 'required key "at" is missing (when to act, e.g. "75s")')

@@ -22,12 +22,12 @@ import attrs
 
 from sim.actions_file import (
     ProblemSink,
-    describe_value,
-    suggest_name,
     check_references,
+    describe_value,
     read_action_args,
     read_action_name,
-    read_toml_file,
+    read_table_array,
+    suggest_name,
 )
 from sim.conditions import Condition, ConditionError, ConditionTracker, parse_condition
 from sim.drill import Drill
@@ -136,26 +136,9 @@ def load_runbook(path: str | Path, drill: Drill | None = None) -> Runbook:
 
     With a drill, pool, breaker, dependency and class names are checked against it.
     """
-    sink = ProblemSink(file=str(path))
-    document = read_toml_file(path, sink)
-    if document is None:
-        raise InputError(sink.problems)
-    for key in document:
-        if key != "rules":
-            sink.report(key, f'unknown key "{key}"{suggest_name(key, ["rules"])}')
-    entries = document.get("rules")
-    if entries is None:
-        sink.report("rules", 'no [[rules]] entries; expected tables like [[rules]] when = "p95_ms > 300" do = "shed.set"')
-        raise InputError(sink.problems)
-    if not isinstance(entries, list):
-        sink.report("rules", f"expected an array of tables ([[rules]]), got {describe_value(entries)}")
-        raise InputError(sink.problems)
+    sink, entries = read_table_array(path, "rules", 'when = "p95_ms > 300" do = "shed.set"')
     rules = []
-    for index, entry in enumerate(entries):
-        path_i = f"rules[{index}]"
-        if not isinstance(entry, dict):
-            sink.report(path_i, f"expected a table, got {describe_value(entry)}")
-            continue
+    for index, path_i, entry in entries:
         rule = _read_rule(sink, path_i, index, entry)
         if rule is not None:
             if drill is not None:
