@@ -1532,9 +1532,11 @@ class Simulation:
         streams = np.bincount(worker_of[busy], weights=self._stream_mb[holders[busy]], minlength=self._max_workers)
         up = self._worker_state == W_UP
         n_up = max(1, int(up.sum()))
-        used = (mem.baseline_mb + self._worker_leak_mb + mem.per_request_mb * per_worker + streams
-                + mem.per_queued_mb * self._queue.size / n_up)
-        self._worker_mem_mb = np.where(self._worker_state == W_OFF, 0.0, used)
+        # Queued requests are buffered by the live workers; a down or absent worker holds nothing.
+        queued = np.where(up, mem.per_queued_mb * self._queue.size / n_up, 0.0)
+        used = (mem.baseline_mb + self._worker_leak_mb + mem.per_request_mb * per_worker + streams + queued)
+        holding = (self._worker_state == W_UP) | (self._worker_state == W_DRAINING) | (self._worker_state == W_WARMING)
+        self._worker_mem_mb = np.where(holding, used, 0.0)
         pressure = mem.limit_mb * mem.pressure_fraction
         if mem.limit_mb > pressure:
             over = np.clip((used[up] - pressure) / (mem.limit_mb - pressure), 0, 1)

@@ -82,3 +82,22 @@ def test_pool_resize_refuses_bulkhead_pools():
     spec = db_model(search_rps=20, ingest_rps=10)
     sim = run(spec, 2, seed=5, actions=[act(1, "pool.resize", pool="main/search", size=3)])
     assert [e.kind for e in sim.events] == ["action_refused"]
+
+
+def test_down_workers_hold_no_memory_even_with_a_queue():
+    """Queued-request memory lives on live workers only (it once reached 15 GB on a 1 GB limit)."""
+    from sim.engine import Simulation
+    from sim.spec import (ArrivalProfile, CpuStep, Distribution, Fault, MemorySpec, ModelSpec, ServiceSpec,
+                          TrafficClass)
+
+    model = ModelSpec(
+        service=ServiceSpec(workers=2, concurrency=2, memory=MemorySpec(limit_mb=1000, baseline_mb=100, per_queued_mb=5)),
+        classes=(TrafficClass("a", ArrivalProfile(rate_rps=200), (CpuStep(Distribution.exponential(0.05)),)),),
+        faults=(Fault(at_s=1, target="service", kind="lose_workers", count=2, duration_s=3),),
+    )
+    sim = Simulation(model, 1)
+    sim.run_until(3.0)
+    assert sim.gauges().live_workers == 0 and sim.gauges().queue_depth > 100
+    assert sim.history.series("memory_mb")[-1] == 0.0
+    sim.run_until(5.0)
+    assert 100 <= sim.history.series("memory_mb")[-1] <= 1000
