@@ -91,7 +91,7 @@ def test_down_workers_hold_no_memory_even_with_a_queue():
                           TrafficClass)
 
     model = ModelSpec(
-        service=ServiceSpec(workers=2, concurrency=2, memory=MemorySpec(limit_mb=1000, baseline_mb=100, per_queued_mb=5)),
+        service=ServiceSpec(workers=2, concurrency=2, memory=MemorySpec(limit_mb=1000, baseline_mb=100, per_queued_mb=0.1)),
         classes=(TrafficClass("a", ArrivalProfile(rate_rps=200), (CpuStep(Distribution.exponential(0.05)),)),),
         faults=(Fault(at_s=1, target="service", kind="lose_workers", count=2, duration_s=3),),
     )
