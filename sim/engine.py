@@ -1151,15 +1151,21 @@ class Simulation:
         for pi in ([lo] if lo == hi else np.unique(wp).tolist()):
             pool = self._pools[pi]
             rows = waiting[wp == pi]
-            rows = rows[np.argsort(self._wait_t[rows], kind="stable")]
-            wait_t = self._wait_t[rows].tolist()
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
             free = sorted(pool.free_times)
+            if free:
+                # FCFS order matters only when there is a connection to hand out.
+                rows = rows[np.argsort(self._wait_t[rows], kind="stable")]
             take, start = [], []
             fi = 0
-            for i, w in enumerate(wait_t):
+            # Only the head of a long wait queue can be served: read it in chunks.
+            wait_t: list = []
+            for i in range(rows.size):
                 if fi >= len(free):
                     break
+                if i >= len(wait_t):
+                    wait_t.extend(self._wait_t[rows[i: i + max(32, 2 * len(free))]].tolist())
+                w = wait_t[i]
                 s = max(w, free[fi], t0)
                 if s >= t1:
                     break
