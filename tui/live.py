@@ -207,12 +207,16 @@ class LiveRun:
                 done += stepped
             return done
 
+    def step_once(self) -> None:
+        """Advance the simulation one tick (a replay also applies its recorded actions)."""
+        self.sim.step()
+
     def advance_ticks(self, ticks: int) -> int:
         """Step up to `ticks` ticks (never past the drill's end); returns ticks run."""
         with self.lock:
             ticks = max(0, min(ticks, self.ticks_total - self.sim.tick))
             for _ in range(ticks):
-                self.sim.step()
+                self.step_once()
                 if self.sim.tick >= self.next_sample_tick or self.sim.tick == self.ticks_total:
                     self.sample_tick()
             if ticks:

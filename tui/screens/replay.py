@@ -66,19 +66,9 @@ class ReplayRun(LiveRun):
         """A replay ends where the recorded run ended (an abandoned run ends early)."""
         return self.replay.end_tick
 
-    def advance_ticks(self, ticks: int) -> int:
-        """Step the replay (applying recorded actions) up to `ticks` ticks; returns ticks run."""
-        with self.lock:
-            ticks = max(0, min(ticks, self.ticks_total - self.sim.tick))
-            for _ in range(ticks):
-                self.replay.step()
-                if self.sim.tick >= self.next_sample_tick or self.sim.tick == self.ticks_total:
-                    self.sample_tick()
-            if ticks:
-                self.tracker.update(self.sim)
-                self._log_events()
-                self._check_slos()
-            return ticks
+    def step_once(self) -> None:
+        """One tick of the replay: recorded actions are applied at their exact tick."""
+        self.replay.step()
 
     def frame(self) -> Frame:
         frame = super().frame()
