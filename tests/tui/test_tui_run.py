@@ -138,10 +138,13 @@ async def test_below_minimum_size_says_so_and_pauses(tmp_path):
 
 
 async def test_drill_runs_to_the_end_on_the_timer(tmp_path):
-    app = make_app(slow_llm_drill(duration_s=3.0), tmp_path, tick_interval=0.02, start_paused=False)
+    # Start paused: a 3 s drill at full speed can end (and show the debrief) before
+    # start_drill looks at the screen on a loaded machine.
+    app = make_app(slow_llm_drill(duration_s=3.0), tmp_path, tick_interval=0.02, start_paused=True)
     async with app.run_test(size=(100, 30)) as pilot:
         await start_drill(pilot)
         app.live.set_speed(10)
+        app.live.paused = False
         await _wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen), timeout_s=30)
         assert app.screen.report.duration_s == 3.0
         await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
