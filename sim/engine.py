@@ -366,6 +366,11 @@ class Simulation:
         """SHA-256 over every tick's metric row so far: equal digests, equal runs."""
         return self._digest.hexdigest()
 
+    def fork(self) -> Simulation:
+        """An independent copy of this run as it stands, history included: two futures from one past."""
+        # hashlib objects cannot be deep-copied; the memo hands deepcopy a .copy() instead.
+        return copy.deepcopy(self, {id(self._digest): self._digest.copy()})
+
     def checkpoint(self) -> object:
         """A copy of the full state, for `restore` on this same simulation (seeking).
 

@@ -9,6 +9,7 @@ is the object `brownout run --json` prints; RUN_JSON_SCHEMA documents it.
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 
@@ -101,6 +102,65 @@ def _finite_or_none(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
 
+class _Stepper:
+    """The headless loop of one run: steps the engine, applies due actions, feeds the scorer."""
+
+    def __init__(self, drill: Drill, seed: int, actions: tuple[Action, ...], runbook: Runbook | None):
+        self.sim = Simulation.from_drill(drill, seed)
+        self.tracker = SLOTracker.for_sim(drill, self.sim)
+        self.end_tick = int(math.ceil(drill.duration_s / self.sim.dt_s - 1e-9))
+        self.update_ticks = max(1, int(round(UPDATE_EVERY_S / self.sim.dt_s)))
+        self.pending = sorted(actions, key=lambda a: a.t_s)
+        self.next_action = 0
+        self.runner = RunbookRunner(runbook) if runbook is not None and runbook.rules else None
+
+    def run_to(self, tick: int) -> None:
+        """Advance to `tick` (at most the end), exactly as one uninterrupted run would."""
+        sim, runner = self.sim, self.runner
+        tick = min(tick, self.end_tick)
+        while sim.tick < tick:
+            # Apply every action due at this boundary, then run to the next stop.
+            while self.next_action < len(self.pending) and _tick_of(self.pending[self.next_action].t_s, sim.dt_s) <= sim.tick:
+                sim.apply(self.pending[self.next_action])
+                self.next_action += 1
+            stop = min(tick, (sim.tick // self.update_ticks + 1) * self.update_ticks)
+            if self.next_action < len(self.pending):
+                stop = min(stop, max(sim.tick + 1, _tick_of(self.pending[self.next_action].t_s, sim.dt_s)))
+            if runner is None:
+                while sim.tick < stop:
+                    sim.step()
+            else:
+                while sim.tick < stop:
+                    sim.step()
+                    for action in runner.check(sim.gauges()):
+                        sim.apply(action)
+            if sim.tick % self.update_ticks == 0 or sim.tick >= self.end_tick:
+                self.tracker.update(sim)
+
+    def fork(self, actions: tuple[Action, ...]) -> _Stepper:
+        """A copy of this run so far that goes on with `actions` (none of them due yet)."""
+        other = copy.copy(self)
+        other.sim = self.sim.fork()
+        other.tracker = copy.deepcopy(self.tracker)
+        other.pending = sorted(actions, key=lambda a: a.t_s)
+        other.next_action = 0
+        return other
+
+    def finish(self, drill: Drill, seed: int, policy: str, started: float) -> HeadlessRun:
+        self.run_to(self.end_tick)
+        self.tracker.update(self.sim)
+        return HeadlessRun(
+            drill=drill,
+            seed=seed,
+            policy=policy,
+            sim=self.sim,
+            report=self.tracker.report(),
+            events=tuple(self.tracker.events),
+            firings=tuple(self.runner.firings) if self.runner is not None else (),
+            wall_s=time.perf_counter() - started,
+        )
+
+
 def run_drill(
     drill: Drill,
     seed: int | None = None,
@@ -117,59 +177,36 @@ def run_drill(
     """
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
-    sim = Simulation.from_drill(drill, seed)
-    tracker = SLOTracker.for_sim(drill, sim)
-    end_tick = int(math.ceil(drill.duration_s / sim.dt_s - 1e-9))
-    update_ticks = max(1, int(round(UPDATE_EVERY_S / sim.dt_s)))
-    pending = sorted(actions, key=lambda a: a.t_s)
-    next_action = 0
-    runner = RunbookRunner(runbook) if runbook is not None and runbook.rules else None
-    while sim.tick < end_tick:
-        # Apply every action due at this boundary, then run to the next stop.
-        while next_action < len(pending) and _tick_of(pending[next_action].t_s, sim.dt_s) <= sim.tick:
-            sim.apply(pending[next_action])
-            next_action += 1
-        stop = min(end_tick, (sim.tick // update_ticks + 1) * update_ticks)
-        if next_action < len(pending):
-            stop = min(stop, max(sim.tick + 1, _tick_of(pending[next_action].t_s, sim.dt_s)))
-        if runner is None:
-            while sim.tick < stop:
-                sim.step()
-        else:
-            while sim.tick < stop:
-                sim.step()
-                for action in runner.check(sim.gauges()):
-                    sim.apply(action)
-        if sim.tick % update_ticks == 0 or sim.tick >= end_tick:
-            tracker.update(sim)
-    tracker.update(sim)
+    stepper = _Stepper(drill, seed, actions, runbook)
     if policy is None:
         policy = "actions" if actions else "none"
-        if runner is not None:
+        if stepper.runner is not None:
             policy += "+runbook"
-    return HeadlessRun(
-        drill=drill,
-        seed=seed,
-        policy=policy,
-        sim=sim,
-        report=tracker.report(),
-        events=tuple(tracker.events),
-        firings=tuple(runner.firings) if runner is not None else (),
-        wall_s=time.perf_counter() - started,
-    )
+    return stepper.finish(drill, seed, policy, started)
+
+
+def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
+    """"Do nothing" and the drill's par solution, on the same seed.
+
+    Both runs are identical until par's first action, so par forks from "do
+    nothing" there instead of simulating that stretch twice.
+    """
+    started = time.perf_counter()
+    seed = drill.seed if seed is None else int(seed)
+    nothing = _Stepper(drill, seed, (), None)
+    if drill.par:
+        nothing.run_to(min(_tick_of(a.t_s, nothing.sim.dt_s) for a in drill.par))
+    par = nothing.fork(drill.par)
+    shared_s = time.perf_counter() - started
+    none_run = nothing.finish(drill, seed, "none", started)
+    # Each run's wall time counts the shared stretch once, as if it had run alone.
+    par_run = par.finish(drill, seed, "par", time.perf_counter() - shared_s)
+    return none_run, par_run
 
 
 def _tick_of(t_s: float, dt_s: float) -> int:
     """The tick boundary an action at t_s takes hold on (the first at or after t_s)."""
     return max(0, int(math.ceil(t_s / dt_s - 1e-9)))
-
-
-def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
-    """"Do nothing" and the drill's par solution, on the same seed."""
-    return (
-        run_drill(drill, seed, policy="none"),
-        run_drill(drill, seed, actions=drill.par, policy="par"),
-    )
 
 
 _NUMBER = {"type": "number"}

@@ -4,7 +4,9 @@ Every drill must load and validate cleanly on its own seed and on other seeds
 (which redraw its seeded ranges), be a well-formed lesson (SLOs of both kinds,
 a par solution that comes after the first symptoms, 2-4 hints), and be a real
 incident: doing nothing breaches at least one SLO, while par meets every SLO
-or clearly beats doing nothing on each SLI, on the default seed and 5 others.
+or clearly beats doing nothing on each SLI, on the default seed and 2 others
+(whole-drill runs are most of the suite's time; the drills' own timeline tests
+use the same three seeds).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ DRILL_PATHS = sorted(Path(SHIPPED_DRILLS_DIR).glob("*.toml"))
 OTHER_SEEDS = (1, 2, 3, 4, 5)
 SEEDS = (None, *OTHER_SEEDS)
 """None is the drill's own [drill].seed."""
+PLAYED_SEEDS = (None, 1, 2)
+"""Seeds on which every drill is played whole, doing nothing and par."""
 
 CLEARLY_BEATS = 0.75
 """Par "clearly beats" doing nothing on an SLI it misses when its share of bad
@@ -84,7 +88,7 @@ def _describe(run: HeadlessRun) -> str:
     return ", ".join(f"{sli.name} {sli.attained:.4f}/{sli.target}" for sli in run.report.slis)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("seed", PLAYED_SEEDS)
 @pytest.mark.parametrize("path", DRILL_PATHS, ids=_ids)
 def test_doing_nothing_breaches_and_par_meets_or_clearly_beats_it(path, seed):
     none_run, par_run = _compare(path, seed)

@@ -397,3 +397,19 @@ def test_compare_runs_do_nothing_and_par_on_the_same_seed(mini_runs):
     # The latency SLI counts successes within 500 ms: never more than the successes.
     for run in (none_run, par_run):
         assert run.report.slis[1].good <= run.report.slis[0].good
+
+
+def test_compare_forks_par_from_do_nothing_without_changing_either_run(mini_runs):
+    """compare() shares the stretch before par's first action; both runs must equal runs made alone."""
+    from sim.headless import run_drill
+
+    drill, (none_run, par_run) = mini_runs
+    alone = (run_drill(drill, policy="none"), run_drill(drill, actions=drill.par, policy="par"))
+    for forked, single in zip((none_run, par_run), alone):
+        assert forked.sim.digest() == single.sim.digest()
+        assert forked.report == single.report
+        assert forked.sim.action_log == single.sim.action_log
+        assert [e.message for e in forked.events] == [e.message for e in single.events]
+    # The fork is a real copy: the do-nothing run saw none of par's actions.
+    assert none_run.sim.history.written == par_run.sim.history.written
+    assert not any(e.kind == "action_applied" for e in none_run.events)
