@@ -65,6 +65,7 @@ class BrownoutApp(App):
         "styles/incident.tcss",
         "styles/debrief.tcss",
         "styles/dialogs.tcss",
+        "styles/saves.tcss",
     ]
     TITLE = "Brownout"
     BINDINGS = [

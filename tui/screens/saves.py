@@ -36,29 +36,7 @@ def summary_row(summary: SaveSummary) -> tuple[str, ...]:
 
 
 class SavesScreen(Screen):
-    """Pick a saved run to replay."""
-
-    DEFAULT_CSS = """
-    SavesScreen #saves-box {
-        padding: 0 1;
-    }
-    SavesScreen #saves-title {
-        text-style: bold;
-        padding: 1 0 0 0;
-    }
-    SavesScreen #saves-folder {
-        color: $text-muted;
-        padding: 0 0 1 0;
-    }
-    SavesScreen DataTable {
-        height: 1fr;
-    }
-    SavesScreen #saves-detail {
-        height: auto;
-        min-height: 2;
-        padding: 1 0 0 0;
-    }
-    """
+    """Pick a saved run to replay (styles: styles/saves.tcss)."""
 
     BINDINGS = [
         # Priority, so the table's own enter (select) does not hide it from the footer.
