@@ -328,12 +328,18 @@ class BrownoutApp(App):
 
     def request_end_run(self) -> None:
         """Ask, then end the drill early and show the debrief."""
-        if self.live is None or self.live.finished:
+        live = self.live
+        if live is None or live.finished:
             return
+        # The clock stops while the trainee decides: the question must not cost budget.
+        was_paused = live.paused
+        live.paused = True
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.end_run("abandoned")
+            elif self.live is live:
+                live.paused = was_paused
 
         self.push_screen(
             ConfirmScreen("End this drill now?", "The run is saved and scored as it stands.", yes="End drill", no="Keep playing"),

@@ -72,12 +72,16 @@ async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
     async with app.run_test(size=(100, 30)) as pilot:
         await start_drill(pilot)
         await step(pilot, 100)
+        app.live.paused = False
         await pilot.press("q")
         await pilot.pause()
         assert isinstance(app.screen, ConfirmScreen)
+        assert app.live.paused, "the clock stops while the question is open"
         await pilot.press("n")
         await pilot.pause()
         assert isinstance(app.screen, IncidentScreen) and app.live is not None
+        assert not app.live.paused, "keep playing: the clock runs again"
+        app.live.paused = True
         await pilot.press("q")
         await pilot.pause()
         await pilot.press("y")
