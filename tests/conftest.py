@@ -11,6 +11,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent / "tui"))
 
 
+def pytest_collection_modifyitems(items):
+    """Longest first: the drill runs lead, so no worker is left with them at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long_run") is None)
+
+
 @pytest.fixture(autouse=True)
 def deterministic_terminal(monkeypatch):
     """No cursor blink (a blink timer makes snapshots flaky) and colour on whatever the shell says."""

@@ -88,6 +88,7 @@ def _describe(run: HeadlessRun) -> str:
     return ", ".join(f"{sli.name} {sli.attained:.4f}/{sli.target}" for sli in run.report.slis)
 
 
+@pytest.mark.long_run
 @pytest.mark.parametrize("seed", PLAYED_SEEDS)
 @pytest.mark.parametrize("path", DRILL_PATHS, ids=_ids)
 def test_doing_nothing_breaches_and_par_meets_or_clearly_beats_it(path, seed):

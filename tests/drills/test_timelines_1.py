@@ -20,6 +20,8 @@ from sim.drill_loader import load_drill
 from sim.engine import Simulation
 from sim.spec import DbStep
 
+pytestmark = pytest.mark.long_run
+
 DRILLS_DIR = Path(__file__).resolve().parents[2] / "drills"
 SEEDS = (None, 1, 2)
 """None is the drill's own [drill].seed."""
