@@ -1207,20 +1207,37 @@ class Simulation:
         active = sum(p.in_use for p in self._pools if p.database == di)
         # A database slows once active queries pass its knee, so a bigger pool is not free.
         contention = max(1.0, active / dep.knee) ** dep.contention if dep.knee > 0 else 1.0
-        n_q = np.ones(rows.size, dtype=np.int64) if others_waiting else self._qleft[rows].copy()
-        total = np.zeros(rows.size)
-        err = np.zeros(rows.size, dtype=bool)
         timeout = self._effective_timeout(di, None)
-        for q in range(int(n_q.max())):
-            idx = np.nonzero(n_q > q)[0]
-            lat, e = self._call_latency(di, idx.size, float(start[0]), timeout)
-            total[idx] += lat * contention
-            err[idx] |= e
-            n_q[idx[e]] = q + 1
+        if others_waiting:
+            lat, err = self._call_latency(di, rows.size, float(start[0]), timeout)
+            total = lat * contention
+            n_q = np.ones(rows.size, dtype=np.int64)
+        else:
+            total, err, n_q = self._query_run(di, self._qleft[rows], float(start[0]), timeout)
+            total *= contention
         self._qleft[rows] -= n_q
         self._phase[rows] = QUERY
         self._next_t[rows] = start + total
         self._end_kind[rows] = np.where(err, END_FAIL, END_CONTINUE)
+
+    def _query_run(self, di: int, n_q: np.ndarray, t: float, timeout: float | None):
+        """Rows run n_q queries back to back on one connection, stopping at the first error.
+
+        All queries are drawn in one pass (row by row); returns each row's total
+        latency, whether it ended on an error, and how many queries it ran.
+        """
+        lat, e = self._call_latency(di, int(n_q.sum()), t, timeout)
+        if lat.size == n_q.size:
+            return lat, e, n_q.copy()
+        owner = np.repeat(np.arange(n_q.size), n_q)
+        pos = np.arange(lat.size) - np.repeat(np.cumsum(n_q) - n_q, n_q)
+        first_err = n_q.copy()
+        if e.any():
+            np.minimum.at(first_err, owner[e], pos[e])
+        ran = pos <= first_err[owner]
+        total = np.bincount(owner, weights=np.where(ran, lat, 0.0), minlength=n_q.size)
+        err = first_err < n_q
+        return total, err, np.where(err, first_err + 1, n_q)
 
     def _end_queries(self, rows: np.ndarray) -> None:
         t = self._next_t[rows]
