@@ -1158,39 +1158,45 @@ class Simulation:
             rows = waiting[wp == pi]
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
             free = sorted(pool.free_times)
-            if free:
-                # FCFS order matters only when there is a connection to hand out.
-                rows = rows[np.argsort(self._wait_t[rows], kind="stable")]
-            take, start = [], []
-            fi = 0
-            # Only the head of a long wait queue can be served: read it in chunks.
-            wait_t: list = []
-            for i in range(rows.size):
-                if fi >= len(free):
-                    break
-                if i >= len(wait_t):
-                    wait_t.extend(self._wait_t[rows[i: i + max(32, 2 * len(free))]].tolist())
-                w = wait_t[i]
-                s = max(w, free[fi], t0)
-                if s >= t1:
-                    break
-                if s > w + patience:
-                    continue
-                take.append(i)
-                start.append(s)
-                fi += 1
-            pool.free_times = free[fi:]
+            take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, t1)
+            pool.free_times = free[len(take):]
             taken = np.zeros(rows.size, dtype=bool)
             taken[take] = True
             deadline = self._wait_t[rows] + patience
             timed_out = ~taken & (deadline < t1)
             if timed_out.any():
-                gone = rows[timed_out]
-                self._finish(gone, deadline[timed_out], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
+                gone = np.nonzero(timed_out)[0]
+                if free:
+                    # In queue order, like the grants (their retries draw jitter in this order).
+                    gone = gone[np.argsort(deadline[gone], kind="stable")]
+                self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
             if take:
                 granted_any = True
-                self._grant_connections(pi, rows[taken], np.array(start), others_waiting=bool((~taken & ~timed_out).any()))
+                self._grant_connections(pi, rows[take], np.array(start), others_waiting=bool((~taken & ~timed_out).any()))
         return granted_any
+
+    def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
+        """Hand the free connections (sorted times) to waiting `rows` in FCFS order.
+
+        Returns the positions in `rows` served, in grant order, and their start times.
+        Waiters past their acquire timeout are passed over. Only the head of a long
+        queue can be served, so it is found with a partition and sorted alone; the
+        whole queue is sorted only when passed-over waiters use up that head.
+        """
+        wait_all = self._wait_t[rows]
+        head_size = 2 * len(free) + 32
+        if rows.size > 2 * head_size:
+            kth = np.partition(wait_all, head_size)[head_size]
+            # Every tie with the k-th wait joins the head, so the stable order is exact.
+            head = np.nonzero(wait_all <= kth)[0]
+            order = head[np.argsort(wait_all[head], kind="stable")]
+        else:
+            order = np.argsort(wait_all, kind="stable")
+        take, start, complete = _scan_grants(wait_all, order, free, patience, t0, t1)
+        if not complete and order.size < rows.size:
+            # The head ran out (timed-out waiters passed over): serve from the whole queue.
+            take, start, _ = _scan_grants(wait_all, np.argsort(wait_all, kind="stable"), free, patience, t0, t1)
+        return take, start
 
     def _grant_connections(self, pi: int, rows: np.ndarray, start: np.ndarray, others_waiting: bool) -> None:
         """Rows hold a connection and run queries.
@@ -1698,6 +1704,28 @@ class Simulation:
     def _schedule(self, t: float, kind: str, payload: tuple) -> None:
         self._delayed_seq += 1
         heapq.heappush(self._delayed, (t, self._delayed_seq, kind, payload))
+
+
+def _scan_grants(wait_all: np.ndarray, order: np.ndarray, free: list, patience: float, t0: float, t1: float):
+    """Walk waiters in `order` handing out the `free` connection times in turn.
+
+    Returns the positions served, their start times, and whether the walk ended
+    on its own (connections or tick used up) rather than by running out of waiters.
+    """
+    take, start = [], []
+    fi = 0
+    for i, w in enumerate(wait_all[order].tolist()):
+        if fi >= len(free):
+            return take, start, True
+        s = max(w, free[fi], t0)
+        if s >= t1:
+            return take, start, True
+        if s > w + patience:
+            continue
+        take.append(int(order[i]))
+        start.append(s)
+        fi += 1
+    return take, start, fi >= len(free)
 
 
 _SCALAR_SERIES = (
