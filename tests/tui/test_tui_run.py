@@ -91,7 +91,12 @@ async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
         assert len(saved) == 1
         save = load_save(saved[0])
         assert (save.ended, save.end_tick, save.drill_id) == ("abandoned", 100, "test-slow-llm")
+        # Quitting early must not read as a grade (the SLIs cover only the time played).
+        headline = str(app.screen.query_one("#score-big").render())
+        assert headline.startswith("Not graded: ended at 00:05 of "), headline
         await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
+        status = str(app.screen.query_one("#compare-status").render())
+        assert status.startswith("Ended early, so not compared"), status
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0

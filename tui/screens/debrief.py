@@ -83,7 +83,7 @@ class DebriefScreen(Screen):
         with VerticalScroll(id="debrief"):
             yield Static(f"Debrief — {self.drill.title}", id="debrief-title")
             with Vertical(id="debrief-top"):
-                yield Static(f"{report.score:.0f}/100  grade {report.grade}", id="score-big")
+                yield Static(self._headline(), id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
                 yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
             yield Static("Breakdown", classes="section-title")
@@ -93,6 +93,19 @@ class DebriefScreen(Screen):
             yield Static("Hints this drill had", classes="section-title")
             yield Static(hint_lines(self.drill, self.hints_fired), id="hints", markup=False)
         yield Footer()
+
+    @property
+    def played_to_the_end(self) -> bool:
+        return self.ended == "finished"
+
+    def _headline(self) -> str:
+        report = self.report
+        if self.played_to_the_end:
+            return f"{report.score:.0f}/100  grade {report.grade}"
+        # Stopping before the incident has played out must not earn a grade: the SLIs
+        # only cover the minutes played, so a quit before the fault would read 100/A.
+        return (f"Not graded: ended at {format_clock(report.duration_s)} of {format_clock(self.drill.duration_s)} "
+                f"(partial score {report.score:.0f})")
 
     def _summary(self) -> str:
         report = self.report
@@ -111,7 +124,7 @@ class DebriefScreen(Screen):
         table = self.query_one("#compare-table", DataTable)
         table.add_columns("Run", "Score", *(sli.name[:12] for sli in self.report.slis), "Mitigated")
         self.query_one("#breakdown").border_title = "Breakdown"
-        self._add_row(table, "You", self.report)
+        self._add_row(table, "You" if self.played_to_the_end else "You (part)", self.report)
         self._show_strips([("You", self.report)])
         self.compare_runs()
 
@@ -163,6 +176,12 @@ class DebriefScreen(Screen):
         self._add_row(table, "Do nothing", none_report)
         self._add_row(table, "Par", par_report)
         self._show_strips([("You", self.report), ("Do nothing", none_report), ("Par", par_report)])
+        if not self.played_to_the_end:
+            self.query_one("#compare-status", Static).update(
+                f"Ended early, so not compared: over the whole drill par scores {par_report.score:.0f} "
+                f"and doing nothing {none_report.score:.0f}."
+            )
+            return
         delta = self.report.score - par_report.score
         verdict = "beat par" if delta > 0.5 else ("matched par" if abs(delta) <= 0.5 else f"{-delta:.0f} points below par")
         self.query_one("#compare-status", Static).update(
