@@ -121,6 +121,16 @@ class SaveSummary:
         """True when the file is a valid save."""
         return self.error is None
 
+    @property
+    def score_text(self) -> str:
+        """"88 B" for a finished run; "(42)" for one that ended early (it scored only
+        the time played, so it gets no grade); "-" without a score."""
+        if self.score is None:
+            return "-"
+        if self.ended == "finished":
+            return f"{self.score:.0f} {self.grade or ''}".rstrip()
+        return f"({self.score:.0f})"
+
 
 # --------------------------------------------------------------------------- paths
 
@@ -797,7 +807,7 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
         if not s.ok:
             rows.append((s.path.name, "-", "-", "-", "unreadable", "-"))
             continue
-        score = "-" if s.score is None else f"{s.score:.0f} {s.grade or ''}".rstrip()
+        score = s.score_text
         ended = s.ended or "-"
         if s.forked_from is not None:
             ended = f"{ended} (fork @{s.forked_from.t_s:g}s)"

@@ -149,7 +149,10 @@ def test_saves_table_shows_drill_player_date_score(sample_save, tmp_path):
     assert header.split() == ["FILE", "DRILL", "PLAYER", "DATE", "(UTC)", "ENDED", "SCORE"]
     run_row = next(row for row in rows if row.startswith("run.toml"))
     assert "slow-db" in run_row and "ada" in run_row and "2026-01-31 14:05" in run_row and "72 C" in run_row
-    assert "fork @120s" in next(row for row in rows if row.startswith("fork.toml"))
+    fork_row = next(row for row in rows if row.startswith("fork.toml"))
+    assert "fork @120s" in fork_row
+    # An abandoned run scored only the time played: its score is bracketed and has no grade.
+    assert fork_row.endswith("(72)") and "72 C" not in fork_row
     assert "bad.toml: the save file is empty" in table and "bad.toml: /" not in table
 
 

@@ -131,3 +131,16 @@ def test_plot_rows_draws_threshold_and_newest_sample_at_the_right():
 def test_reflow_joins_wrapped_lines_and_keeps_paragraphs_and_items():
     text = "You run the\nsearch API.\n\n- one\n- two\nSecond para"
     assert reflow(text) == "You run the search API.\n\n- one\n- two Second para"
+
+
+def test_saves_list_grades_finished_runs_only():
+    from pathlib import Path
+
+    from sim.saves import SaveSummary
+    from tui.screens.saves import summary_row
+
+    finished = SaveSummary(Path("a.toml"), drill_id="tutorial", ended="finished", end_t_s=480.0, score=88.4, grade="B")
+    abandoned = SaveSummary(Path("b.toml"), drill_id="tutorial", ended="abandoned", end_t_s=10.0, score=100.0, grade="A")
+    assert summary_row(finished)[-1] == "88 B"
+    assert summary_row(abandoned)[-2:] == ("00:10", "(100)")
+    assert summary_row(SaveSummary(Path("c.toml"), error="bad"))[3] == "unreadable"

@@ -29,7 +29,7 @@ def summary_row(summary: SaveSummary) -> tuple[str, ...]:
     ended = summary.ended or "-"
     if summary.forked_from is not None:
         ended = f"{ended} (fork)"
-    score = "-" if summary.score is None else f"{summary.score:.0f} {summary.grade or ''}".rstrip()
+    score = summary.score_text
     date = summary.started_at.strftime("%Y-%m-%d %H:%M") if summary.started_at else "-"
     sim_time = "-" if summary.end_t_s is None else format_clock(summary.end_t_s)
     return (summary.drill_id or "-", summary.player or "-", date, ended, sim_time, score)
@@ -97,6 +97,8 @@ class SavesScreen(Screen):
             if summary.forked_from is not None:
                 text += (f"\nForked from {summary.forked_from.save} at "
                          f"{format_clock(summary.forked_from.t_s)}.")
+            if summary.ended not in (None, "finished") and summary.score is not None:
+                text += f"\nEnded early ({summary.ended}): the score in brackets covers only the time played, no grade."
         else:
             text = f"{summary.path.name} cannot be replayed: {summary.error}"
         self.query_one("#saves-detail", Static).update(text)
