@@ -298,8 +298,12 @@ class BrownoutApp(App):
         """Pause or resume the live run's clock."""
         if self.live is None or self.live.finished:
             return
+        self.set_paused(not self.live.paused)
+
+    def set_paused(self, paused: bool) -> None:
+        """Stop or start the live run's clock and show the new state at once."""
         with self.live.lock:
-            self.live.paused = not self.live.paused
+            self.live.paused = paused
             self.live.tick_debt = 0.0
         self.last_advance_wall = None
         self.refresh_frame()
@@ -333,13 +337,13 @@ class BrownoutApp(App):
             return
         # The clock stops while the trainee decides: the question must not cost budget.
         was_paused = live.paused
-        live.paused = True
+        self.set_paused(True)
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.end_run("abandoned")
             elif self.live is live:
-                live.paused = was_paused
+                self.set_paused(was_paused)
 
         self.push_screen(
             ConfirmScreen("End this drill now?", "The run is saved and scored as it stands.", yes="End drill", no="Keep playing"),
