@@ -1454,6 +1454,9 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
     classes = section("classes", _read_class, names)
     faults = section("faults", _read_fault, names, duration_s)
     incident_start_s = _incident_start(ctx, header, faults)
+    if document.get("slo") in (None, []):
+        # Without one the run cannot be judged: every score would be a meaningless 100.
+        ctx.report("slo", "a drill needs at least one [[slo]] (name, kind, target): runs are scored against them")
     slos = section("slo", _read_slo, names)
     slo_names = [slo.name for slo in slos if isinstance(slo, SLOSpec)]
     for index, name in enumerate(slo_names):

@@ -254,6 +254,11 @@ def test_missing_section_is_named():
     assert problem.path == "service" and "required table [service]" in problem.message
 
 
+def test_a_drill_without_slos_is_refused():
+    problem = only_problem("no_slo.toml")
+    assert problem.path == "slo" and "at least one [[slo]]" in problem.message
+
+
 @pytest.mark.parametrize(
     "fixture, path, words",
     [
