@@ -97,6 +97,9 @@ async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
         await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
         status = str(app.screen.query_one("#compare-status").render())
         assert status.startswith("Ended early, so not compared"), status
+        table = app.screen.query_one("#compare-table")
+        you = [str(cell) for cell in table.get_row_at(0)]
+        assert you[0] == "You (part)" and you[1].startswith("(") and you[-1] == "-", you
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0

@@ -124,13 +124,20 @@ class DebriefScreen(Screen):
         table = self.query_one("#compare-table", DataTable)
         table.add_columns("Run", "Score", *(sli.name[:12] for sli in self.report.slis), "Mitigated")
         self.query_one("#breakdown").border_title = "Breakdown"
-        self._add_row(table, "You" if self.played_to_the_end else "You (part)", self.report)
+        if self.played_to_the_end:
+            self._add_row(table, "You", self.report)
+        else:
+            self._add_row(table, "You (part)", self.report, partial=True)
         self._show_strips([("You", self.report)])
         self.compare_runs()
 
-    def _add_row(self, table: DataTable, label: str, report: ScoreReport) -> None:
+    def _add_row(self, table: DataTable, label: str, report: ScoreReport, *, partial: bool = False) -> None:
         cells = [f"{sli.attained:.2%}" + ("" if sli.met else " ✗") for sli in report.slis]
-        table.add_row(label, f"{report.score:.0f} {report.grade}", *cells, _ttm(report))
+        if partial:
+            # Only the time played was scored: no grade, and "mitigated" means nothing yet.
+            table.add_row(label, f"({report.score:.0f})", *cells, "-")
+        else:
+            table.add_row(label, f"{report.score:.0f} {report.grade}", *cells, _ttm(report))
 
     def _show_strips(self, reports: list[tuple[str, ScoreReport]]) -> None:
         container = self.query_one("#strips", Vertical)
