@@ -6,6 +6,8 @@ import pytest
 from drill_factory import slow_llm_drill
 from app_driver import fill_dialog, make_app, start_drill, step
 
+from textual.command import CommandList
+
 from tui.commands import MITIGATIONS
 from tui.dialogs.action_dialog import ActionDialog
 from tui.screens.incident import IncidentScreen
@@ -137,7 +139,13 @@ async def test_command_palette_offers_mitigations(tmp_path):
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"workers.scale")
-        await pilot.pause(0.3)
+        # The palette searches in a worker: wait for its first match rather than a fixed time.
+        results = app.screen.query_one(CommandList)
+        for _ in range(200):
+            if results.option_count and results.highlighted is not None:
+                break
+            await pilot.pause(0.05)
+        assert "workers.scale" in str(results.get_option_at_index(results.highlighted).prompt)
         await pilot.press("enter")
         await pilot.pause()
         assert isinstance(app.screen, ActionDialog) and app.screen.form.action == "workers.scale"
