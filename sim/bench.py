@@ -22,6 +22,10 @@ from sim.spec import (
 )
 
 
+TARGET_TIMES_REALTIME = 500.0
+"""The simulator's speed target for the reference load (issue 2)."""
+
+
 @attrs.frozen
 class BenchRow:
     """One measured run."""
@@ -92,6 +96,13 @@ def main(argv: list[str] | None = None) -> int:
     for r in rows:
         print(f"{r.drill_id:<32} {r.sim_s:>7.0f} {r.requests:>10,} {r.wall_s:>7.2f} "
               f"{r.requests_per_wall_s:>11,.0f} {r.times_realtime:>11.1f}")
+    default_dt = ModelSpec.__attrs_attrs__.dt_s.default
+    for dt, row in zip(args.dt, rows):
+        if dt == default_dt:
+            verdict = "met" if row.times_realtime >= TARGET_TIMES_REALTIME else "NOT met"
+            print(f"speed target: the reference load at the default dt ({default_dt * 1000:g} ms) runs "
+                  f">= {TARGET_TIMES_REALTIME:g}x real time: {row.times_realtime:.1f}x over "
+                  f"{args.minutes:g} simulated minutes, {verdict}")
     return 0
 
 

@@ -64,3 +64,4 @@ def test_fork_is_an_independent_copy_that_plays_on_identically():
     sim.run_until(12.0)
     assert fork.digest() != sim.digest()
     assert sim.action_log == ()
+
