@@ -1233,7 +1233,7 @@ class Simulation:
         latency, whether it ended on an error, and how many queries it ran.
         """
         lat, e = self._call_latency(di, int(n_q.sum()), t, timeout)
-        if lat.size == n_q.size:
+        if (n_q == 1).all():
             return lat, e, n_q.copy()
         owner = np.repeat(np.arange(n_q.size), n_q)
         pos = np.arange(lat.size) - np.repeat(np.cumsum(n_q) - n_q, n_q)
