@@ -179,6 +179,8 @@ class Simulation:
         self._n_cls = len(model.classes)
         self._cls_index = {c.name: i for i, c in enumerate(model.classes)}
         self._deps = model.dependencies
+        # Plans never change during a run: the call timeout each dependency's gauge shows by default.
+        self._plan_timeouts = tuple(_plan_timeout(model, d.name) for d in model.dependencies)
         self._dep_index = {d.name: i for i, d in enumerate(model.dependencies)}
         self._dep_state = [_DepState() for _ in self._deps]
         self._cache_index = {c.name: i for i, c in enumerate(model.caches)}
@@ -473,7 +475,7 @@ class Simulation:
             ),
             caches=tuple(CacheGauge(c.name, float(self._cache_hit[i])) for i, c in enumerate(self.model.caches)),
             dependencies=tuple(
-                DependencyGauge(d.name, d.kind, int(active[i]), self._effective_timeout(i, self._plan_timeout(i)),
+                DependencyGauge(d.name, d.kind, int(active[i]), self._effective_timeout(i, self._plan_timeouts[i]),
                                 self._dep_state[i].fallback)
                 for i, d in enumerate(self._deps)
             ),
@@ -1015,15 +1017,6 @@ class Simulation:
         if override is None:
             return plan_timeout
         return None if math.isinf(override) else override
-
-    def _plan_timeout(self, di: int) -> float | None:
-        """The timeout the plans give calls to dependency di (the first call step's)."""
-        name = self._deps[di].name
-        for cls in self._classes:
-            for st in cls.plan:
-                if isinstance(st, CallStep) and st.dependency == name:
-                    return st.timeout_s
-        return None
 
     def _apply_segments(self, rows: np.ndarray, start_t: np.ndarray, seg: _Segment, pos: np.ndarray | None = None) -> None:
         """Rows begin the segments drawn for them (positions `pos` of the draw, sorted)."""
@@ -1726,6 +1719,15 @@ def _scan_grants(wait_all: np.ndarray, order: np.ndarray, free: list, patience: 
         start.append(s)
         fi += 1
     return take, start, fi >= len(free)
+
+
+def _plan_timeout(model: ModelSpec, dependency: str) -> float | None:
+    """The timeout the plans give calls to `dependency` (the first call step's)."""
+    for cls in model.classes:
+        for st in cls.plan:
+            if isinstance(st, CallStep) and st.dependency == dependency:
+                return st.timeout_s
+    return None
 
 
 _SCALAR_SERIES = (
