@@ -72,6 +72,8 @@ END_CONTINUE, END_FAIL = 0, 1
 R_TIMEOUT, R_DEPENDENCY, R_BREAKER, R_OOM, R_POOL_TIMEOUT, R_WORKER_LOST = range(6)
 # Worker states.
 W_OFF, W_WARMING, W_UP, W_DOWN, W_DRAINING = 0, 1, 2, 3, 4
+_HOLDS_MEMORY = np.array([False, True, True, False, True])
+"""By worker state: a warming, serving or draining worker holds memory; an absent or down one does not."""
 # Breaker codes as stored in history.
 B_CLOSED, B_OPEN, B_HALF = 0, 1, 2
 _BREAKER_NAMES = {B_CLOSED: BREAKER_CLOSED, B_OPEN: BREAKER_OPEN, B_HALF: BREAKER_HALF_OPEN}
@@ -85,6 +87,9 @@ DOWN_REFUSAL_S = 0.001
 """A refused connection to a down dependency still costs a round trip."""
 
 INF = math.inf
+
+_any = np.count_nonzero
+"""Truthy iff any element is set: a third of the cost of ndarray.any() on the small arrays of a tick."""
 
 
 @attrs.define
@@ -236,6 +241,7 @@ class Simulation:
         self._target_workers = svc.workers
         self._slot_holder = np.full(n_slots, -1, dtype=np.int64)
         self._slot_free_t = np.full(n_slots, -INF)
+        self._slot_worker = np.arange(n_slots) // self._conc
         self._gc_factor = 1.0
         mem = svc.memory
         self._memory_modelled = bool(
@@ -439,7 +445,7 @@ class Simulation:
 
         up = self._worker_state == W_UP
         busy_per_worker = np.bincount(
-            np.nonzero(self._slot_holder >= 0)[0] // self._conc, minlength=self._max_workers
+            (self._slot_holder >= 0).nonzero()[0] // self._conc, minlength=self._max_workers
         )
         workers = tuple(
             WorkerGauge(
@@ -454,9 +460,9 @@ class Simulation:
         return Gauges(
             t_s=self.t_s,
             tick=self.tick,
-            busy_slots=int((self._slot_holder >= 0).sum()),
-            total_slots=int(up.sum()) * self._conc,
-            live_workers=int(up.sum()),
+            busy_slots=np.count_nonzero(self._slot_holder >= 0),
+            total_slots=np.count_nonzero(up) * self._conc,
+            live_workers=np.count_nonzero(up),
             target_workers=self._target_workers,
             queue_depth=int(self._queue.size),
             queue_limit=self._queue_limit,
@@ -557,6 +563,7 @@ class Simulation:
     def _release_rows(self, rows: np.ndarray) -> None:
         if rows.size:
             self._phase[rows] = FREE
+            self._next_t[rows] = INF
             self._slot[rows] = -1
             self._stream_mb[rows] = 0.0
             self._free_rows.extend(rows.tolist())
@@ -590,7 +597,7 @@ class Simulation:
                 cls.append(np.full(n, ci, dtype=np.int64))
                 att.append(np.zeros(n, dtype=np.int64))
         due = self._retry_t < t1
-        if due.any():
+        if _any(due):
             ts.append(self._retry_t[due])
             cls.append(self._retry_cls[due])
             att.append(self._retry_att[due])
@@ -612,7 +619,7 @@ class Simulation:
             shed = self._shed_mask(c) & ok
             self._reject(shed, t, c, a, 1)
             ok &= ~shed
-        if not ok.any():
+        if not _any(ok):
             return
         t, c, a = t[ok], c[ok], a[ok]
         rows = self._new_rows(t.size)
@@ -672,7 +679,7 @@ class Simulation:
         return self._rng_ingress.random(c.size) < p_shed[c]
 
     def _reject(self, mask: np.ndarray, t: np.ndarray, c: np.ndarray, a: np.ndarray, reason: int) -> None:
-        if not mask.any():
+        if not _any(mask):
             return
         cm, am, tm = c[mask], a[mask], t[mask]
         self._tick_class[3] += np.bincount(cm * 2 + (am > 0), minlength=2 * self._n_cls).reshape(-1, 2)
@@ -836,7 +843,7 @@ class Simulation:
         return idle[np.argsort(busy + (np.arange(idle.size) - first), kind="stable")]
 
     def _usable_slots(self) -> np.ndarray:
-        ok_workers = np.nonzero(self._worker_state == W_UP)[0]
+        ok_workers = (self._worker_state == W_UP).nonzero()[0]
         if ok_workers.size == 0:
             return np.empty(0, dtype=np.int64)
         return (ok_workers[:, None] * self._conc + np.arange(self._conc)[None, :]).ravel()
@@ -847,7 +854,7 @@ class Simulation:
         if q.size == 0:
             return
         gone = self._deadline[q] < t1
-        if gone.any():
+        if _any(gone):
             rows = q[gone]
             self._fail(rows, self._deadline[rows], R_TIMEOUT)
             self._queue = q[~gone]
@@ -882,7 +889,7 @@ class Simulation:
             return seg
         for k in np.unique(key).tolist():
             ci, si = divmod(k, 64)
-            self._draw_group(ci, si, np.nonzero(key == k)[0], seg)
+            self._draw_group(ci, si, (key == k).nonzero()[0], seg)
         return seg
 
     def _draw_group(self, ci: int, si: int, live: np.ndarray, seg: _Segment) -> None:
@@ -961,12 +968,12 @@ class Simulation:
         ok = np.zeros(n, dtype=bool)
         trying = allowed.copy()
         for attempt in range(retries + 1):
-            idx = np.nonzero(trying)[0]
+            idx = trying.nonzero()[0]
             if idx.size == 0:
                 break
             lat, err = self._call_latency(di, idx.size, self.t_s, timeout)
             over = refused[idx]
-            if over.any():
+            if _any(over):
                 err |= over
                 lat = np.where(over, DOWN_REFUSAL_S, lat)
             begin = elapsed[idx].copy()
@@ -980,7 +987,7 @@ class Simulation:
                 elapsed[idx[err]] += backoff * (2.0 ** attempt)
         seg.dur[live] += elapsed
         failed_mask = ~ok
-        if not failed_mask.any():
+        if not _any(failed_mask):
             return none
         if st.fallback:
             seg.degraded[live[failed_mask]] = True
@@ -1040,7 +1047,7 @@ class Simulation:
                 base = start_t[positions]
             else:
                 keep = np.isin(positions, pos)
-                if not keep.any():
+                if not _any(keep):
                     continue
                 positions, begin, end, good, probe = positions[keep], begin[keep], end[keep], good[keep], probe[keep]
                 base = start_t[np.searchsorted(pos, positions)]
@@ -1049,7 +1056,7 @@ class Simulation:
             ds.append(np.full(positions.size, di, dtype=np.int64))
             oks.append(good)
             probes.append(probe)
-            used = int(probe.sum())
+            used = np.count_nonzero(probe)
             if used:
                 self._dep_state[di].probes_left -= used
         if ts:
@@ -1072,11 +1079,12 @@ class Simulation:
     def _advance_running(self, t0: float, t1: float) -> None:
         """Process every transition due inside the tick, round after round."""
         for _ in range(100_000):
-            hw = self._hw
-            phase = self._phase[:hw]
-            due = self._next_t[:hw] < t1
-            q_due = np.nonzero((phase == QUERY) & due)[0]
-            seg_due = np.nonzero((phase == RUNNING) & due)[0]
+            # Free, queued and waiting rows have next_t = inf: find the few due rows
+            # first, then split them by phase.
+            due = (self._next_t[: self._hw] < t1).nonzero()[0]
+            phase = self._phase[due]
+            q_due = due[phase == QUERY]
+            seg_due = due[phase == RUNNING]
             if q_due.size:
                 self._end_queries(q_due)
             if seg_due.size:
@@ -1089,7 +1097,7 @@ class Simulation:
         t = self._next_t[rows]
         self._stream_mb[rows] = 0.0
         fail = self._end_kind[rows] == END_FAIL
-        if fail.any():
+        if _any(fail):
             fr = rows[fail]
             self._finish(fr, t[fail], ok=False, reasons=self._fail_reason[fr].astype(np.int64))
         cont, tc = rows[~fail], t[~fail]
@@ -1097,10 +1105,10 @@ class Simulation:
             return
         cls, steps = self._cls[cont], self._stepi[cont]
         done = steps >= self._plan_len[cls]
-        if done.any():
+        if _any(done):
             self._finish(cont[done], tc[done], ok=True)
         more = ~done
-        if not more.any():
+        if not _any(more):
             return
         self._continue_plan(cont[more], tc[more])
 
@@ -1108,13 +1116,13 @@ class Simulation:
         """Rows go on with their plan at time t: finish, queue for a pool, or run a segment."""
         steps = self._stepi[rows]
         done = steps >= self._plan_len[self._cls[rows]]
-        if done.any():
+        if _any(done):
             self._finish(rows[done], t[done], ok=True)
             rows, t, steps = rows[~done], t[~done], steps[~done]
             if rows.size == 0:
                 return
         is_db = self._is_db_step[self._cls[rows], steps]
-        if is_db.any():
+        if _any(is_db):
             self._to_pool(rows[is_db], t[is_db])
             rows, t = rows[~is_db], t[~is_db]
         if rows.size:
@@ -1139,7 +1147,7 @@ class Simulation:
         if not self._pool_wait_possible:
             return False
         hw = self._hw
-        waiting = np.nonzero(self._phase[:hw] == POOL_WAIT)[0]
+        waiting = (self._phase[:hw] == POOL_WAIT).nonzero()[0]
         if waiting.size == 0:
             self._pool_wait_possible = False
             return False
@@ -1157,15 +1165,15 @@ class Simulation:
             taken[take] = True
             deadline = self._wait_t[rows] + patience
             timed_out = ~taken & (deadline < t1)
-            if timed_out.any():
-                gone = np.nonzero(timed_out)[0]
+            if _any(timed_out):
+                gone = timed_out.nonzero()[0]
                 if free:
                     # In queue order, like the grants (their retries draw jitter in this order).
                     gone = gone[np.argsort(deadline[gone], kind="stable")]
                 self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
             if take:
                 granted_any = True
-                self._grant_connections(pi, rows[take], np.array(start), others_waiting=bool((~taken & ~timed_out).any()))
+                self._grant_connections(pi, rows[take], np.array(start), others_waiting=bool(_any(~taken & ~timed_out)))
         return granted_any
 
     def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
@@ -1181,7 +1189,7 @@ class Simulation:
         if rows.size > 2 * head_size:
             kth = np.partition(wait_all, head_size)[head_size]
             # Every tie with the k-th wait joins the head, so the stable order is exact.
-            head = np.nonzero(wait_all <= kth)[0]
+            head = (wait_all <= kth).nonzero()[0]
             order = head[np.argsort(wait_all[head], kind="stable")]
         else:
             order = np.argsort(wait_all, kind="stable")
@@ -1231,7 +1239,7 @@ class Simulation:
         owner = np.repeat(np.arange(n_q.size), n_q)
         pos = np.arange(lat.size) - np.repeat(np.cumsum(n_q) - n_q, n_q)
         first_err = n_q.copy()
-        if e.any():
+        if _any(e):
             np.minimum.at(first_err, owner[e], pos[e])
         ran = pos <= first_err[owner]
         total = np.bincount(owner, weights=np.where(ran, lat, 0.0), minlength=n_q.size)
@@ -1245,18 +1253,18 @@ class Simulation:
         for pi in ([lo] if lo == hi else np.unique(pools).tolist()):
             sel = pools == pi
             pool = self._pools[pi]
-            n = int(sel.sum())
+            n = np.count_nonzero(sel)
             pool.in_use -= n
             # A shrinking pool closes connections as they come back.
             keep = max(0, min(n, pool.size - pool.in_use - len(pool.free_times)))
             pool.free_times.extend(sorted(t[sel].tolist())[:keep])
         failed = self._end_kind[rows] == END_FAIL
-        if failed.any():
+        if _any(failed):
             fr = rows[failed]
             self._finish(fr, t[failed], ok=False, reasons=np.full(fr.size, R_DEPENDENCY))
         ok_rows, ok_t = rows[~failed], t[~failed]
         again = self._qleft[ok_rows] > 0
-        if again.any():
+        if _any(again):
             self._phase[ok_rows[again]] = POOL_WAIT
             self._pool_wait_possible = True
             self._wait_t[ok_rows[again]] = ok_t[again]
@@ -1286,8 +1294,8 @@ class Simulation:
             good = unreported & in_time
             self._succeed(rows[good], t[good])
             late = unreported & ~in_time
-            if late.any():
-                self._fail_outcome(rows[late], self._deadline[rows[late]], np.full(int(late.sum()), R_TIMEOUT))
+            if _any(late):
+                self._fail_outcome(rows[late], self._deadline[rows[late]], np.full(np.count_nonzero(late), R_TIMEOUT))
         else:
             late = t > self._deadline[rows]
             reasons = np.where(late, R_TIMEOUT, np.asarray(reasons))
@@ -1305,7 +1313,7 @@ class Simulation:
         work runs on and holds its slot), so they retry on time, not when it ends."""
         hw = self._hw
         phase = self._phase[:hw]
-        late = np.nonzero((phase >= RUNNING) & ~self._reported[:hw] & (self._deadline[:hw] < t1))[0]
+        late = ((phase >= RUNNING) & ~self._reported[:hw] & (self._deadline[:hw] < t1)).nonzero()[0]
         if late.size:
             self._fail_outcome(late, self._deadline[late], np.full(late.size, R_TIMEOUT))
 
@@ -1315,7 +1323,7 @@ class Simulation:
         # Latencies are binned once at the end of the tick (see _tally_successes).
         self._tick_success.append((t - self._t_arr[rows], self._cls[rows] * 2 + (self._att[rows] > 0)))
         self._bump("completed", rows.size)
-        deg = int(self._degraded[rows].sum())
+        deg = np.count_nonzero(self._degraded[rows])
         self._bump("degraded", deg)
         self._tot["completed"] += rows.size
         self._tot["degraded"] += deg
@@ -1344,12 +1352,12 @@ class Simulation:
         """
         policy = self._retry_table
         go = a < policy[0][c]
-        if not go.any():
+        if not _any(go):
             return
         t, c, a = t[go], c[go], a[go]
         base, mult, jitter = policy[1][c], policy[2][c], policy[3][c]
         wait = base * mult ** a
-        if jitter.any():
+        if _any(jitter):
             wait = wait * (1.0 - jitter * self._rng_retry.random(t.size))
         self._retry_t = np.concatenate((self._retry_t, np.maximum(t + wait, self.t_s + self.dt_s)))
         self._retry_cls = np.concatenate((self._retry_cls, c))
@@ -1385,9 +1393,9 @@ class Simulation:
                 self._worker_state[w] = W_UP
                 self._worker_leak_mb[w] = 0.0
                 self._event(t0, "worker_up", f"worker {w} is {'back up' if was_down else 'warm and serving'}", str(w))
-        draining = np.nonzero(self._worker_state == W_DRAINING)[0]
+        draining = (self._worker_state == W_DRAINING).nonzero()[0]
         for w in draining.tolist():
-            if not (self._slot_holder[w * self._conc:(w + 1) * self._conc] >= 0).any():
+            if not _any(self._slot_holder[w * self._conc:(w + 1) * self._conc] >= 0):
                 self._worker_state[w] = W_OFF
 
     def _update_faults(self, t0: float) -> None:
@@ -1411,7 +1419,7 @@ class Simulation:
             self._cache_hit[self._cache_index[f.target]] = f.hit_ratio
         if f.kind == "lose_workers":
             if starting:
-                up = np.nonzero(self._worker_state == W_UP)[0][::-1][: f.count]
+                up = (self._worker_state == W_UP).nonzero()[0][::-1][: f.count]
                 for w in up.tolist():
                     self._kill_worker(w, t0, R_WORKER_LOST, INF if f.duration_s is None else f.end_s, "lost")
             else:
@@ -1456,7 +1464,7 @@ class Simulation:
         if self._out_t.size == 0:
             return
         landed = self._out_t <= t0
-        if not landed.any():
+        if not _any(landed):
             return
         d, ok, probe = self._out_dep[landed], self._out_ok[landed], self._out_probe[landed]
         np.add.at(self._win_ok[:, slot], d[ok], 1)
@@ -1464,11 +1472,11 @@ class Simulation:
         for di in np.unique(d[probe]).tolist():
             ds = self._dep_state[di]
             sel = probe & (d == di)
-            if (~ok[sel]).any():
+            if _any(~ok[sel]):
                 ds.state, ds.open_until = B_OPEN, t0 + self._deps[di].breaker.open_s
                 self._event(t0, "breaker", f"breaker {self._deps[di].name}: probe failed, OPEN again", self._deps[di].name)
             else:
-                ds.probe_ok += int(sel.sum())
+                ds.probe_ok += np.count_nonzero(sel)
         keep = ~landed
         self._out_t, self._out_start, self._out_dep = self._out_t[keep], self._out_start[keep], self._out_dep[keep]
         self._out_ok, self._out_probe = self._out_ok[keep], self._out_probe[keep]
@@ -1554,21 +1562,20 @@ class Simulation:
         mem = self.model.service.memory
         holders = self._slot_holder
         busy = holders >= 0
-        worker_of = np.arange(holders.size) // self._conc
-        per_worker = np.bincount(worker_of[busy], minlength=self._max_workers).astype(float)
-        streams = np.bincount(worker_of[busy], weights=self._stream_mb[holders[busy]], minlength=self._max_workers)
+        worker_of = self._slot_worker[busy]
+        per_worker = np.bincount(worker_of, minlength=self._max_workers).astype(float)
+        streams = np.bincount(worker_of, weights=self._stream_mb[holders[busy]], minlength=self._max_workers)
         up = self._worker_state == W_UP
-        n_up = max(1, int(up.sum()))
+        n_up = max(1, np.count_nonzero(up))
         # Queued requests are buffered by the live workers; a down or absent worker holds nothing.
         queued = np.where(up, mem.per_queued_mb * self._queue.size / n_up, 0.0)
         used = (mem.baseline_mb + self._worker_leak_mb + mem.per_request_mb * per_worker + streams + queued)
-        holding = (self._worker_state == W_UP) | (self._worker_state == W_DRAINING) | (self._worker_state == W_WARMING)
-        self._worker_mem_mb = np.where(holding, used, 0.0)
+        self._worker_mem_mb = np.where(_HOLDS_MEMORY[self._worker_state], used, 0.0)
         pressure = mem.limit_mb * mem.pressure_fraction
         if mem.limit_mb > pressure:
             over = np.clip((used[up] - pressure) / (mem.limit_mb - pressure), 0, 1)
             self._gc_factor = 1.0 + (mem.gc_slowdown - 1.0) * float(over.mean()) if over.size else 1.0
-        for w in np.nonzero(up & (used >= mem.limit_mb))[0].tolist():
+        for w in (up & (used >= mem.limit_mb)).nonzero()[0].tolist():
             self._kill_worker(w, t1, R_OOM, t1 + mem.restart_s, f"OOM-killed at {used[w]:.0f} MB")
 
     # ------------------------------------------------------------------ tick end
@@ -1598,33 +1605,30 @@ class Simulation:
             self._pcts = histogram.percentiles(self._lat_roll, (0.5, 0.95, 0.99))
         self._tot_lat_sum += self._tick_lat_sum
         tc = self._tick_class
-        self._tot["arrivals"] += int(self._tick_counts[_SERIES_INDEX["arrivals"]])
-        self._tot["fresh"] += int(self._tick_counts[_SERIES_INDEX["fresh_arrivals"]])
-        self._tot["retry"] += int(self._tick_counts[_SERIES_INDEX["retry_arrivals"]])
+        counts = self._tick_counts
+        self._tot["arrivals"] += int(counts[_I_ARRIVALS])
+        self._tot["fresh"] += int(counts[_I_FRESH])
+        self._tot["retry"] += int(counts[_I_RETRY])
         admitted = int(tc[0].sum() - tc[3].sum())
         self._tot["admitted"] += admitted
-        self._bump("admitted", admitted)
+        counts[_I_ADMITTED] += admitted
         # Gauge-like series. in_flight is counted from the request table, not derived
         # from the counters, so the conservation law is a real check.
         hw = self._hw
-        busy = int((self._slot_holder >= 0).sum())
-        up = int((self._worker_state == W_UP).sum())
-        values = (
-            ("t_s", t1),
-            ("in_flight", int(np.count_nonzero((self._phase[:hw] != FREE) & ~self._reported[:hw]))),
-            ("queue_depth", self._queue.size),
-            ("busy_slots", busy),
-            ("total_slots", up * self._conc),
-            ("live_workers", up),
-            ("memory_mb", float(self._worker_mem_mb.max()) if self._worker_mem_mb.size else 0.0),
-            ("p50_ms", 1000 * self._pcts[0]),
-            ("p95_ms", 1000 * self._pcts[1]),
-            ("p99_ms", 1000 * self._pcts[2]),
-            ("latency_sum_ms", 1000 * self._tick_lat_sum),
+        up = np.count_nonzero(self._worker_state == W_UP)
+        counts[_I_GAUGES] = (
+            t1,
+            np.count_nonzero((self._phase[:hw] != FREE) & ~self._reported[:hw]),
+            self._queue.size,
+            np.count_nonzero(self._slot_holder >= 0),
+            up * self._conc,
+            up,
+            float(self._worker_mem_mb.max()) if self._worker_mem_mb.size else 0.0,
+            1000 * self._pcts[0],
+            1000 * self._pcts[1],
+            1000 * self._pcts[2],
+            1000 * self._tick_lat_sum,
         )
-        counts = self._tick_counts
-        for k, v in values:
-            counts[_SERIES_INDEX[k]] = v
         h, pos = self.history, self._row_pos
         b = h._buffers
         h.scalars[pos] = counts
@@ -1641,12 +1645,12 @@ class Simulation:
         if self._deps:
             b["breaker_state"][pos] = [self._breaker_seen(i) for i in range(len(self._deps))]
             b["dep_active"][pos] = self._dep_active(t1)
-        self._digest.update(counts.tobytes())
-        self._digest.update(tc.tobytes())
-        self._digest.update(self._tick_within.tobytes())
         # Pools and dependencies too: an action that only moves a pool size must change the digest.
-        for name in ("pool_in_use", "pool_size", "pool_waiters", "breaker_state", "dep_active"):
-            self._digest.update(h.buffer(name)[pos].tobytes())
+        # (One update of the joined bytes hashes exactly what one update per part would.)
+        self._digest.update(b"".join((
+            counts.tobytes(), tc.tobytes(), self._tick_within.tobytes(),
+            *(b[name][pos].tobytes() for name in _DIGESTED_BUFFERS),
+        )))
 
     def _tally_successes(self) -> np.ndarray | None:
         """Bin this tick's successes: latency histogram, per class, within each threshold."""
@@ -1737,3 +1741,10 @@ _SCALAR_SERIES = (
     "p50_ms", "p95_ms", "p99_ms", "latency_sum_ms",
 )
 _SERIES_INDEX = {name: i for i, name in enumerate(_SCALAR_SERIES)}
+_I_ARRIVALS, _I_FRESH, _I_RETRY, _I_ADMITTED = (
+    _SERIES_INDEX[k] for k in ("arrivals", "fresh_arrivals", "retry_arrivals", "admitted"))
+_I_GAUGES = [_SERIES_INDEX[k] for k in (
+    "t_s", "in_flight", "queue_depth", "busy_slots", "total_slots", "live_workers", "memory_mb",
+    "p50_ms", "p95_ms", "p99_ms", "latency_sum_ms")]
+"""Columns of the series `_end_tick` sets (not counts bumped during the tick), in the order it writes them."""
+_DIGESTED_BUFFERS = ("pool_in_use", "pool_size", "pool_waiters", "breaker_state", "dep_active")
