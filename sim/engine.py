@@ -957,7 +957,7 @@ class Simulation:
             k = min(ds.probes_left, n)
             allowed[k:] = False
             probe[:k] = True
-        refused = np.zeros(n, dtype=bool)
+        refused = None
         if dep.capacity > 0:
             active = int(self._dep_active(self.t_s)[di])
             refused = allowed & (np.cumsum(allowed) + active > dep.capacity)
@@ -972,8 +972,8 @@ class Simulation:
             if idx.size == 0:
                 break
             lat, err = self._call_latency(di, idx.size, self.t_s, timeout)
-            over = refused[idx]
-            if _any(over):
+            over = None if refused is None else refused[idx]
+            if over is not None and _any(over):
                 err |= over
                 lat = np.where(over, DOWN_REFUSAL_S, lat)
             begin = elapsed[idx].copy()
@@ -998,7 +998,10 @@ class Simulation:
     def _call_latency(self, di: int, n: int, t: float, timeout: float | None):
         """Latency and error flag of n call attempts (or queries) to dependency di at time t."""
         dep, ds = self._deps[di], self._dep_state[di]
-        lat = sample(dep.latency, self._rng_service, n) * ds.slow_factor + ds.add_s
+        lat = sample(dep.latency, self._rng_service, n)
+        # x * 1.0 + 0.0 is x exactly (latencies are never -0.0): skip the no-op arithmetic.
+        if ds.slow_factor != 1.0 or ds.add_s != 0.0:
+            lat = lat * ds.slow_factor + ds.add_s
         for start, period, width, add in ds.pulses:
             if ((t - start) % period) < width:
                 lat = lat + add
@@ -1014,8 +1017,9 @@ class Simulation:
             err = np.ones(n, dtype=bool) if timeout is not None else err
         if timeout is not None:
             late = lat > timeout
-            lat = np.where(late, timeout, lat)
-            err = err | late
+            if _any(late):
+                lat = np.minimum(lat, timeout)
+                err = err | late
         return lat, err
 
     def _effective_timeout(self, di: int, plan_timeout: float | None) -> float | None:
@@ -1159,21 +1163,27 @@ class Simulation:
             rows = waiting[wp == pi]
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
             free = sorted(pool.free_times)
+            if not free and (patience == INF or float(self._wait_t[rows].min()) + patience >= t1):
+                continue  # no connection to hand out and nobody's acquire timeout runs out
             take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, t1)
             pool.free_times = free[len(take):]
-            taken = np.zeros(rows.size, dtype=bool)
-            taken[take] = True
-            deadline = self._wait_t[rows] + patience
-            timed_out = ~taken & (deadline < t1)
-            if _any(timed_out):
+            n_gone = 0
+            if patience != INF:
+                taken = np.zeros(rows.size, dtype=bool)
+                taken[take] = True
+                deadline = self._wait_t[rows] + patience
+                timed_out = ~taken & (deadline < t1)
                 gone = timed_out.nonzero()[0]
-                if free:
-                    # In queue order, like the grants (their retries draw jitter in this order).
-                    gone = gone[np.argsort(deadline[gone], kind="stable")]
-                self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
+                n_gone = gone.size
+                if n_gone:
+                    if free:
+                        # In queue order, like the grants (their retries draw jitter in this order).
+                        gone = gone[np.argsort(deadline[gone], kind="stable")]
+                    self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(n_gone, R_POOL_TIMEOUT))
             if take:
                 granted_any = True
-                self._grant_connections(pi, rows[take], np.array(start), others_waiting=bool(_any(~taken & ~timed_out)))
+                others_waiting = rows.size - len(take) - n_gone > 0
+                self._grant_connections(pi, rows[take], np.array(start), others_waiting=others_waiting)
         return granted_any
 
     def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
@@ -1709,9 +1719,20 @@ def _scan_grants(wait_all: np.ndarray, order: np.ndarray, free: list, patience: 
     Returns the positions served, their start times, and whether the walk ended
     on its own (connections or tick used up) rather than by running out of waiters.
     """
-    take, start = [], []
-    fi = 0
-    for i, w in enumerate(wait_all[order].tolist()):
+    # Usually the k-th waiter simply gets the k-th connection: pair them up at once,
+    # and walk one by one only from the first waiter whose acquire timeout runs out
+    # before its connection frees (it is passed over, shifting every later pairing).
+    m = min(len(free), order.size)
+    w = wait_all[order[:m]]
+    s = np.maximum(np.maximum(w, free[:m]), t0)
+    stop = s >= t1
+    bad = (stop | (s > w + patience)).nonzero()[0]
+    k = int(bad[0]) if bad.size else m
+    if k == m or stop[k]:
+        return order[:k].tolist(), s[:k].tolist(), k < m or m == len(free)
+    take, start = order[:k].tolist(), s[:k].tolist()
+    fi = k
+    for i, w in enumerate(wait_all[order[k:]].tolist(), start=k):
         if fi >= len(free):
             return take, start, True
         s = max(w, free[fi], t0)
