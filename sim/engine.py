@@ -460,9 +460,9 @@ class Simulation:
         return Gauges(
             t_s=self.t_s,
             tick=self.tick,
-            busy_slots=np.count_nonzero(self._slot_holder >= 0),
-            total_slots=np.count_nonzero(up) * self._conc,
-            live_workers=np.count_nonzero(up),
+            busy_slots=int(np.count_nonzero(self._slot_holder >= 0)),
+            total_slots=int(np.count_nonzero(up)) * self._conc,
+            live_workers=int(np.count_nonzero(up)),
             target_workers=self._target_workers,
             queue_depth=int(self._queue.size),
             queue_limit=self._queue_limit,
@@ -1060,7 +1060,7 @@ class Simulation:
             ds.append(np.full(positions.size, di, dtype=np.int64))
             oks.append(good)
             probes.append(probe)
-            used = np.count_nonzero(probe)
+            used = int(np.count_nonzero(probe))
             if used:
                 self._dep_state[di].probes_left -= used
         if ts:
@@ -1263,7 +1263,7 @@ class Simulation:
         for pi in ([lo] if lo == hi else np.unique(pools).tolist()):
             sel = pools == pi
             pool = self._pools[pi]
-            n = np.count_nonzero(sel)
+            n = int(np.count_nonzero(sel))
             pool.in_use -= n
             # A shrinking pool closes connections as they come back.
             keep = max(0, min(n, pool.size - pool.in_use - len(pool.free_times)))
@@ -1333,7 +1333,7 @@ class Simulation:
         # Latencies are binned once at the end of the tick (see _tally_successes).
         self._tick_success.append((t - self._t_arr[rows], self._cls[rows] * 2 + (self._att[rows] > 0)))
         self._bump("completed", rows.size)
-        deg = np.count_nonzero(self._degraded[rows])
+        deg = int(np.count_nonzero(self._degraded[rows]))
         self._bump("degraded", deg)
         self._tot["completed"] += rows.size
         self._tot["degraded"] += deg
@@ -1486,7 +1486,7 @@ class Simulation:
                 ds.state, ds.open_until = B_OPEN, t0 + self._deps[di].breaker.open_s
                 self._event(t0, "breaker", f"breaker {self._deps[di].name}: probe failed, OPEN again", self._deps[di].name)
             else:
-                ds.probe_ok += np.count_nonzero(sel)
+                ds.probe_ok += int(np.count_nonzero(sel))
         keep = ~landed
         self._out_t, self._out_start, self._out_dep = self._out_t[keep], self._out_start[keep], self._out_dep[keep]
         self._out_ok, self._out_probe = self._out_ok[keep], self._out_probe[keep]
@@ -1576,7 +1576,7 @@ class Simulation:
         per_worker = np.bincount(worker_of, minlength=self._max_workers).astype(float)
         streams = np.bincount(worker_of, weights=self._stream_mb[holders[busy]], minlength=self._max_workers)
         up = self._worker_state == W_UP
-        n_up = max(1, np.count_nonzero(up))
+        n_up = max(1, int(np.count_nonzero(up)))
         # Queued requests are buffered by the live workers; a down or absent worker holds nothing.
         queued = np.where(up, mem.per_queued_mb * self._queue.size / n_up, 0.0)
         used = (mem.baseline_mb + self._worker_leak_mb + mem.per_request_mb * per_worker + streams + queued)
@@ -1625,7 +1625,7 @@ class Simulation:
         # Gauge-like series. in_flight is counted from the request table, not derived
         # from the counters, so the conservation law is a real check.
         hw = self._hw
-        up = np.count_nonzero(self._worker_state == W_UP)
+        up = int(np.count_nonzero(self._worker_state == W_UP))
         counts[_I_GAUGES] = (
             t1,
             np.count_nonzero((self._phase[:hw] != FREE) & ~self._reported[:hw]),
