@@ -46,10 +46,11 @@ from sim.spec import (
     StreamStep,
     TrafficClass,
 )
+import drills
 from sim.units import UnitError, ValueRange, format_duration, parse_duration_s, parse_range, parse_size_mb
 
-SHIPPED_DRILLS_DIR = Path(__file__).resolve().parent.parent / "drills"
-"""The drills that ship with Brownout (the repository's drills/ folder)."""
+SHIPPED_DRILLS_DIR = Path(drills.__file__).resolve().parent
+"""The drills that ship with Brownout: the repository's drills/ folder, installed as package data."""
 
 RANGE_SEED_SALT = 0x5EED
 """Mixed into the run's seed for range draws, so they never share a stream with the engine."""
