@@ -271,6 +271,9 @@ class Simulation:
         self._retry_t = np.empty(0)
         self._retry_cls = np.empty(0, dtype=np.int64)
         self._retry_att = np.empty(0, dtype=np.int64)
+        self._retry_new: list = []
+        """Retries scheduled since the last admission, (times, classes, attempts) in order:
+        folded into the arrays once per tick, not concatenated on every failure."""
         self._out_t = np.empty(0)
         self._out_start = np.empty(0)
         self._out_dep = np.empty(0, dtype=np.int64)
@@ -596,6 +599,11 @@ class Simulation:
                 ts.append(self._rng_arrivals.uniform(t0, t1, n))
                 cls.append(np.full(n, ci, dtype=np.int64))
                 att.append(np.zeros(n, dtype=np.int64))
+        if self._retry_new:
+            new, self._retry_new = self._retry_new, []
+            self._retry_t = np.concatenate((self._retry_t, *(x[0] for x in new)))
+            self._retry_cls = np.concatenate((self._retry_cls, *(x[1] for x in new)))
+            self._retry_att = np.concatenate((self._retry_att, *(x[2] for x in new)))
         due = self._retry_t < t1
         if _any(due):
             ts.append(self._retry_t[due])
@@ -746,6 +754,8 @@ class Simulation:
         waiting_starts: collections.deque = collections.deque()
         abandon: list = []
         stopped = queue.size
+        # The loop runs once per candidate: bind what it calls.
+        heappop, heappush = heapq.heappop, heapq.heappush
         for i in range(queue.size):
             if i >= len(waits):
                 part = queue[i: i + max(64, 2 * i, 4 * len(free))]
@@ -756,7 +766,7 @@ class Simulation:
                 while waiting_starts and waiting_starts[0] <= w:
                     waiting_starts.popleft()
                 while abandon and abandon[0] <= w:
-                    heapq.heappop(abandon)
+                    heappop(abandon)
                 if len(waiting_starts) + len(abandon) >= limit:
                     reject_pos.append(i)
                     continue
@@ -770,9 +780,9 @@ class Simulation:
                 break
             if start > dl:
                 leave_pos.append(i)
-                heapq.heappush(abandon, dl)
+                heappush(abandon, dl)
                 continue
-            heapq.heappop(free)
+            heappop(free)
             while i >= drawn:
                 size = min(queue.size - drawn, max(64, 2 * drawn, 2 * len(free) + 2))
                 chunk = self._draw_segments(queue[drawn: drawn + size])
@@ -783,10 +793,11 @@ class Simulation:
             starts_pos.append(i)
             starts_t.append(start)
             starts_slot.append(s)
-            waiting_starts.append(start)
+            if limit is not None:
+                waiting_starts.append(start)
             end = start + durations[i]
             if releases_slot[i] and end < t1:
-                heapq.heappush(free, (end, -1, s))
+                heappush(free, (end, -1, s))
         if reject_pos:
             self._reject_queued(queue[np.array(reject_pos)], 2)
         if leave_pos:
@@ -1050,11 +1061,13 @@ class Simulation:
             if pos is None:
                 base = start_t[positions]
             else:
-                keep = np.isin(positions, pos)
+                # pos is sorted and unique: a drawn row starts iff pos holds it where it would go.
+                at = np.searchsorted(pos, positions)
+                keep = pos[np.minimum(at, pos.size - 1)] == positions
                 if not _any(keep):
                     continue
                 positions, begin, end, good, probe = positions[keep], begin[keep], end[keep], good[keep], probe[keep]
-                base = start_t[np.searchsorted(pos, positions)]
+                base = start_t[at[keep]]
             ts.append(base + end)
             ss.append(base + begin)
             ds.append(np.full(positions.size, di, dtype=np.int64))
@@ -1345,11 +1358,9 @@ class Simulation:
         reasons = np.asarray(reasons, dtype=np.int64)
         c = self._cls[rows]
         self._tick_class[2] += np.bincount(c * 2 + (self._att[rows] > 0), minlength=2 * self._n_cls).reshape(-1, 2)
-        self._bump("failed", rows.size)
         counts = np.bincount(reasons, minlength=len(FAIL_REASONS))
-        for k, name in enumerate(FAIL_REASONS):
-            if counts[k]:
-                self._bump(f"failed_{name}", int(counts[k]))
+        self._tick_counts[_I_FAILED] += rows.size
+        self._tick_counts[_I_FAILED_BY_REASON] += counts
         self._tot_fail += counts[: len(FAIL_REASONS)]
         self._reported[rows] = True
         self._schedule_retries(np.asarray(t, dtype=float), c, self._att[rows])
@@ -1369,9 +1380,7 @@ class Simulation:
         wait = base * mult ** a
         if _any(jitter):
             wait = wait * (1.0 - jitter * self._rng_retry.random(t.size))
-        self._retry_t = np.concatenate((self._retry_t, np.maximum(t + wait, self.t_s + self.dt_s)))
-        self._retry_cls = np.concatenate((self._retry_cls, c))
-        self._retry_att = np.concatenate((self._retry_att, a + 1))
+        self._retry_new.append((np.maximum(t + wait, self.t_s + self.dt_s), c, a + 1))
 
     # ------------------------------------------------------------------ tick start: state updates
 
@@ -1768,4 +1777,6 @@ _I_GAUGES = [_SERIES_INDEX[k] for k in (
     "t_s", "in_flight", "queue_depth", "busy_slots", "total_slots", "live_workers", "memory_mb",
     "p50_ms", "p95_ms", "p99_ms", "latency_sum_ms")]
 """Columns of the series `_end_tick` sets (not counts bumped during the tick), in the order it writes them."""
+_I_FAILED = _SERIES_INDEX["failed"]
+_I_FAILED_BY_REASON = np.array([_SERIES_INDEX[f"failed_{r}"] for r in FAIL_REASONS])
 _DIGESTED_BUFFERS = ("pool_in_use", "pool_size", "pool_waiters", "breaker_state", "dep_active")
