@@ -73,6 +73,8 @@ R_TIMEOUT, R_DEPENDENCY, R_BREAKER, R_OOM, R_POOL_TIMEOUT, R_WORKER_LOST = range
 # Worker states.
 W_OFF, W_WARMING, W_UP, W_DOWN, W_DRAINING = 0, 1, 2, 3, 4
 _HOLDS_MEMORY = np.array([False, True, True, False, True])
+_COMES_UP = np.array([False, True, False, True, False])
+"""By worker state: a warming or down worker comes up when its time is due."""
 """By worker state: a warming, serving or draining worker holds memory; an absent or down one does not."""
 # Breaker codes as stored in history.
 B_CLOSED, B_OPEN, B_HALF = 0, 1, 2
@@ -1406,7 +1408,7 @@ class Simulation:
                 self._pool_route[ci, shared] = shared if bi is None else bi
 
     def _update_workers(self, t0: float) -> None:
-        for w in np.nonzero((self._worker_state == W_WARMING) | (self._worker_state == W_DOWN))[0].tolist():
+        for w in _COMES_UP[self._worker_state].nonzero()[0].tolist():
             if self._worker_until[w] <= t0 + 1e-9:
                 was_down = self._worker_state[w] == W_DOWN
                 self._worker_state[w] = W_UP
@@ -1486,9 +1488,10 @@ class Simulation:
         if not _any(landed):
             return
         d, ok, probe = self._out_dep[landed], self._out_ok[landed], self._out_probe[landed]
-        np.add.at(self._win_ok[:, slot], d[ok], 1)
-        np.add.at(self._win_fail[:, slot], d[~ok], 1)
-        for di in np.unique(d[probe]).tolist():
+        n_deps = len(self._deps)
+        self._win_ok[:, slot] += np.bincount(d[ok], minlength=n_deps)
+        self._win_fail[:, slot] += np.bincount(d[~ok], minlength=n_deps)
+        for di in (np.unique(d[probe]).tolist() if _any(probe) else ()):
             ds = self._dep_state[di]
             sel = probe & (d == di)
             if _any(~ok[sel]):
@@ -1523,8 +1526,12 @@ class Simulation:
             ds = self._dep_state[di]
             if ds.state == B_CLOSED:
                 w = max(1, int(round(spec.window_s / self.dt_s)))
-                idx = (self.tick - np.arange(min(w, self._win_ticks))) % self._win_ticks
-                ok, fail = self._win_ok[di, idx].sum(), self._win_fail[di, idx].sum()
+                if w >= self._win_ticks:
+                    # The window is the whole ring (counts are whole numbers: any summing order is exact).
+                    ok, fail = self._win_ok[di].sum(), self._win_fail[di].sum()
+                else:
+                    idx = (self.tick - np.arange(w)) % self._win_ticks
+                    ok, fail = self._win_ok[di, idx].sum(), self._win_fail[di, idx].sum()
                 calls = ok + fail
                 if calls >= spec.min_calls and fail / calls >= spec.failure_threshold:
                     ds.state, ds.open_until = B_OPEN, t0 + spec.open_s
