@@ -73,9 +73,9 @@ R_TIMEOUT, R_DEPENDENCY, R_BREAKER, R_OOM, R_POOL_TIMEOUT, R_WORKER_LOST = range
 # Worker states.
 W_OFF, W_WARMING, W_UP, W_DOWN, W_DRAINING = 0, 1, 2, 3, 4
 _HOLDS_MEMORY = np.array([False, True, True, False, True])
+"""By worker state: a warming, serving or draining worker holds memory; an absent or down one does not."""
 _COMES_UP = np.array([False, True, False, True, False])
 """By worker state: a warming or down worker comes up when its time is due."""
-"""By worker state: a warming, serving or draining worker holds memory; an absent or down one does not."""
 # Breaker codes as stored in history.
 B_CLOSED, B_OPEN, B_HALF = 0, 1, 2
 _BREAKER_NAMES = {B_CLOSED: BREAKER_CLOSED, B_OPEN: BREAKER_OPEN, B_HALF: BREAKER_HALF_OPEN}
