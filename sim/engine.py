@@ -94,6 +94,11 @@ _any = np.count_nonzero
 """Truthy iff any element is set: a third of the cost of ndarray.any() on the small arrays of a tick."""
 
 
+def _count(mask: np.ndarray) -> int:
+    """How many elements are set, as a Python int (numpy's int64 must not leak into gauges or JSON)."""
+    return int(np.count_nonzero(mask))
+
+
 @attrs.define
 class _DepState:
     """Mutable per-dependency state: faults, operator overrides and its breaker."""
@@ -465,9 +470,9 @@ class Simulation:
         return Gauges(
             t_s=self.t_s,
             tick=self.tick,
-            busy_slots=int(np.count_nonzero(self._slot_holder >= 0)),
-            total_slots=int(np.count_nonzero(up)) * self._conc,
-            live_workers=int(np.count_nonzero(up)),
+            busy_slots=_count(self._slot_holder >= 0),
+            total_slots=_count(up) * self._conc,
+            live_workers=_count(up),
             target_workers=self._target_workers,
             queue_depth=int(self._queue.size),
             queue_limit=self._queue_limit,
@@ -1075,7 +1080,7 @@ class Simulation:
             ds.append(np.full(positions.size, di, dtype=np.int64))
             oks.append(good)
             probes.append(probe)
-            used = int(np.count_nonzero(probe))
+            used = _count(probe)
             if used:
                 self._dep_state[di].probes_left -= used
         if ts:
@@ -1159,7 +1164,7 @@ class Simulation:
 
     def _pool_waiters(self, pi: int) -> int:
         hw = self._hw
-        return int(np.count_nonzero((self._phase[:hw] == POOL_WAIT) & (self._pool[:hw] == pi)))
+        return _count((self._phase[:hw] == POOL_WAIT) & (self._pool[:hw] == pi))
 
     def _serve_pools(self, t0: float, t1: float) -> bool:
         """Grant free connections FCFS; a waiter past its acquire timeout gives up."""
@@ -1278,7 +1283,7 @@ class Simulation:
         for pi in ([lo] if lo == hi else np.unique(pools).tolist()):
             sel = pools == pi
             pool = self._pools[pi]
-            n = int(np.count_nonzero(sel))
+            n = _count(sel)
             pool.in_use -= n
             # A shrinking pool closes connections as they come back.
             keep = max(0, min(n, pool.size - pool.in_use - len(pool.free_times)))
@@ -1348,7 +1353,7 @@ class Simulation:
         # Latencies are binned once at the end of the tick (see _tally_successes).
         self._tick_success.append((t - self._t_arr[rows], self._cls[rows] * 2 + (self._att[rows] > 0)))
         self._bump("completed", rows.size)
-        deg = int(np.count_nonzero(self._degraded[rows]))
+        deg = _count(self._degraded[rows])
         self._bump("degraded", deg)
         self._tot["completed"] += rows.size
         self._tot["degraded"] += deg
@@ -1491,14 +1496,15 @@ class Simulation:
         n_deps = len(self._deps)
         self._win_ok[:, slot] += np.bincount(d[ok], minlength=n_deps)
         self._win_fail[:, slot] += np.bincount(d[~ok], minlength=n_deps)
-        for di in (np.unique(d[probe]).tolist() if _any(probe) else ()):
+        probed = np.unique(d[probe]).tolist() if _any(probe) else ()
+        for di in probed:
             ds = self._dep_state[di]
             sel = probe & (d == di)
             if _any(~ok[sel]):
                 ds.state, ds.open_until = B_OPEN, t0 + self._deps[di].breaker.open_s
                 self._event(t0, "breaker", f"breaker {self._deps[di].name}: probe failed, OPEN again", self._deps[di].name)
             else:
-                ds.probe_ok += int(np.count_nonzero(sel))
+                ds.probe_ok += _count(sel)
         keep = ~landed
         self._out_t, self._out_start, self._out_dep = self._out_t[keep], self._out_start[keep], self._out_dep[keep]
         self._out_ok, self._out_probe = self._out_ok[keep], self._out_probe[keep]
@@ -1592,7 +1598,7 @@ class Simulation:
         per_worker = np.bincount(worker_of, minlength=self._max_workers).astype(float)
         streams = np.bincount(worker_of, weights=self._stream_mb[holders[busy]], minlength=self._max_workers)
         up = self._worker_state == W_UP
-        n_up = max(1, int(np.count_nonzero(up)))
+        n_up = max(1, _count(up))
         # Queued requests are buffered by the live workers; a down or absent worker holds nothing.
         queued = np.where(up, mem.per_queued_mb * self._queue.size / n_up, 0.0)
         used = (mem.baseline_mb + self._worker_leak_mb + mem.per_request_mb * per_worker + streams + queued)
@@ -1641,7 +1647,7 @@ class Simulation:
         # Gauge-like series. in_flight is counted from the request table, not derived
         # from the counters, so the conservation law is a real check.
         hw = self._hw
-        up = int(np.count_nonzero(self._worker_state == W_UP))
+        up = _count(self._worker_state == W_UP)
         counts[_I_GAUGES] = (
             t1,
             np.count_nonzero((self._phase[:hw] != FREE) & ~self._reported[:hw]),
