@@ -40,8 +40,10 @@ DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on: after a stall the sim skips ahead at most this much."""
 FRAME_BUDGET_FRACTION = 0.8
-"""Share of the timer interval the worker may spend stepping: frames keep coming at the timer's
-rate, and a model too heavy for the chosen speed runs slower instead of stalling the screen."""
+"""Share of the wall time since the last frame (at least one timer interval) the worker may spend
+stepping. A model too heavy for the chosen speed runs slower instead of stalling the screen; and
+since a frame also has to be drawn, a budget of the interval alone would leave the sim stepping
+well under half the time (frame cycles stretch past the interval), so it follows the cycle."""
 AUTOSAVE_EVERY_S = 15.0
 """Wall seconds between saves of a run in progress, so even a killed process leaves what was played."""
 ACHIEVED_WINDOW_S = 2.0
@@ -222,7 +224,7 @@ class BrownoutApp(App):
     def _compute_frame(self, live: LiveRun, wall_s: float) -> None:
         """Worker thread: step the owed ticks (within the frame budget) and publish one frame."""
         started = time.perf_counter()
-        live.advance_wall(wall_s, budget_s=self.tick_interval * FRAME_BUDGET_FRACTION)
+        live.advance_wall(wall_s, budget_s=max(self.tick_interval, wall_s) * FRAME_BUDGET_FRACTION)
         frame = live.frame()
         self.frame_compute_ms.append((time.perf_counter() - started) * 1000)
         self.post_message(FrameReady(frame))
