@@ -21,6 +21,7 @@ from pathlib import Path
 import attrs
 import numpy as np
 
+import drills
 from sim.conditions import ConditionError, parse_condition
 from sim.drill import Drill, Hint, SLOSpec
 from sim.errors import InputError, Problem
@@ -46,7 +47,6 @@ from sim.spec import (
     StreamStep,
     TrafficClass,
 )
-import drills
 from sim.units import UnitError, ValueRange, format_duration, parse_duration_s, parse_range, parse_size_mb
 
 SHIPPED_DRILLS_DIR = Path(drills.__file__).resolve().parent

@@ -454,9 +454,7 @@ class Simulation:
             return float(buf[idx].sum()) * per_s
 
         up = self._worker_state == W_UP
-        busy_per_worker = np.bincount(
-            (self._slot_holder >= 0).nonzero()[0] // self._conc, minlength=self._max_workers
-        )
+        busy_per_worker = np.bincount(self._slot_worker[self._slot_holder >= 0], minlength=self._max_workers)
         workers = tuple(
             WorkerGauge(
                 index=int(w), up=bool(self._worker_state[w] in (W_UP, W_DRAINING)), busy=int(busy_per_worker[w]),

@@ -109,7 +109,7 @@ class DebriefScreen(Screen):
 
     def _summary(self) -> str:
         report = self.report
-        ended = "played to the end" if self.ended == "finished" else f"ended early at {format_clock(report.duration_s)}"
+        ended = "played to the end" if self.played_to_the_end else f"ended early at {format_clock(report.duration_s)}"
         detected = "-" if report.time_to_detect_s is None else f"{report.time_to_detect_s:.0f}s"
         lines = [
             f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
