@@ -232,16 +232,17 @@ class BrownoutApp(App):
     def on_frame_ready(self, message: FrameReady) -> None:
         self.stepping = False
         frame, live = message.frame, self.live
-        if live is not None and (frame.paused, frame.speed) != (live.paused, live.speed):
-            # Paused or re-sped while the worker was stepping: show the state as it is now.
-            frame = attrs.evolve(frame, paused=live.paused, speed=live.speed)
+        if live is not None and (frame.paused, frame.speed, frame.speed_cap) != (live.paused, live.speed, live.speed_cap):
+            # Paused, re-sped or covered while the worker was stepping: show the state as it is now.
+            frame = attrs.evolve(frame, paused=live.paused, speed=live.speed, speed_cap=live.speed_cap)
         frame = attrs.evolve(frame, achieved_speed=self.achieved_speed(frame))
         self.show_frame(frame)
 
     def achieved_speed(self, frame) -> float | None:
         """Sim seconds per wall second over the last ACHIEVED_WINDOW_S (None until measurable)."""
         now = time.perf_counter()
-        if frame.paused or (self.speed_samples and self.speed_samples[-1][1] > frame.t_s):
+        if frame.paused or frame.speed_cap is not None or (
+                self.speed_samples and self.speed_samples[-1][1] > frame.t_s):
             self.speed_samples.clear()
             return None
         self.speed_samples.append((now, frame.t_s))

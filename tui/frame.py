@@ -195,3 +195,5 @@ class Frame:
     """The latest hint that fired."""
     achieved_speed: float | None = None
     """Sim seconds per wall second actually reached (None: not measured, e.g. paused or in tests)."""
+    speed_cap: int | None = None
+    """The speed the clock is held to for now (a dialog is open), or None: see LiveRun.speed_cap."""

@@ -38,6 +38,9 @@ from tui.frame import (
 from tui.symptoms import SymptomWatch
 
 SPEEDS = (1, 2, 5, 10, 50)
+COVERED_SPEED = 1
+"""While a dialog, help or the command palette covers the incident, the clock runs at most this fast:
+typing a mitigation costs the real seconds it would cost on call, not fifty of them per second."""
 """Sim seconds per wall second the player can choose."""
 BUDGET_CHUNK_TICKS = 5
 """Ticks stepped between checks of a frame's wall-time budget."""
@@ -127,6 +130,9 @@ class LiveRun:
     started_at: dt.datetime = attrs.Factory(lambda: dt.datetime.now(dt.timezone.utc))
     tick_debt: float = 0.0
     """Fractional ticks owed by the timer, carried to the next frame."""
+    speed_cap: int | None = None
+    """A bound on `speed` for as long as it is set (the incident screen sets COVERED_SPEED while covered).
+    Plain assignment from the UI thread, no lock: a frame being stepped reads it between chunks."""
     log: collections.deque = attrs.Factory(lambda: collections.deque(maxlen=LOG_KEEP))
     log_total: int = 0
     events_seen: int = 0
@@ -182,25 +188,33 @@ class LiveRun:
         self.set_speed(SPEEDS[index])
         return self.speed
 
+    @property
+    def clock_speed(self) -> int:
+        """The speed the clock runs at now: `speed`, bounded by `speed_cap`."""
+        cap = self.speed_cap
+        return self.speed if cap is None else min(self.speed, cap)
+
     def advance_wall(self, wall_s: float, budget_s: float | None = None) -> int:
-        """Advance the sim time owed for `wall_s` of wall time at the current speed; returns ticks run.
+        """Advance the sim time owed for `wall_s` of wall time at the clock speed; returns ticks run.
 
         With `budget_s`, stop stepping once that much wall time is spent: the
         rest is dropped, not owed, so a model too heavy for the chosen speed runs
         slower than asked (the clock bar shows the speed achieved) instead of
-        making every later frame longer.
+        making every later frame longer. A cap set while stepping also drops
+        the rest, so a dialog opened mid-frame costs at most a chunk at speed.
         """
         with self.lock:
             if self.paused or self.finished:
                 return 0
-            owed = self.tick_debt + wall_s * self.speed / self.sim.dt_s
+            speed = self.clock_speed
+            owed = self.tick_debt + wall_s * speed / self.sim.dt_s
             ticks = int(owed + 1e-9)
             self.tick_debt = owed - ticks
             if budget_s is None:
                 return self.advance_ticks(ticks)
             deadline = time.perf_counter() + budget_s
             done = 0
-            while done < ticks and time.perf_counter() < deadline:
+            while done < ticks and time.perf_counter() < deadline and self.clock_speed >= speed:
                 stepped = self.advance_ticks(min(BUDGET_CHUNK_TICKS, ticks - done))
                 if not stepped:
                     break
@@ -329,6 +343,7 @@ class LiveRun:
                 tick=gauges.tick,
                 duration_s=self.drill.duration_s,
                 speed=self.speed,
+                speed_cap=self.speed_cap,
                 paused=self.paused,
                 finished=self.finished,
                 slots=self._slots(gauges),

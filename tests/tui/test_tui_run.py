@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from drill_factory import slow_llm_drill
 from app_driver import make_app, start_drill, step
 
 from sim.saves import load_save
-from tui.live import SPEEDS
+from tui.live import SPEEDS, LiveRun
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.debrief import DebriefScreen
 from tui.screens.incident import IncidentScreen
 from tui.screens.picker import PickerScreen
 from tui.screens.too_small import TooSmallScreen
+from tui.widgets.clock_bar import ClockBar
 
 
 async def _wait_for(pilot, predicate, timeout_s: float = 10.0) -> None:
@@ -62,6 +64,55 @@ async def test_speed_keys_change_sim_seconds_per_wall_second(tmp_path):
         assert live.speed == 1
         ticks = sum(live.advance_wall(0.03) for _ in range(10))
         assert ticks == 6
+
+
+async def test_an_open_dialog_holds_the_clock_to_real_time(tmp_path):
+    app = make_app(slow_llm_drill(), tmp_path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await start_drill(pilot)
+        live = app.live
+        live.paused = False
+        live.set_speed(50)
+        # Drive the timer's path by hand: its worker runs inline, a frame owes the 0.25 s catch-up limit.
+        app.tick_interval = 0.1
+        app.run_worker = lambda work, **kwargs: work()
+
+        async def one_timer_frame() -> int:
+            before = live.sim.tick
+            app.last_advance_wall = time.perf_counter() - 1.0
+            app.on_sim_timer()
+            await pilot.pause()
+            return live.sim.tick - before
+
+        assert live.speed_cap is None
+        # A mitigation dialog, help and the command palette all cover the incident screen.
+        for key in ("s", "question_mark", "ctrl+p"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, IncidentScreen), key
+            assert live.speed_cap == 1 and live.clock_speed == 1, key
+            assert await one_timer_frame() == 5, f"{key}: 0.25 s at real time with dt 0.05, not at 50x"
+            clock = str(app.incident_screen().query_one(ClockBar).render())
+            assert " 1x  50x once the dialog closes " in clock, clock
+            await pilot.press("escape")
+            await pilot.pause()
+            assert isinstance(app.screen, IncidentScreen), key
+            assert live.speed_cap is None and live.clock_speed == 50
+            assert await one_timer_frame() > 50, f"{key}: closed, so back to 50x"
+            assert "once the dialog closes" not in str(app.screen.query_one(ClockBar).render())
+
+
+def test_a_cap_set_while_a_frame_steps_drops_the_rest_of_the_frame():
+    class CoveredAtTick12(LiveRun):
+        def step_once(self) -> None:
+            super().step_once()
+            if self.sim.tick == 12:
+                self.speed_cap = 1  # the trainee opened a dialog mid-frame
+
+    live = CoveredAtTick12.start(slow_llm_drill(), paused=False, speed=50)
+    # 0.2 s at 50x owes 200 ticks; the chunk under way (5 ticks) finishes, then the frame stops.
+    assert live.advance_wall(0.2, budget_s=60.0) == 15
+    assert live.advance_wall(0.2, budget_s=60.0) == 4, "0.2 s at real time"
 
 
 async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):

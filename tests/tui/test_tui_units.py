@@ -53,7 +53,10 @@ def test_forms_start_from_current_values_and_convert_zero():
     queue_form = form_for("queue.set_limit", drill.model, gauges)
     assert action_args(queue_form, queue_form.parse({"limit": "0"})) == {"limit": None}
     timeout_form = form_for("timeout.set", drill.model, gauges)
-    assert timeout_form.fields[0].choices == ("llm",)
+    # Called dependencies first, then the databases behind the pools (queries can be timed too);
+    # the explanation gives each one's timeout now and its usual p99 (lognormal p99 400 ms and 20 ms).
+    assert timeout_form.fields[0].choices == ("llm", "db")
+    assert "Now: llm none (normal p99 400ms); db none (normal p99 20ms)." in timeout_form.explanation
     assert action_args(timeout_form, timeout_form.parse({"dependency": "llm", "timeout_s": "0"}))["timeout_s"] is None
     breaker_form = form_for("breaker.force_open", drill.model, gauges)
     assert not breaker_form.needs_input and breaker_form.defaults() == {"dependency": "llm"}

@@ -11,8 +11,10 @@ import math
 
 import attrs
 
+from sim.distributions import quantile
 from sim.observe import Gauges
 from sim.spec import Action, CallStep, DbStep, ModelSpec
+from sim.units import format_duration
 
 FIELD_KINDS = ("choice", "int", "float")
 
@@ -111,14 +113,6 @@ def _called_dependencies(model: ModelSpec) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _call_step(model: ModelSpec, dependency: str) -> CallStep | None:
-    for cls in model.classes:
-        for step in cls.plan:
-            if isinstance(step, CallStep) and step.dependency == dependency:
-                return step
-    return None
-
-
 def _breaker_choice(model: ModelSpec) -> FormField:
     names = tuple(d.name for d in model.dependencies if d.breaker is not None)
     if not names:
@@ -178,19 +172,32 @@ def _queue_limit(model, gauges, applied):
     )
 
 
+def _timed_dependencies(model: ModelSpec) -> tuple[str, ...]:
+    """Dependencies a plan waits on: the called ones first (as before queries could be timed), then
+    the databases queried through a pool."""
+    pool_database = {p.name: p.database for p in model.pools}
+    queried = [pool_database[step.pool] for cls in model.classes for step in cls.plan
+               if isinstance(step, DbStep) and step.pool in pool_database]
+    return tuple(dict.fromkeys((*_called_dependencies(model), *queried)))
+
+
 def _timeout(model, gauges, applied):
-    names = _called_dependencies(model) or tuple(d.name for d in model.dependencies)
+    names = _timed_dependencies(model) or tuple(d.name for d in model.dependencies)
     if not names:
         raise NotApplicable("this service calls no dependencies")
     dep = next((d for d in gauges.dependencies if d.name == names[0]), None)
     current = "0" if dep is None or dep.timeout_s is None else _number_text(dep.timeout_s)
-    nows = ", ".join(
-        f"{d.name} {'none' if d.timeout_s is None else _number_text(d.timeout_s) + 's'}"
-        for d in gauges.dependencies if d.name in names
+    timeouts = {d.name: d.timeout_s for d in gauges.dependencies}
+    # What an on-call engineer reads off the dashboard before choosing: the usual p99 of each.
+    normal_p99 = {d.name: quantile(d.latency, 0.99) for d in model.dependencies}
+    nows = "; ".join(
+        f"{name} {'none' if timeouts.get(name) is None else format_duration(timeouts[name])}"
+        f" (normal p99 {format_duration(normal_p99[name])})"
+        for name in names
     )
     return ActionForm(
         "timeout.set", "Set a call timeout",
-        f"Bounds how long one call may hold a worker. 0 = no timeout. Now: {nows}.",
+        f"Bounds how long one call or query may hold a worker; slower ones fail. 0 = no timeout. Now: {nows}.",
         (
             FormField("dependency", "Dependency", "choice", names[0], choices=names),
             FormField("timeout_s", "Timeout (s)", "float", current, minimum=0.0, maximum=600.0),

@@ -12,6 +12,7 @@ from tui.commands import MITIGATIONS, MitigationCommands
 from tui.dialogs.action_dialog import ActionDialog
 from tui.dialogs.forms import ActionForm, NotApplicable, action_args, form_for
 from tui.frame import Frame
+from tui.live import COVERED_SPEED
 from tui.widgets.breaker_light import BreakerLight
 from tui.widgets.clock_bar import ClockBar
 from tui.widgets.event_log import EventLog
@@ -71,7 +72,17 @@ class IncidentScreen(Screen):
         self.query_one("#slos").border_title = "Error budget"
         self.query_one("#log").border_title = "Events"
         if self.live is not None:
+            self.live.speed_cap = None
             self.show_frame(self.live.frame())
+
+    def on_screen_suspend(self) -> None:
+        # A dialog, help or the palette went on top: the clock runs at real time until it closes.
+        if self.live is not None:
+            self.live.speed_cap = COVERED_SPEED
+
+    def on_screen_resume(self) -> None:
+        if self.live is not None:
+            self.live.speed_cap = None
 
     def on_resize(self, event) -> None:
         # Tall terminals give the event log room; at 24 rows the gauges need it.
@@ -135,15 +146,19 @@ class IncidentScreen(Screen):
         if live is None or live.finished:
             self.notify("The drill is over.", severity="warning")
             return
+        # Slow the clock before waiting for the lock: a frame being stepped stops at its next chunk.
+        live.speed_cap = COVERED_SPEED
         with live.lock:
             gauges = live.sim.gauges()
             applied = live.sim.action_log
         try:
             form = form_for(action, live.drill.model, gauges, applied)
         except NotApplicable as why:
+            live.speed_cap = None
             self.notify(f"{action}: {why}", title="Not available", severity="warning")
             return
         if not form.needs_input:
+            live.speed_cap = None
             self.submit(form, form.defaults())
             return
         self.app.push_screen(ActionDialog(form), lambda values: self.submit(form, values))

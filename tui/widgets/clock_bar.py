@@ -37,10 +37,15 @@ class ClockBar(Widget):
         style = level_style(self, level)
         line = Text(no_wrap=True, overflow="ellipsis")
         line.append(f"{icon} {format_clock(frame.t_s)} / {format_clock(frame.duration_s)} ", style="bold")
-        line.append(f" {frame.speed}x ", style="reverse")
-        if frame.achieved_speed is not None and frame.achieved_speed < 0.8 * frame.speed:
-            # The model is heavier than this speed allows: say what the clock really does.
-            line.append(f" ≈{frame.achieved_speed:.0f}x", style=level_style(self, "warn"))
+        if frame.speed_cap is not None and frame.speed_cap < frame.speed and not (frame.paused or frame.finished):
+            # A dialog is open: the clock runs at real time until it closes.
+            line.append(f" {frame.speed_cap}x ", style="reverse")
+            line.append(f" {frame.speed}x once the dialog closes", style=level_style(self, "warn"))
+        else:
+            line.append(f" {frame.speed}x ", style="reverse")
+            if frame.achieved_speed is not None and frame.achieved_speed < 0.8 * frame.speed:
+                # The model is heavier than this speed allows: say what the clock really does.
+                line.append(f" ≈{frame.achieved_speed:.0f}x", style=level_style(self, "warn"))
         line.append(f" {state} ", style=style)
         line.append(f" {frame.title}")
         line.truncate(self.size.width)
