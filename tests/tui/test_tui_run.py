@@ -145,6 +145,8 @@ async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
         # Quitting early must not read as a grade (the SLIs cover only the time played).
         headline = str(app.screen.query_one("#score-big").render())
         assert headline.startswith("Not graded: ended at 00:05 of "), headline
+        summary = str(app.screen.query_one("#score-summary").render())
+        assert "ended early at 00:05" in summary and "mitigation not judged" in summary, summary
         await _wait_for(pilot, lambda: app.screen.comparison is not None, timeout_s=30)
         status = str(app.screen.query_one("#compare-status").render())
         assert status.startswith("Ended early, so not compared"), status

@@ -147,3 +147,13 @@ def test_saves_list_grades_finished_runs_only():
     assert summary_row(finished)[-1] == "88 B"
     assert summary_row(abandoned)[-2:] == ("00:10", "(100)")
     assert summary_row(SaveSummary(Path("c.toml"), error="bad"))[3] == "unreadable"
+
+
+def test_time_to_mitigate_words():
+    from types import SimpleNamespace
+
+    from tui.screens.debrief import _ttm
+
+    assert _ttm(SimpleNamespace(time_to_mitigate_s=None)) == "no"
+    assert _ttm(SimpleNamespace(time_to_mitigate_s=0.0)) == "never breached"
+    assert _ttm(SimpleNamespace(time_to_mitigate_s=190.0)) == "in 190s"

@@ -19,8 +19,11 @@ from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
 
 
 def _ttm(report: ScoreReport) -> str:
+    """Time to mitigate in a few words: 0 means no window breached after the incident began."""
     if report.time_to_mitigate_s is None:
         return "no"
+    if report.time_to_mitigate_s == 0.0:
+        return "never breached"
     return f"in {report.time_to_mitigate_s:.0f}s"
 
 
@@ -111,10 +114,9 @@ class DebriefScreen(Screen):
         report = self.report
         ended = "played to the end" if self.played_to_the_end else f"ended early at {format_clock(report.duration_s)}"
         detected = "-" if report.time_to_detect_s is None else f"{report.time_to_detect_s:.0f}s"
-        lines = [
-            f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
-            f"detected {detected} · mitigated {_ttm(report)}",
-        ]
+        # Ended early, "mitigated" is not judged (the run may have stopped before the fault).
+        mitigated = f"mitigated {_ttm(report)}" if self.played_to_the_end else "mitigation not judged"
+        lines = [f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · detected {detected} · {mitigated}"]
         if self.save_note:
             lines.append(self.save_note)
         return "\n".join(lines)
