@@ -157,3 +157,29 @@ def test_time_to_mitigate_words():
     assert _ttm(SimpleNamespace(time_to_mitigate_s=None)) == "no"
     assert _ttm(SimpleNamespace(time_to_mitigate_s=0.0)) == "never breached"
     assert _ttm(SimpleNamespace(time_to_mitigate_s=190.0)) == "in 190s"
+
+
+def test_comparison_text_reads_runs_against_doing_nothing_and_par():
+    from types import SimpleNamespace as Report
+
+    from tui.screens.debrief import comparison_text
+
+    def report(score, *slis):
+        return Report(score=score, slis=tuple(Report(name=n, bad=b, met=m) for n, b, m in slis))
+
+    none = report(26.5, ("availability", 48546, False), ("latency", 51593, False))
+    par = report(31.5, ("availability", 16125, False), ("latency", 23268, False))
+    you = report(31.0, ("availability", 16000, False), ("latency", 26000, False))
+    assert comparison_text(you, none, par).splitlines() == [
+        "You matched par; doing nothing scores 26.",
+        "Bad events avoided against doing nothing: availability you 67%, par 67%; latency you 50%, par 55%.",
+        "Par misses availability and latency too: the reference response does not keep them either, "
+        "so measure your run against par, not the letter.",
+    ]
+    # A drill whose SLOs par keeps: no excuse line; an SLO doing nothing never hurt is not listed.
+    none = report(40.0, ("availability", 500, False), ("latency", 0, True))
+    par = report(92.0, ("availability", 0, True), ("latency", 0, True))
+    assert comparison_text(report(60.0, ("availability", 250, False), ("latency", 3, True)), none, par).splitlines() == [
+        "You 32 points below par; doing nothing scores 40.",
+        "Bad events avoided against doing nothing: availability you 50%, par 100%.",
+    ]

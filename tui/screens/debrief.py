@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import threading
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -25,6 +26,31 @@ def _ttm(report: ScoreReport) -> str:
     if report.time_to_mitigate_s == 0.0:
         return "never breached"
     return f"in {report.time_to_mitigate_s:.0f}s"
+
+
+def comparison_text(you: ScoreReport, none: ScoreReport, par: ScoreReport) -> str:
+    """What the score alone does not say: the damage each response avoided, and whether any could keep the SLOs.
+
+    Some incidents breach an SLO whatever the operator does (a 10 s outage can spend
+    a drill's whole budget before anyone reacts); then par is graded low too, and the
+    honest yardstick is the bad events avoided against doing nothing.
+    """
+    delta = you.score - par.score
+    if math.isnan(delta):
+        return ""
+    verdict = "beat par" if delta > 0.5 else ("matched par" if abs(delta) <= 0.5 else f"{-delta:.0f} points below par")
+    lines = [f"You {verdict}; doing nothing scores {none.score:.0f}."]
+    avoided = []
+    for mine, nothing, reference in zip(you.slis, none.slis, par.slis):
+        if nothing.bad > 0:
+            avoided.append(f"{mine.name} you {1 - mine.bad / nothing.bad:.0%}, par {1 - reference.bad / nothing.bad:.0%}")
+    if avoided:
+        lines.append("Bad events avoided against doing nothing: " + "; ".join(avoided) + ".")
+    missed = [sli.name for sli in par.slis if not sli.met]
+    if missed:
+        lines.append(f"Par misses {' and '.join(missed)} too: the reference response does not keep "
+                     f"{'it' if len(missed) == 1 else 'them'} either, so measure your run against par, not the letter.")
+    return "\n".join(lines)
 
 
 def window_markers(actions: tuple[Action, ...], window_s: float) -> tuple[int, ...]:
@@ -191,9 +217,4 @@ class DebriefScreen(Screen):
                 f"and doing nothing {none_report.score:.0f}."
             )
             return
-        delta = self.report.score - par_report.score
-        verdict = "beat par" if delta > 0.5 else ("matched par" if abs(delta) <= 0.5 else f"{-delta:.0f} points below par")
-        self.query_one("#compare-status", Static).update(
-            f"You {verdict}; doing nothing scores {none_report.score:.0f}."
-            if not math.isnan(delta) else ""
-        )
+        self.query_one("#compare-status", Static).update(Text(comparison_text(self.report, none_report, par_report)))
