@@ -189,11 +189,12 @@ class BrownoutApp(App):
         self.live = None
 
     def action_back_to_picker(self) -> None:
-        """From the debrief: a fresh picker (best scores may have changed)."""
+        """From the debrief: a fresh picker (best scores may have changed), on the drill just played."""
         self.live = None
+        played = self.screen.drill.id if isinstance(self.screen, DebriefScreen) else None
         while len(self.screen_stack) > 2:
             self.pop_screen()
-        self.switch_screen(PickerScreen(self.drill_entries(), self.best_scores()))
+        self.switch_screen(PickerScreen(self.drill_entries(), self.best_scores(), selected_id=played))
 
     def action_show_saves(self) -> None:
         """The saves list (from the picker): replay or verify a saved run."""

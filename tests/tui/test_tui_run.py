@@ -9,6 +9,7 @@ from drill_factory import slow_llm_drill
 from app_driver import make_app, start_drill, step
 
 from sim.saves import load_save
+from tui.app import BrownoutApp
 from tui.live import SPEEDS, LiveRun
 from tui.screens.confirm import ConfirmScreen
 from tui.screens.debrief import DebriefScreen
@@ -156,6 +157,24 @@ async def test_q_asks_then_ends_the_run_with_a_save_and_debrief(tmp_path):
         await pilot.press("q")
         await pilot.pause()
     assert app.return_code == 0
+
+
+async def test_back_from_the_debrief_the_picker_is_on_the_drill_just_played(tmp_path):
+    import attrs
+
+    first = slow_llm_drill()
+    second = attrs.evolve(slow_llm_drill(duration_s=1.0), id="test-second", title="Second drill")
+    app = BrownoutApp(drills=[first, second], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("down")
+        await start_drill(pilot)
+        await step(pilot, 20)  # the whole 1-second drill: the debrief follows
+        await _wait_for(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, PickerScreen)
+        assert app.screen.selected().id == "test-second"
+        assert "Second drill" in str(app.screen.query_one("#drill-detail").render())
 
 
 async def test_ctrl_c_during_a_drill_asks_first(tmp_path):

@@ -183,3 +183,25 @@ def test_comparison_text_reads_runs_against_doing_nothing_and_par():
         "You 32 points below par; doing nothing scores 40.",
         "Bad events avoided against doing nothing: availability you 50%, par 100%.",
     ]
+
+
+async def test_a_gauge_short_of_room_shrinks_its_bar_not_its_level_word():
+    from textual.app import App
+
+    from tui.frame import GaugeReading
+    from tui.widgets.gauge import GaugeBar
+
+    reading = GaugeReading(label="main", value=20, limit=20, average=20, level="crit",
+                           value_text="20/20", average_text="20", note="180 wait")
+
+    class OneGauge(App):
+        CSS = "GaugeBar { width: 36; }"
+
+        def compose(self):
+            yield GaugeBar(reading)
+
+    async with OneGauge().run_test(size=(60, 5)) as pilot:
+        await pilot.pause()
+        line = str(pilot.app.query_one(GaugeBar).render())
+        assert line.endswith(" 20/20 ~20 180 wait CRIT"), line
+        assert len(line) == 36 and "█" in line, line

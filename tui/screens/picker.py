@@ -84,10 +84,13 @@ class PickerScreen(Screen):
         Binding("question_mark,f1", "app.help", "Help", id="picker.help", tooltip="Every key of the app."),
     ]
 
-    def __init__(self, entries: tuple[DrillEntry, ...], best_scores: dict[str, float]) -> None:
+    def __init__(self, entries: tuple[DrillEntry, ...], best_scores: dict[str, float], *,
+                 selected_id: str | None = None) -> None:
         super().__init__()
         self.entries = entries
         self.best_scores = best_scores
+        self.selected_id = selected_id
+        """The drill to highlight (the one just played), else the first."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
@@ -112,7 +115,10 @@ class PickerScreen(Screen):
         if not self.entries:
             self.query_one("#drill-detail", Static).update("No drills found. Put .toml drills in the drills folder.")
         table.focus()
-        self._show_detail(0)
+        row = next((i for i, entry in enumerate(self.entries) if entry.id == self.selected_id), 0)
+        if row:
+            table.move_cursor(row=row)
+        self._show_detail(row)
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail(event.cursor_row)

@@ -48,7 +48,10 @@ class GaugeBar(Widget):
             numbers.append(f" {reading.note}")
         numbers.append(f" {LEVEL_WORDS[reading.level]}", style=style)
         width = self.size.width
-        bar_width = max(width - LABEL_WIDTH - numbers.cell_len, MIN_BAR_WIDTH)
+        # The level word must stay readable: when the numbers are long (a pool with
+        # hundreds of waiters at 80 columns) the bar gives way, down to nothing.
+        space = width - LABEL_WIDTH - numbers.cell_len
+        bar_width = space if space >= MIN_BAR_WIDTH else max(space, 0)
         filled = round(reading.fraction * bar_width)
         bar = ["█"] * filled + ["░"] * (bar_width - filled)
         if reading.mark is not None:
