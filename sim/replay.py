@@ -27,6 +27,7 @@ import attrs
 
 from sim import ENGINE_VERSION
 from sim.errors import InputError
+from sim.hints import HintWatch
 from sim.saves import ForkPoint, Save, file_sha256, load_save
 
 if TYPE_CHECKING:
@@ -203,6 +204,9 @@ class Replay:
     history_ticks: int = 32768
     index_digest: str | None = None
     """The digest the index pass reached at the end of the run (None until it finishes)."""
+    hint_times: dict[int, float] | None = None
+    """When each of the drill's hints fired in the saved run (hint index -> sim time), as the
+    player saw them; None until an index pass from tick 0 finishes."""
     _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
     _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
     _rows_valid_to: int = 0
@@ -356,10 +360,19 @@ class Replay:
         if furthest:
             self._restore_into(indexer, furthest)
         previous = furthest
+        # Hints are judged on the same gauge samples the live app took, so the pass can say
+        # when each fired (it needs the run from its start: a resumed pass cannot).
+        hints = HintWatch.for_hints(self.drill.hints) if indexer.tick == 0 else None
+        # The app takes a last sample when the drill ends, not when a player ends it early.
+        drill_end_tick = int(math.ceil(self.drill.duration_s / indexer.dt_s - 1e-9))
+        if hints is not None:
+            hints.observe(indexer, drill_end_tick)
         while indexer.tick < self.save.end_tick:
             if cancelled is not None and cancelled():
                 return
             self._step(indexer)
+            if hints is not None:
+                hints.observe(indexer, drill_end_tick)
             tick = indexer.tick
             if tick % self.checkpoint_every_ticks == 0 or tick == self.save.end_tick:
                 with self._lock:
@@ -369,6 +382,8 @@ class Replay:
                 if progress is not None:
                     progress(tick / max(self.save.end_tick, 1))
         self.index_digest = indexer.digest()
+        if hints is not None:
+            self.hint_times = dict(hints.fired)
 
     def _restore_into(self, sim: Simulation, tick: int) -> None:
         """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""

@@ -3,7 +3,7 @@
 `LiveRun` is the one mutable object of a played drill. The app's timer calls
 `advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
 ticks (fractions carry over). While stepping it samples the gauges every
-`SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions and spot fault
+`sim.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions and spot fault
 symptoms; `frame()` publishes an immutable `Frame` for the widgets. Every method
 takes the lock, so a worker thread may step while the UI thread submits actions.
 """
@@ -19,9 +19,9 @@ import time
 import attrs
 import numpy as np
 
-from sim.conditions import ConditionTracker, parse_condition
 from sim.drill import Drill
 from sim.engine import Simulation
+from sim.hints import HintWatch, sample_every_ticks
 from sim.observe import Event, Gauges
 from sim.scoring import SLOStatus, SLOTracker
 from sim.spec import Action
@@ -46,7 +46,6 @@ BUDGET_CHUNK_TICKS = 5
 """Ticks stepped between checks of a frame's wall-time budget."""
 NO_MEMORY_LIMIT_MB = 1e6
 """A memory limit this large means the drill does not model memory (the spec's default is 1e9)."""
-SAMPLE_EVERY_S = 0.25
 """Sim time between gauge samples (smoothing, hints, symptoms)."""
 SMOOTH_WINDOW_S = 5.0
 """The moving average shown beside each instant value."""
@@ -138,9 +137,8 @@ class LiveRun:
     events_seen: int = 0
     samples: collections.deque = attrs.Factory(collections.deque)
     next_sample_tick: int = 0
-    hint_trackers: dict = attrs.Factory(dict)
-    hints_fired: dict = attrs.Factory(dict)
-    """Index into drill.hints -> sim time it fired, in firing order."""
+    hints: HintWatch | None = None
+    """Which of the drill's hints fired and when (made from the drill when not given)."""
     faults_started: set = attrs.Factory(set)
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
     slo_words: dict = attrs.Factory(dict)
@@ -151,9 +149,6 @@ class LiveRun:
         """A fresh run of `drill` at t=0 (seed defaults to the drill's)."""
         sim = Simulation.from_drill(drill, seed)
         run = cls(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), speed=speed, paused=paused)
-        for index, hint in enumerate(drill.hints):
-            if hint.when:
-                run.hint_trackers[index] = ConditionTracker(parse_condition(hint.when))
         run.sample_tick()
         return run
 
@@ -253,7 +248,7 @@ class LiveRun:
     def sample_tick(self) -> None:
         """Take a gauge sample: smoothing, hint conditions and fault symptoms."""
         gauges = self.sim.gauges()
-        self.next_sample_tick = self.sim.tick + max(1, int(round(SAMPLE_EVERY_S / self.sim.dt_s)))
+        self.next_sample_tick = self.sim.tick + sample_every_ticks(self.sim.dt_s)
         self.samples.append(
             GaugeSample(
                 t_s=gauges.t_s,
@@ -274,17 +269,20 @@ class LiveRun:
             self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
         self._check_hints(gauges)
 
+    @property
+    def hints_fired(self) -> dict[int, float]:
+        """Index into drill.hints -> sim time it fired, in firing order."""
+        return self.hint_watch.fired
+
+    @property
+    def hint_watch(self) -> HintWatch:
+        if self.hints is None:
+            self.hints = HintWatch.for_hints(self.drill.hints)
+        return self.hints
+
     def _check_hints(self, gauges: Gauges) -> None:
-        for index, hint in enumerate(self.drill.hints):
-            if index in self.hints_fired:
-                continue
-            if index in self.hint_trackers:
-                fired = self.hint_trackers[index].update(gauges)
-            else:
-                fired = hint.at_s is not None and gauges.t_s >= hint.at_s - 1e-9
-            if fired:
-                self.hints_fired[index] = gauges.t_s
-                self.add_log(LogEntry(gauges.t_s, "HINT", "warn", hint.text))
+        for index in self.hint_watch.check(gauges):
+            self.add_log(LogEntry(gauges.t_s, "HINT", "warn", self.drill.hints[index].text))
 
     def _log_events(self) -> None:
         for event in self.sim.events_since(self.events_seen):

@@ -17,7 +17,7 @@ from sim.spec import Action
 from tui.app import BrownoutApp
 from tui.dialogs.message_dialog import MessageDialog
 from tui.screens.incident import IncidentScreen
-from tui.screens.replay import ReplayScreen, ReplayTimeline
+from tui.screens.replay import ReplayScreen, ReplayTimeline, fork_live_run
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
 ACTIONS = ((8.0, "pool.resize", {"pool": "main", "size": 16}), (17.0, "breaker.force_open", {"dependency": "llm"}))
@@ -285,3 +285,57 @@ async def test_a_run_in_progress_is_autosaved_then_saved_over_when_it_ends(tmp_p
     assert list(saves_dir.glob("*.toml")) == [autosaved]
     final = load_save(autosaved)
     assert final.ended == "abandoned" and final.end_tick == 40 and final.score is not None
+
+
+HINTS = """
+[[hints]]
+at = "5s"
+text = "A timed hint."
+
+[[hints]]
+when = "p95_ms > 500 for 2s"
+text = "A hint on the gauges."
+"""
+
+
+async def test_a_seek_shows_the_hints_the_player_had_seen_by_then(tmp_path):
+    drill_path = tmp_path / "replay-check.toml"
+    drill_path.write_text(DRILL_FILE.read_text() + HINTS)
+    drill = load_drill(drill_path)
+    app = BrownoutApp(drills=[drill], saves_dir=tmp_path / "saves", start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        app.start_drill(drill)
+        await pilot.pause()
+        for _ in range(12):  # 30 s in frames of 50 ticks, as the app's timer would
+            app.advance_sim(50)
+        played = dict(app.live.hints_fired)
+        app.end_run("abandoned")
+        await pilot.pause()
+    assert list(played) == [0, 1], played
+    assert played[0] == pytest.approx(5.0) and 10.0 < played[1] < 30.0
+
+    # The index pass re-judges the hints on the same samples the app took.
+    replay = Replay.open(app.save_path)
+    assert replay.hint_times is None
+    replay.build_index()
+    assert replay.hint_times == played
+
+    viewer = replay_app(app.save_path, tmp_path)
+    async with viewer.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = viewer.screen
+        await wait_for_index(pilot, screen)
+        screen.seek(played[1] + 1.0)  # straight past both: they fired on ticks never played here
+        await pilot.pause()
+        assert screen.frame.hint == "A hint on the gauges."
+        shown = [(entry.t_s, entry.text) for entry in screen.frame.log if entry.kind == "HINT"]
+        assert shown == [(played[0], "A timed hint."), (played[1], "A hint on the gauges.")]
+        assert [entry.t_s for entry in screen.frame.log] == sorted(entry.t_s for entry in screen.frame.log)
+        screen.seek(played[0] + 1.0)  # back: only the first had been shown by then
+        await pilot.pause()
+        assert screen.frame.hint == "A timed hint."
+        assert [entry.text for entry in screen.frame.log if entry.kind == "HINT"] == ["A timed hint."]
+        # Taking the controls here does not show the first hint again, and the second still can fire.
+        live = fork_live_run(screen.replay, screen.replay.fork()[0])
+        assert live.hints_fired == {0: played[0]}
+        assert not [entry for entry in live.log if entry.kind == "HINT"]

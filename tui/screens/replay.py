@@ -9,6 +9,7 @@ from the moment shown; its save records where it forked.
 
 from __future__ import annotations
 
+import collections
 import datetime as dt
 import os
 import time
@@ -21,8 +22,8 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from sim.conditions import ConditionTracker, parse_condition
 from sim.errors import InputError
+from sim.hints import HintWatch
 from sim.replay import Replay
 from sim.saves import ForkPoint
 from sim.scoring import SLOTracker
@@ -51,15 +52,26 @@ class ReplayRun(LiveRun):
             speed=speed, paused=paused, replay=replay,
             started_at=replay.save.started_at,
         )
-        for index, hint in enumerate(drill.hints):
-            if hint.when:
-                run.hint_trackers[index] = ConditionTracker(parse_condition(hint.when))
         # The run so far: SLIs from t=0 (the replay's history holds it all), the events the
-        # engine still holds, and the gauges as they are now.
+        # engine still holds, the hints shown by now (once the index knows them), and the
+        # gauges as they are now.
         run.tracker.update(replay.sim)
         run._log_events()
         run.sample_tick()
+        # Hints shown before this moment were logged after the engine's events: put them in order.
+        run.log = collections.deque(sorted(run.log, key=lambda entry: entry.t_s), maxlen=run.log.maxlen)
         return run
+
+    def _check_hints(self, gauges) -> None:
+        """Once the index knows when each hint fired in the saved run, show them at those times."""
+        times = self.replay.hint_times
+        if times is None:
+            super()._check_hints(gauges)
+            return
+        for index, t_s in times.items():
+            if index not in self.hint_watch.fired and t_s <= gauges.t_s + 1e-9:
+                self.hint_watch.fired[index] = t_s
+                self.add_log(LogEntry(t_s, "HINT", "warn", self.drill.hints[index].text))
 
     @property
     def ticks_total(self) -> int:
@@ -425,9 +437,8 @@ def fork_live_run(replay: Replay, sim) -> LiveRun:
     drill = replay.drill
     live = LiveRun(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), paused=True,
                    started_at=dt.datetime.now(dt.timezone.utc))
-    for index, hint in enumerate(drill.hints):
-        if hint.when:
-            live.hint_trackers[index] = ConditionTracker(parse_condition(hint.when))
+    # Hints already shown in the replay are not shown again; the rest follow the new run.
+    live.hints = hints_shown_by(replay, sim.t_s)
     live.tracker.update(sim)
     live._log_events()
     live.sample_tick()
@@ -435,6 +446,15 @@ def fork_live_run(replay: Replay, sim) -> LiveRun:
                           f"You have the controls: forked from {replay.save_path.name if replay.save_path else 'a replay'}"
                           f" at {format_clock(sim.t_s)}"))
     return live
+
+
+def hints_shown_by(replay: Replay, t_s: float) -> HintWatch:
+    """A hint watch holding the hints the saved run had shown by t_s (none until the index knows)."""
+    watch = HintWatch.for_hints(replay.drill.hints)
+    for index, fired_s in sorted((replay.hint_times or {}).items(), key=lambda item: item[1]):
+        if fired_s <= t_s + 1e-9:
+            watch.fired[index] = fired_s
+    return watch
 
 
 def take_controls(app, live: LiveRun, fork_point: ForkPoint) -> None:
