@@ -38,15 +38,14 @@ from tui.frame import (
 from tui.symptoms import SymptomWatch
 
 SPEEDS = (1, 2, 5, 10, 50)
+"""Sim seconds per wall second the player can choose."""
 COVERED_SPEED = 1
 """While a dialog, help or the command palette covers the incident, the clock runs at most this fast:
 typing a mitigation costs the real seconds it would cost on call, not fifty of them per second."""
-"""Sim seconds per wall second the player can choose."""
 BUDGET_CHUNK_TICKS = 5
 """Ticks stepped between checks of a frame's wall-time budget."""
 NO_MEMORY_LIMIT_MB = 1e6
 """A memory limit this large means the drill does not model memory (the spec's default is 1e9)."""
-"""Sim time between gauge samples (smoothing, hints, symptoms)."""
 SMOOTH_WINDOW_S = 5.0
 """The moving average shown beside each instant value."""
 CHART_STEP_S = 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import attrs
 import pytest
 from drill_factory import slow_llm_drill
 
@@ -194,14 +195,18 @@ async def test_a_gauge_short_of_room_shrinks_its_bar_not_its_level_word():
     reading = GaugeReading(label="main", value=20, limit=20, average=20, level="crit",
                            value_text="20/20", average_text="20", note="180 wait")
 
-    class OneGauge(App):
-        CSS = "GaugeBar { width: 36; }"
+    class TwoGauges(App):
+        CSS = "#roomy { width: 36; } #cramped { width: 30; }"
 
         def compose(self):
-            yield GaugeBar(reading)
+            yield GaugeBar(reading, id="roomy")
+            # No room for a bar at all (and a pressure mark to draw on it): the numbers still show.
+            yield GaugeBar(attrs.evolve(reading, mark=0.8), id="cramped")
 
-    async with OneGauge().run_test(size=(60, 5)) as pilot:
+    async with TwoGauges().run_test(size=(60, 5)) as pilot:
         await pilot.pause()
-        line = str(pilot.app.query_one(GaugeBar).render())
+        line = str(pilot.app.query_one("#roomy", GaugeBar).render())
         assert line.endswith(" 20/20 ~20 180 wait CRIT"), line
         assert len(line) == 36 and "█" in line, line
+        line = str(pilot.app.query_one("#cramped", GaugeBar).render())
+        assert line.startswith("main     20/20 ~20 180 wait"), line

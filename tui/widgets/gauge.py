@@ -10,7 +10,6 @@ from tui.frame import LEVEL_WORDS, GaugeReading
 from tui.widgets.levels import LEVEL_COMPONENT_CLASSES, LEVEL_CSS, level_style
 
 LABEL_WIDTH = 8
-MIN_BAR_WIDTH = 6
 
 
 class GaugeBar(Widget):
@@ -50,11 +49,10 @@ class GaugeBar(Widget):
         width = self.size.width
         # The level word must stay readable: when the numbers are long (a pool with
         # hundreds of waiters at 80 columns) the bar gives way, down to nothing.
-        space = width - LABEL_WIDTH - numbers.cell_len
-        bar_width = space if space >= MIN_BAR_WIDTH else max(space, 0)
+        bar_width = max(width - LABEL_WIDTH - numbers.cell_len, 0)
         filled = round(reading.fraction * bar_width)
         bar = ["█"] * filled + ["░"] * (bar_width - filled)
-        if reading.mark is not None:
+        if reading.mark is not None and bar_width:
             mark_at = min(int(reading.mark * bar_width), bar_width - 1)
             bar[mark_at] = "┃"
         line = Text(reading.label[: LABEL_WIDTH - 1].ljust(LABEL_WIDTH))
