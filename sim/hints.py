@@ -1,10 +1,10 @@
 """When a drill's hints fire: timed ones at their time, conditional ones once their condition held.
 
 Hints are judged on gauge samples taken every SAMPLE_EVERY_S of sim time (tick 0,
-then every `sample_every_ticks(dt_s)` ticks, and at the run's last tick), the
+then every `sample_every_ticks(dt_s)` ticks, and at the drill's last tick), the
 cadence the live app samples at. The replay index walks a whole saved run with the
-same cadence, so a replay viewer that seeks knows which hints had fired by then
-and when, exactly as the player saw them.
+same cadence (`sim.replay.Replay.build_index`), so a replay viewer that seeks knows
+which hints had fired by then and when, exactly as the player saw them.
 """
 
 from __future__ import annotations
@@ -32,8 +32,6 @@ class HintWatch:
     trackers: dict[int, ConditionTracker] = attrs.Factory(dict)
     fired: dict[int, float] = attrs.Factory(dict)
     """Hint index -> sim time it fired, in firing order."""
-    next_sample_tick: int = 0
-    """For `observe`: the tick of the next gauge sample."""
 
     @classmethod
     def for_hints(cls, hints: tuple[Hint, ...]) -> HintWatch:
@@ -54,10 +52,3 @@ class HintWatch:
                 self.fired[index] = gauges.t_s
                 new.append(index)
         return new
-
-    def observe(self, sim, end_tick: int) -> list[int]:
-        """Call at tick 0 and after every step of a run ending at `end_tick`: samples at the app's cadence."""
-        if sim.tick < self.next_sample_tick and sim.tick != end_tick:
-            return []
-        self.next_sample_tick = sim.tick + sample_every_ticks(sim.dt_s)
-        return self.check(sim.gauges())

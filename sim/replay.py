@@ -27,8 +27,9 @@ import attrs
 
 from sim import ENGINE_VERSION
 from sim.errors import InputError
-from sim.hints import HintWatch
+from sim.hints import HintWatch, sample_every_ticks
 from sim.saves import ForkPoint, Save, file_sha256, load_save
+from sim.symptoms import Symptom, SymptomWatch
 
 if TYPE_CHECKING:
     from sim.drill import Drill
@@ -185,6 +186,35 @@ class PackedCheckpoint:
 
 
 @attrs.define
+class _ShownWatch:
+    """What the app showed the player from its gauge samples: hints and fault symptoms."""
+
+    drill: Drill
+    hints: HintWatch
+    symptoms: SymptomWatch
+    every_ticks: int
+    drill_end_tick: int
+    symptoms_seen: list[Symptom] = attrs.Factory(list)
+    next_sample_tick: int = 0
+
+    @classmethod
+    def for_drill(cls, drill: Drill, dt_s: float) -> _ShownWatch:
+        return cls(drill, HintWatch.for_hints(drill.hints), SymptomWatch(), sample_every_ticks(dt_s),
+                   int(math.ceil(drill.duration_s / dt_s - 1e-9)))
+
+    def observe(self, sim: Simulation) -> None:
+        """Call at tick 0 and after every step: samples where the app did (also at the drill's
+        last tick, but not where a player ended the run early)."""
+        if sim.tick < self.next_sample_tick and sim.tick != self.drill_end_tick:
+            return
+        self.next_sample_tick = sim.tick + self.every_ticks
+        gauges = sim.gauges()
+        # The app checks symptoms before hints on each sample; neither changes the run.
+        self.symptoms_seen.extend(self.symptoms.sample(self.drill.model.faults, gauges))
+        self.hints.check(gauges)
+
+
+@attrs.define
 class Replay:
     """A saved run being re-simulated, with play/pause, speed, step and seek.
 
@@ -207,6 +237,8 @@ class Replay:
     hint_times: dict[int, float] | None = None
     """When each of the drill's hints fired in the saved run (hint index -> sim time), as the
     player saw them; None until an index pass from tick 0 finishes."""
+    symptoms_seen: tuple[Symptom, ...] | None = None
+    """The fault symptoms the player was shown, in order; None until an index pass from tick 0 finishes."""
     _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
     _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
     _rows_valid_to: int = 0
@@ -360,19 +392,17 @@ class Replay:
         if furthest:
             self._restore_into(indexer, furthest)
         previous = furthest
-        # Hints are judged on the same gauge samples the live app took, so the pass can say
-        # when each fired (it needs the run from its start: a resumed pass cannot).
-        hints = HintWatch.for_hints(self.drill.hints) if indexer.tick == 0 else None
-        # The app takes a last sample when the drill ends, not when a player ends it early.
-        drill_end_tick = int(math.ceil(self.drill.duration_s / indexer.dt_s - 1e-9))
-        if hints is not None:
-            hints.observe(indexer, drill_end_tick)
+        # Hints and symptoms are judged on the same gauge samples the live app took, so the
+        # pass can say what the player was shown and when (it needs the run from its start).
+        shown = _ShownWatch.for_drill(self.drill, indexer.dt_s) if indexer.tick == 0 else None
+        if shown is not None:
+            shown.observe(indexer)
         while indexer.tick < self.save.end_tick:
             if cancelled is not None and cancelled():
                 return
             self._step(indexer)
-            if hints is not None:
-                hints.observe(indexer, drill_end_tick)
+            if shown is not None:
+                shown.observe(indexer)
             tick = indexer.tick
             if tick % self.checkpoint_every_ticks == 0 or tick == self.save.end_tick:
                 with self._lock:
@@ -382,8 +412,9 @@ class Replay:
                 if progress is not None:
                     progress(tick / max(self.save.end_tick, 1))
         self.index_digest = indexer.digest()
-        if hints is not None:
-            self.hint_times = dict(hints.fired)
+        if shown is not None:
+            self.hint_times = dict(shown.hints.fired)
+            self.symptoms_seen = tuple(shown.symptoms_seen)
 
     def _restore_into(self, sim: Simulation, tick: int) -> None:
         """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""

@@ -25,6 +25,7 @@ from sim.hints import HintWatch, sample_every_ticks
 from sim.observe import Event, Gauges
 from sim.scoring import SLOStatus, SLOTracker
 from sim.spec import Action
+from sim.symptoms import SymptomWatch
 from tui.frame import (
     BreakerReading,
     Frame,
@@ -35,7 +36,6 @@ from tui.frame import (
     SLOReading,
     level_for,
 )
-from tui.symptoms import SymptomWatch
 
 SPEEDS = (1, 2, 5, 10, 50)
 """Sim seconds per wall second the player can choose."""
@@ -138,7 +138,6 @@ class LiveRun:
     next_sample_tick: int = 0
     hints: HintWatch | None = None
     """Which of the drill's hints fired and when (made from the drill when not given)."""
-    faults_started: set = attrs.Factory(set)
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
     slo_words: dict = attrs.Factory(dict)
     lock: threading.RLock = attrs.Factory(threading.RLock)
@@ -260,13 +259,12 @@ class LiveRun:
         )
         while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
             self.samples.popleft()
-        for index, fault in enumerate(self.drill.model.faults):
-            if index not in self.faults_started and fault.at_s <= gauges.t_s + 1e-9:
-                self.faults_started.add(index)
-                self.symptoms.fault_started(fault, gauges)
-        for symptom in self.symptoms.check(gauges):
-            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+        self._check_symptoms(gauges)
         self._check_hints(gauges)
+
+    def _check_symptoms(self, gauges: Gauges) -> None:
+        for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
+            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
 
     @property
     def hints_fired(self) -> dict[int, float]:

@@ -298,7 +298,7 @@ text = "A hint on the gauges."
 """
 
 
-async def test_a_seek_shows_the_hints_the_player_had_seen_by_then(tmp_path):
+async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(tmp_path):
     drill_path = tmp_path / "replay-check.toml"
     drill_path.write_text(DRILL_FILE.read_text() + HINTS)
     drill = load_drill(drill_path)
@@ -309,16 +309,19 @@ async def test_a_seek_shows_the_hints_the_player_had_seen_by_then(tmp_path):
         for _ in range(12):  # 30 s in frames of 50 ticks, as the app's timer would
             app.advance_sim(50)
         played = dict(app.live.hints_fired)
+        symptoms = [(entry.t_s, entry.text) for entry in app.live.log if entry.kind == "SYMPTOM"]
         app.end_run("abandoned")
         await pilot.pause()
     assert list(played) == [0, 1], played
     assert played[0] == pytest.approx(5.0) and 10.0 < played[1] < 30.0
+    assert len(symptoms) == 1 and "llm" in symptoms[0][1], symptoms  # the LLM slowdown, as noticed
 
     # The index pass re-judges the hints on the same samples the app took.
     replay = Replay.open(app.save_path)
     assert replay.hint_times is None
     replay.build_index()
     assert replay.hint_times == played
+    assert [(symptom.t_s, symptom.text) for symptom in replay.symptoms_seen] == symptoms
 
     viewer = replay_app(app.save_path, tmp_path)
     async with viewer.run_test(size=(120, 40)) as pilot:
@@ -330,6 +333,7 @@ async def test_a_seek_shows_the_hints_the_player_had_seen_by_then(tmp_path):
         assert screen.frame.hint == "A hint on the gauges."
         shown = [(entry.t_s, entry.text) for entry in screen.frame.log if entry.kind == "HINT"]
         assert shown == [(played[0], "A timed hint."), (played[1], "A hint on the gauges.")]
+        assert [(entry.t_s, entry.text) for entry in screen.frame.log if entry.kind == "SYMPTOM"] == symptoms
         assert [entry.t_s for entry in screen.frame.log] == sorted(entry.t_s for entry in screen.frame.log)
         screen.seek(played[0] + 1.0)  # back: only the first had been shown by then
         await pilot.pause()

@@ -42,6 +42,11 @@ class ReplayRun(LiveRun):
     """A LiveRun whose ticks come from a `Replay`: recorded actions are applied, not typed."""
 
     replay: Replay | None = None
+    symptoms_from_index: bool = False
+    """Symptoms come from the index (known when this view was made), else from this view's gauges:
+    a view never switches, or a symptom seen on its own gauges would be logged twice."""
+    symptoms_logged: int = 0
+    """How many of the replay's `symptoms_seen` this view has logged."""
 
     @classmethod
     def view(cls, replay: Replay, *, speed: int = 1, paused: bool = True) -> ReplayRun:
@@ -50,17 +55,28 @@ class ReplayRun(LiveRun):
         run = cls(
             drill=drill, sim=replay.sim, tracker=SLOTracker.for_sim(drill, replay.sim),
             speed=speed, paused=paused, replay=replay,
-            started_at=replay.save.started_at,
+            started_at=replay.save.started_at, symptoms_from_index=replay.symptoms_seen is not None,
         )
         # The run so far: SLIs from t=0 (the replay's history holds it all), the events the
-        # engine still holds, the hints shown by now (once the index knows them), and the
-        # gauges as they are now.
+        # engine still holds, the symptoms and hints shown by now (once the index knows them),
+        # and the gauges as they are now.
         run.tracker.update(replay.sim)
         run._log_events()
         run.sample_tick()
-        # Hints shown before this moment were logged after the engine's events: put them in order.
+        # Symptoms and hints shown before now were logged after the engine's events: put them in order.
         run.log = collections.deque(sorted(run.log, key=lambda entry: entry.t_s), maxlen=run.log.maxlen)
         return run
+
+    def _check_symptoms(self, gauges) -> None:
+        """Once the index knows the symptoms the player was shown, show them at those times."""
+        seen = self.replay.symptoms_seen
+        if not self.symptoms_from_index:
+            super()._check_symptoms(gauges)
+            return
+        while self.symptoms_logged < len(seen) and seen[self.symptoms_logged].t_s <= gauges.t_s + 1e-9:
+            symptom = seen[self.symptoms_logged]
+            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+            self.symptoms_logged += 1
 
     def _check_hints(self, gauges) -> None:
         """Once the index knows when each hint fired in the saved run, show them at those times."""

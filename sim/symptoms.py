@@ -68,6 +68,16 @@ class SymptomWatch:
     """Follows started faults until each shows a symptom."""
 
     watching: list[_Watched] = attrs.Factory(list)
+    started: set[int] = attrs.Factory(set)
+    """Indexes of the faults already being watched (or reported)."""
+
+    def sample(self, faults: tuple[Fault, ...], gauges: Gauges) -> list[Symptom]:
+        """One gauge sample: watch the faults that began by now, report what became visible."""
+        for index, fault in enumerate(faults):
+            if index not in self.started and fault.at_s <= gauges.t_s + 1e-9:
+                self.started.add(index)
+                self.fault_started(fault, gauges)
+        return self.check(gauges)
 
     def fault_started(self, fault: Fault, gauges: Gauges) -> None:
         """Remember a fault and what normal looked like at its start."""
