@@ -31,6 +31,7 @@ class Measurement:
     p95_ms: float
     p95_half_ms: float
     reject_ratio: float
+    reject_half: float
     in_system: float
     """Time-average number in system (sampled at every tick end)."""
     little_ms: float
@@ -60,7 +61,7 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
     sim.run_until(warmup * horizon_s)
     batch_s = (1 - warmup) * horizon_s / batches
     base_hist, base = sim.latency_histogram(), sim.result()
-    means, p95s, in_system, batch_in_system = [], [], [], []
+    means, p95s, rejects, in_system, batch_in_system = [], [], [], [], []
     prev_hist, prev = base_hist, base
     for b in range(batches):
         end = sim.t_s + batch_s
@@ -73,6 +74,7 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
         total_ms = res.latency_mean_ms * res.completed - prev.latency_mean_ms * prev.completed
         means.append(total_ms / done)
         p95s.append(1000 * histogram.percentiles(hist - prev_hist, (0.95,))[0])
+        rejects.append((res.rejected_total - prev.rejected_total) / max(res.arrivals - prev.arrivals, 1))
         prev_hist, prev = hist, res
     res = sim.result()
     completed = res.completed - base.completed
@@ -90,11 +92,65 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
         p95_ms=1000 * histogram.percentiles(sim.latency_histogram() - base_hist, (0.95,))[0],
         p95_half_ms=half(p95s),
         reject_ratio=rejected / arrived,
+        reject_half=half(rejects),
         in_system=in_sys,
         little_ms=1000 * in_sys / admitted_rps,
         little_half_ms=1000 * half(batch_in_system) / admitted_rps,
         cpu_s=time.process_time() - started,
     )
+
+
+AGREEMENT = 0.03
+"""M/M/c mean response and p95 must agree with Erlang C within this (relative)."""
+REJECT_AGREEMENT_PP = 0.5
+"""M/M/c/K rejection ratio must agree with theory within this many percentage points."""
+NOISE_FACTOR = 2.0
+"""A figure outside its tolerance counts as a disagreement only beyond this many times its 95 %
+half-width (~4 standard errors): with ~30 figures, plain 95 % intervals would flag one by chance."""
+
+
+@attrs.frozen
+class Figure:
+    """One engine-vs-theory comparison: `error` relative (or in pp), `half` its 95 % half-width."""
+
+    label: str
+    error: float
+    half: float
+    tolerance: float
+    in_pp: bool = False
+    """error, half and tolerance are percentage points (else relative fractions)."""
+
+    def __str__(self) -> str:
+        if self.in_pp:
+            return f"{self.label} {self.error:+.3f} pp +-{self.half:.3f}"
+        return f"{self.label} {self.error:+.2%} +-{self.half:.2%}"
+
+    @property
+    def agrees(self) -> bool:
+        return abs(self.error) <= self.tolerance
+
+    @property
+    def within_noise(self) -> bool:
+        """Off by more than the tolerance, but not by more than NOISE_FACTOR x the estimate's 95 % interval."""
+        return not self.agrees and abs(self.error) <= NOISE_FACTOR * self.half
+
+
+def verdict(figures: list[Figure]) -> tuple[list[str], bool]:
+    """Summary lines, and False when any figure disagrees beyond both its tolerance and its noise.
+
+    Near saturation one run's estimate is wider than the tolerance (DESIGN: ~4-10 M customers at
+    rho 0.95 for +-3 %), so such a figure is reported as "needs more customers", not as a pass.
+    """
+    agree = [f for f in figures if f.agrees]
+    noisy = [f for f in figures if f.within_noise]
+    wrong = [f for f in figures if not f.agrees and not f.within_noise]
+    lines = [f"{len(agree)} of {len(figures)} figures agree with theory within tolerance "
+             f"({AGREEMENT:.0%} relative; {REJECT_AGREEMENT_PP} pp for rejection)."]
+    if noisy:
+        lines.append("Not yet judged, within the noise of a run this size (run with more --customers): "
+                     + "; ".join(str(f) for f in noisy))
+    lines.append("Disagreeing beyond tolerance and noise: " + ("; ".join(str(f) for f in wrong) if wrong else "none") + ".")
+    return lines, not wrong
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,14 +161,15 @@ def main(argv: list[str] | None = None) -> int:
     print(f"M/M/c, mean service 1 ms, dt 50 ms, {args.customers:,.0f} customers per case, seed {args.seed}")
     print(f"{'c':>3} {'rho':>5} {'mean ms':>9} {'theory':>8} {'err':>7} {'+-95%':>7} "
           f"{'p95 ms':>8} {'theory':>8} {'err':>7} {'+-95%':>7} {'Little':>7} {'cpu s':>6}")
-    worst = 0.0
+    figures = []
     for c in (1, 4, 20):
         for rho in (0.5, 0.8, 0.9, 0.95):
             th = queueing_theory.mmc(c, rho * c / 0.001, 0.001)
             m = measure(c, rho, args.customers, args.seed)
             e_mean = m.mean_ms / (1000 * th.mean_response_s) - 1
             e_p95 = m.p95_ms / (1000 * th.p95_response_s) - 1
-            worst = max(worst, abs(e_mean), abs(e_p95))
+            figures.append(Figure(f"c={c} rho={rho:g} mean", e_mean, m.mean_half_ms / m.mean_ms, AGREEMENT))
+            figures.append(Figure(f"c={c} rho={rho:g} p95", e_p95, m.p95_half_ms / m.p95_ms, AGREEMENT))
             print(f"{c:>3} {rho:>5.2f} {m.mean_ms:>9.3f} {1000 * th.mean_response_s:>8.3f} {e_mean:>+7.2%} "
                   f"{m.mean_half_ms / m.mean_ms:>7.2%} {m.p95_ms:>8.3f} {1000 * th.p95_response_s:>8.3f} "
                   f"{e_p95:>+7.2%} {m.p95_half_ms / m.p95_ms:>7.2%} {m.little_ms / m.mean_ms - 1:>+7.2%} {m.cpu_s:>6.1f}")
@@ -122,11 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         for rho in (0.8, 0.95, 1.2):
             th = queueing_theory.mmck(c, c, rho * c / 0.001, 0.001)
             m = measure(c, rho, args.customers / 4, args.seed, queue_limit=c)
+            figures.append(Figure(f"c={c} rho={rho:g} rejection", 100 * (m.reject_ratio - th.reject_probability),
+                                  100 * m.reject_half, REJECT_AGREEMENT_PP, in_pp=True))
             print(f"{c:>3} {rho:>5.2f} {m.reject_ratio:>8.4f} {th.reject_probability:>8.4f} "
                   f"{100 * (m.reject_ratio - th.reject_probability):>+8.3f} {m.mean_ms:>9.3f} "
                   f"{1000 * th.mean_response_s:>8.3f}")
-    print(f"\nworst M/M/c relative error: {worst:.2%}")
-    return 0
+    lines, ok = verdict(figures)
+    print("\n" + "\n".join(lines))
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

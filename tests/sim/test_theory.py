@@ -104,3 +104,22 @@ def test_littles_law_holds_on_a_full_request_plan():
     batches = in_flight.reshape(20, -1).mean(axis=1)
     half = 2.093 * batches.std(ddof=1) / math.sqrt(20) / throughput
     assert abs(in_flight.mean() / throughput - mean_s) <= max(0.03 * mean_s, 1.58 * half)
+
+
+def test_validation_verdict_separates_agreement_noise_and_disagreement():
+    from sim.validate import AGREEMENT, Figure, verdict
+
+    agree = Figure("c=1 rho=0.5 mean", 0.0017, 0.0042, AGREEMENT)
+    noisy = Figure("c=4 rho=0.95 p95", 0.0845, 0.1043, AGREEMENT)  # off by 8 %, but its interval is 10 %
+    wrong = Figure("c=20 rho=0.9 mean", -0.05, 0.009, AGREEMENT)
+    rejection = Figure("c=20 rho=1.2 rejection", 0.295, 0.0, 0.5, in_pp=True)
+    lines, ok = verdict([agree, noisy, rejection])
+    assert ok and lines[0].startswith("2 of 3 figures agree")
+    assert "c=4 rho=0.95 p95 +8.45% +-10.43%" in lines[1] and lines[-1].endswith("none.")
+    lines, ok = verdict([agree, noisy, wrong, attrs.evolve(rejection, error=0.7)])
+    assert not ok
+    assert lines[-1] == ("Disagreeing beyond tolerance and noise: c=20 rho=0.9 mean -5.00% +-0.90%; "
+                         "c=20 rho=1.2 rejection +0.700 pp +-0.000.")
+    # Noise means twice the 95 % half-width: 5 % off with +-2.6 % is still "not yet judged".
+    _, ok = verdict([attrs.evolve(wrong, half=0.026)])
+    assert ok
