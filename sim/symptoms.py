@@ -37,6 +37,8 @@ class Symptom:
     t_s: float
     text: str
     level: str
+    fault_index: int = -1
+    """Which of the model's faults it shows (-1: a fault given without its index)."""
 
 
 def error_ratio(gauges: Gauges) -> float:
@@ -61,6 +63,7 @@ class _Watched:
     fault: Fault
     since_s: float
     baseline: Baseline
+    index: int = -1
 
 
 @attrs.define
@@ -76,10 +79,10 @@ class SymptomWatch:
         for index, fault in enumerate(faults):
             if index not in self.started and fault.at_s <= gauges.t_s + 1e-9:
                 self.started.add(index)
-                self.fault_started(fault, gauges)
+                self.fault_started(fault, gauges, index)
         return self.check(gauges)
 
-    def fault_started(self, fault: Fault, gauges: Gauges) -> None:
+    def fault_started(self, fault: Fault, gauges: Gauges, index: int = -1) -> None:
         """Remember a fault and what normal looked like at its start."""
         baseline = Baseline(
             p95_ms=_p95(gauges),
@@ -88,7 +91,7 @@ class SymptomWatch:
             memory_mb=gauges.memory_mb,
             dependency_active=_dependency_active(gauges, fault.target),
         )
-        self.watching.append(_Watched(fault, gauges.t_s, baseline))
+        self.watching.append(_Watched(fault, gauges.t_s, baseline, index))
 
     def check(self, gauges: Gauges) -> list[Symptom]:
         """Symptoms that became visible by this snapshot (each fault reported once)."""
@@ -98,7 +101,7 @@ class SymptomWatch:
             if text is None and gauges.t_s - watched.since_s >= GIVE_UP_S:
                 text = self._describe(watched.fault, gauges)
             if text is not None:
-                found.append(Symptom(gauges.t_s, text, "warn"))
+                found.append(Symptom(gauges.t_s, text, "warn", watched.index))
                 self.watching.remove(watched)
         return found
 

@@ -343,3 +343,12 @@ async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(t
         live = fork_live_run(screen.replay, screen.replay.fork()[0])
         assert live.hints_fired == {0: played[0]}
         assert not [entry for entry in live.log if entry.kind == "HINT"]
+        # Forked before the slowdown showed: the fork notices it (on its own gauges).
+        live.advance_ticks(int(10.0 / live.sim.dt_s))
+        assert [entry.text for entry in live.log if entry.kind == "SYMPTOM"] == [symptoms[0][1]]
+        # Forked after it was noticed: it is not reported a second time.
+        screen.seek(symptoms[0][0] + 1.0)
+        await pilot.pause()
+        live = fork_live_run(screen.replay, screen.replay.fork()[0])
+        live.advance_ticks(int(20.0 / live.sim.dt_s))
+        assert not [entry for entry in live.log if entry.kind == "SYMPTOM"]

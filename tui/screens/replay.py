@@ -453,8 +453,9 @@ def fork_live_run(replay: Replay, sim) -> LiveRun:
     drill = replay.drill
     live = LiveRun(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), paused=True,
                    started_at=dt.datetime.now(dt.timezone.utc))
-    # Hints already shown in the replay are not shown again; the rest follow the new run.
+    # Hints and symptoms already shown in the replay are not shown again; the rest follow the new run.
     live.hints = hints_shown_by(replay, sim.t_s)
+    live.symptoms.started.update(s.fault_index for s in replay.symptoms_seen or () if s.t_s <= sim.t_s + 1e-9)
     live.tracker.update(sim)
     live._log_events()
     live.sample_tick()
