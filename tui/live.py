@@ -136,8 +136,9 @@ class LiveRun:
     events_seen: int = 0
     samples: collections.deque = attrs.Factory(collections.deque)
     next_sample_tick: int = 0
-    hints: HintWatch | None = None
-    """Which of the drill's hints fired and when (made from the drill when not given)."""
+    hints: HintWatch = attrs.field(
+        default=attrs.Factory(lambda self: HintWatch.for_hints(self.drill.hints), takes_self=True))
+    """Which of the drill's hints fired and when."""
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
     slo_words: dict = attrs.Factory(dict)
     lock: threading.RLock = attrs.Factory(threading.RLock)
@@ -259,6 +260,8 @@ class LiveRun:
         )
         while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
             self.samples.popleft()
+        # Symptoms, then hints, on every sample: sim.replay's index pass judges them in this
+        # order and at this cadence to know what the player was shown.
         self._check_symptoms(gauges)
         self._check_hints(gauges)
 
@@ -269,16 +272,10 @@ class LiveRun:
     @property
     def hints_fired(self) -> dict[int, float]:
         """Index into drill.hints -> sim time it fired, in firing order."""
-        return self.hint_watch.fired
-
-    @property
-    def hint_watch(self) -> HintWatch:
-        if self.hints is None:
-            self.hints = HintWatch.for_hints(self.drill.hints)
-        return self.hints
+        return self.hints.fired
 
     def _check_hints(self, gauges: Gauges) -> None:
-        for index in self.hint_watch.check(gauges):
+        for index in self.hints.check(gauges):
             self.add_log(LogEntry(gauges.t_s, "HINT", "warn", self.drill.hints[index].text))
 
     def _log_events(self) -> None:

@@ -85,8 +85,8 @@ class ReplayRun(LiveRun):
             super()._check_hints(gauges)
             return
         for index, t_s in times.items():
-            if index not in self.hint_watch.fired and t_s <= gauges.t_s + 1e-9:
-                self.hint_watch.fired[index] = t_s
+            if index not in self.hints.fired and t_s <= gauges.t_s + 1e-9:
+                self.hints.fired[index] = t_s
                 self.add_log(LogEntry(t_s, "HINT", "warn", self.drill.hints[index].text))
 
     @property
@@ -468,7 +468,7 @@ def fork_live_run(replay: Replay, sim) -> LiveRun:
 def hints_shown_by(replay: Replay, t_s: float) -> HintWatch:
     """A hint watch holding the hints the saved run had shown by t_s (none until the index knows)."""
     watch = HintWatch.for_hints(replay.drill.hints)
-    for index, fired_s in sorted((replay.hint_times or {}).items(), key=lambda item: item[1]):
+    for index, fired_s in (replay.hint_times or {}).items():  # in firing order, i.e. by time
         if fired_s <= t_s + 1e-9:
             watch.fired[index] = fired_s
     return watch
