@@ -26,9 +26,11 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from sim import ENGINE_VERSION
+from sim.alerts import Alert, AlertWatch
 from sim.errors import InputError
 from sim.hints import HintWatch, sample_every_ticks
 from sim.saves import ForkPoint, Save, file_sha256, load_save
+from sim.scoring import SLOTracker
 from sim.symptoms import Symptom, SymptomWatch
 
 if TYPE_CHECKING:
@@ -187,20 +189,24 @@ class PackedCheckpoint:
 
 @attrs.define
 class _ShownWatch:
-    """What the app showed the player from its gauge samples: hints and fault symptoms."""
+    """What the app showed the player from its gauge samples: fault symptoms, hints and SLO alerts."""
 
     drill: Drill
     hints: HintWatch
     symptoms: SymptomWatch
+    tracker: SLOTracker
     every_ticks: int
     drill_end_tick: int
+    alerts: AlertWatch = attrs.Factory(AlertWatch)
     symptoms_seen: list[Symptom] = attrs.Factory(list)
+    alerts_seen: list[Alert] = attrs.Factory(list)
     next_sample_tick: int = 0
 
     @classmethod
-    def for_drill(cls, drill: Drill, dt_s: float) -> _ShownWatch:
-        return cls(drill, HintWatch.for_hints(drill.hints), SymptomWatch(), sample_every_ticks(dt_s),
-                   int(math.ceil(drill.duration_s / dt_s - 1e-9)))
+    def for_run(cls, drill: Drill, sim: Simulation) -> _ShownWatch:
+        """A watch over `sim`, a run of `drill` at tick 0."""
+        return cls(drill, HintWatch.for_hints(drill.hints), SymptomWatch(), SLOTracker.for_sim(drill, sim),
+                   sample_every_ticks(sim.dt_s), int(math.ceil(drill.duration_s / sim.dt_s - 1e-9)))
 
     def observe(self, sim: Simulation) -> None:
         """Call at tick 0 and after every step: samples where the app did (also at the drill's
@@ -209,9 +215,11 @@ class _ShownWatch:
             return
         self.next_sample_tick = sim.tick + self.every_ticks
         gauges = sim.gauges()
-        # The app checks symptoms before hints on each sample; neither changes the run.
+        # The app judges symptoms, hints, then alerts on each sample; none changes the run.
         self.symptoms_seen.extend(self.symptoms.sample(self.drill.model.faults, gauges))
         self.hints.check(gauges)
+        self.tracker.update(sim)
+        self.alerts_seen.extend(self.alerts.check(sim.t_s, self.tracker.status()))
 
 
 @attrs.define
@@ -239,6 +247,9 @@ class Replay:
     player saw them; None until an index pass from tick 0 finishes."""
     symptoms_seen: tuple[Symptom, ...] | None = None
     """The fault symptoms the player was shown, in order; None until an index pass from tick 0 finishes."""
+    alerts_seen: tuple[Alert, ...] | None = None
+    """The SLO alerts (raised and cleared) the player was shown, in order; None until an index
+    pass from tick 0 finishes."""
     _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
     _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
     _rows_valid_to: int = 0
@@ -392,9 +403,9 @@ class Replay:
         if furthest:
             self._restore_into(indexer, furthest)
         previous = furthest
-        # Hints and symptoms are judged on the same gauge samples the live app took, so the
-        # pass can say what the player was shown and when (it needs the run from its start).
-        shown = _ShownWatch.for_drill(self.drill, indexer.dt_s) if indexer.tick == 0 else None
+        # Symptoms, hints and alerts are judged on the same gauge samples the live app took, so
+        # the pass can say what the player was shown and when (it needs the run from its start).
+        shown = _ShownWatch.for_run(self.drill, indexer) if indexer.tick == 0 else None
         if shown is not None:
             shown.observe(indexer)
         while indexer.tick < self.save.end_tick:
@@ -415,6 +426,7 @@ class Replay:
         if shown is not None:
             self.hint_times = dict(shown.hints.fired)
             self.symptoms_seen = tuple(shown.symptoms_seen)
+            self.alerts_seen = tuple(shown.alerts_seen)
 
     def _restore_into(self, sim: Simulation, tick: int) -> None:
         """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""
@@ -517,10 +529,8 @@ class Replay:
             memo = {id(obj): obj.copy() for obj in vars(sim).values() if type(obj).__name__ == "HASH"}
             return copy.deepcopy(sim, memo), ForkPoint(save=name, t_s=sim.t_s)
 
-    def new_tracker(self) -> Any:
+    def new_tracker(self) -> SLOTracker:
         """A fresh `sim.scoring.SLOTracker` for this replay's simulation (feed it with update)."""
-        from sim.scoring import SLOTracker
-
         return SLOTracker.for_sim(self.drill, self.sim)
 
 

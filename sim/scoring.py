@@ -387,6 +387,13 @@ class SLOTracker:
         self._t_s = _Rows(1, np.float64)
         self._good = _Rows(max(n_slo, 1), np.int64)
         self._valid = _Rows(max(n_slo, 1), np.int64)
+        # Running sums of the two, so `status` (asked on every gauge sample) costs the same
+        # at any point of a run: a sum over the last n ticks is a difference of two rows.
+        self._cum_good = _Rows(max(n_slo, 1), np.int64)
+        self._cum_valid = _Rows(max(n_slo, 1), np.int64)
+        self._windows_judged = 0
+        self._window_breaches = np.zeros(max(n_slo, 1), dtype=np.int64)
+        self._targets = np.array([slo.target for slo in self.slos] or [1.0])
         self._percentiles_ms = _Rows(2, np.float64)
         self._class_good = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
         self._class_valid = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
@@ -474,6 +481,9 @@ class SLOTracker:
             self._class_valid[i] += valid_by_class.sum(axis=0).astype(np.int64)
         self._good.extend(good_block)
         self._valid.extend(valid_block)
+        for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block)):
+            before = running.values[-1] if running.length else 0
+            running.extend(np.cumsum(block, axis=0) + before)
         self._t_s.extend(np.asarray(rows["t_s"], dtype=np.float64).reshape(count, 1))
         self._percentiles_ms.extend(np.stack((rows["p95_ms"], rows["p99_ms"]), axis=1))
 
@@ -498,44 +508,62 @@ class SLOTracker:
     def _ticks_for(self, seconds: float) -> int:
         return max(1, int(round(seconds / self.dt_s)))
 
-    def status(self) -> tuple[SLOStatus, ...]:
-        """Each SLO as it stands after the ticks consumed so far."""
-        good = self._good.values
-        valid = self._valid.values
-        n_1m, n_5m = (self._ticks_for(w) for w in BURN_WINDOWS_S)
+    def _sum_since(self, rows: _Rows, tick: int) -> np.ndarray:
+        """Per SLO, the sum over consumed ticks [tick, now) of the series `rows` holds running sums of."""
+        values = rows.values
+        return values[-1] - values[tick - 1] if tick > 0 else values[-1].copy()
+
+    def _judge_windows(self) -> None:
+        """Count breaches in the evaluation windows completed since the last call."""
         per_window = self._ticks_for(EVAL_WINDOW_S)
-        window_start = (self.ticks // per_window) * per_window
-        done_windows = self.ticks // per_window
+        done = self.ticks // per_window
+        if done <= self._windows_judged:
+            return
+        last = np.arange(self._windows_judged + 1, done + 1) * per_window - 1
+        """The last tick of each newly completed window."""
+        sums = []
+        for rows in (self._cum_good, self._cum_valid):
+            cum = rows.values
+            before = np.where((last >= per_window)[:, None], cum[np.maximum(last - per_window, 0)], 0)
+            sums.append(cum[last] - before)
+        wgood, wvalid = sums
+        self._window_breaches += ((wvalid > 0) & (wgood < self._targets * wvalid - 1e-9)).sum(axis=0)
+        self._windows_judged = done
+
+    def status(self) -> tuple[SLOStatus, ...]:
+        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run)."""
+        if not self.ticks:
+            zero = np.zeros(len(self._targets), dtype=np.int64)
+            g = v = wg = wv = zero
+            recent = [(zero, zero), (zero, zero)]
+        else:
+            g, v = self._cum_good.values[-1], self._cum_valid.values[-1]
+            recent = [(self._sum_since(self._cum_valid, max(self.ticks - n, 0)),
+                       self._sum_since(self._cum_good, max(self.ticks - n, 0)))
+                      for n in (self._ticks_for(w) for w in BURN_WINDOWS_S)]
+            per_window = self._ticks_for(EVAL_WINDOW_S)
+            window_start = (self.ticks // per_window) * per_window
+            wg, wv = self._sum_since(self._cum_good, window_start), self._sum_since(self._cum_valid, window_start)
+        self._judge_windows()
+        g, v, wg, wv = g.tolist(), v.tolist(), wg.tolist(), wv.tolist()
+        recent = [(vb.tolist(), gb.tolist()) for vb, gb in recent]
         out = []
         for i, slo in enumerate(self.slos):
-            g, v = int(good[:, i].sum()), int(valid[:, i].sum())
-            bad = v - g
-            budget = (1.0 - slo.target) * v
-            burns = []
-            for n in (n_1m, n_5m):
-                vb = int(valid[-n:, i].sum())
-                bb = vb - int(good[-n:, i].sum())
-                burns.append(bb / vb / (1.0 - slo.target) if vb else 0.0)
-            wg, wv = int(good[window_start:, i].sum()), int(valid[window_start:, i].sum())
-            if done_windows:
-                complete = slice(0, done_windows * per_window)
-                wgood = good[complete, i].reshape(done_windows, per_window).sum(axis=1)
-                wvalid = valid[complete, i].reshape(done_windows, per_window).sum(axis=1)
-                breaches = int(np.sum((wvalid > 0) & (wgood < slo.target * wvalid - 1e-9)))
-            else:
-                breaches = 0
+            bad = v[i] - g[i]
+            budget = (1.0 - slo.target) * v[i]
+            burns = [(vb[i] - gb[i]) / vb[i] / (1.0 - slo.target) if vb[i] else 0.0 for vb, gb in recent]
             out.append(
                 SLOStatus(
                     name=slo.name,
                     target=slo.target,
-                    good=g,
-                    valid=v,
-                    attained=g / v if v else 1.0,
+                    good=g[i],
+                    valid=v[i],
+                    attained=g[i] / v[i] if v[i] else 1.0,
                     budget_remaining=1.0 - bad / budget if budget > 0 else 1.0,
                     burn_rate_1m=burns[0],
                     burn_rate_5m=burns[1],
-                    window_sli=wg / wv if wv else None,
-                    breaches=breaches,
+                    window_sli=wg[i] / wv[i] if wv[i] else None,
+                    breaches=int(self._window_breaches[i]),
                 )
             )
         return tuple(out)

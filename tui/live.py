@@ -3,9 +3,10 @@
 `LiveRun` is the one mutable object of a played drill. The app's timer calls
 `advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
 ticks (fractions carry over). While stepping it samples the gauges every
-`sim.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions and spot fault
-symptoms; `frame()` publishes an immutable `Frame` for the widgets. Every method
-takes the lock, so a worker thread may step while the UI thread submits actions.
+`sim.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
+fault symptoms and judge SLO alerts; `frame()` publishes an immutable `Frame` for the
+widgets. Every method takes the lock, so a worker thread may step while the UI thread
+submits actions.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import time
 import attrs
 import numpy as np
 
+from sim.alerts import ALERT_WARMUP_S, Alert, AlertWatch, slo_state
 from sim.drill import Drill
 from sim.engine import Simulation
 from sim.hints import HintWatch, sample_every_ticks
 from sim.observe import Event, Gauges
-from sim.scoring import SLOStatus, SLOTracker
+from sim.scoring import SLOTracker
 from sim.spec import Action
 from sim.symptoms import SymptomWatch
 from tui.frame import (
@@ -53,17 +55,6 @@ CHART_WINDOW_S = 300.0
 LOG_KEEP = 200
 """Entries carried by each frame; the log widget keeps its own scrollback."""
 
-AT_RISK_BURN = 2.0
-"""A 1-minute burn rate above this spends the budget faster than it is earned: warn."""
-BURNING_BURN = 10.0
-"""At this burn rate the budget is gone within minutes: page."""
-ALERT_WARMUP_S = 5.0
-"""No SLO alerts before this much sim time: a burn rate over a handful of requests is noise."""
-LOW_BUDGET = 0.25
-"""Less than this share of the error budget left is a warning even at a gentle burn."""
-RECOVERED_BURN = 1.5
-"""Hysteresis: an alert clears only when the burn rate falls below this."""
-
 EVENT_TAGS = {
     "breaker": ("BREAKER", "crit"),
     "oom": ("OOM", "crit"),
@@ -87,25 +78,6 @@ class GaugeSample:
     memory_mb: float
     live_workers: int
     pool_in_use: tuple[tuple[str, int], ...]
-
-
-def slo_state(status: SLOStatus, previous: str) -> tuple[str, str]:
-    """(level, word) of an SLO: BREACHED when the budget is spent, else by 1-minute burn rate,
-    then LOW BUDGET when under a quarter of it is left.
-
-    An alert raised at AT_RISK_BURN stays up until the burn drops below
-    RECOVERED_BURN, so a rate hovering at the threshold does not flap.
-    """
-    if status.budget_remaining < 0:
-        return "crit", "BREACHED"
-    burn = status.burn_rate_1m
-    if burn >= BURNING_BURN:
-        return "crit", "BURNING"
-    if burn >= AT_RISK_BURN or (previous in ("AT RISK", "BURNING", "BREACHED") and burn >= RECOVERED_BURN):
-        return "warn", "AT RISK"
-    if status.budget_remaining < LOW_BUDGET:
-        return "warn", "LOW BUDGET"
-    return "ok", "OK"
 
 
 def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
@@ -140,7 +112,8 @@ class LiveRun:
         default=attrs.Factory(lambda self: HintWatch.for_hints(self.drill.hints), takes_self=True))
     """Which of the drill's hints fired and when."""
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
-    slo_words: dict = attrs.Factory(dict)
+    alerts: AlertWatch = attrs.Factory(AlertWatch)
+    """Each SLO's alert state, judged on the gauge samples (see `sim.alerts`)."""
     lock: threading.RLock = attrs.Factory(threading.RLock)
 
     @classmethod
@@ -230,7 +203,6 @@ class LiveRun:
             if ticks:
                 self.tracker.update(self.sim)
                 self._log_events()
-                self._check_slos()
             return ticks
 
     # ------------------------------------------------------------------ actions
@@ -245,7 +217,7 @@ class LiveRun:
     # ------------------------------------------------------------------ bookkeeping
 
     def sample_tick(self) -> None:
-        """Take a gauge sample: smoothing, hint conditions and fault symptoms."""
+        """Take a gauge sample: smoothing, hint conditions, fault symptoms and SLO alerts."""
         gauges = self.sim.gauges()
         self.next_sample_tick = self.sim.tick + sample_every_ticks(self.sim.dt_s)
         self.samples.append(
@@ -260,10 +232,14 @@ class LiveRun:
         )
         while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
             self.samples.popleft()
-        # Symptoms, then hints, on every sample: sim.replay's index pass judges them in this
-        # order and at this cadence to know what the player was shown.
+        # Symptoms, hints, then alerts, on every sample: sim.replay's index pass judges them in
+        # this order and at this cadence to know what the player was shown. The engine's events
+        # so far go first, so the log stays in time order.
+        self._log_events()
         self._check_symptoms(gauges)
         self._check_hints(gauges)
+        self.tracker.update(self.sim)
+        self._check_alerts()
 
     def _check_symptoms(self, gauges: Gauges) -> None:
         for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
@@ -294,25 +270,12 @@ class LiveRun:
             level = "warn"
         self.add_log(LogEntry(event.t_s, kind, level, event.message))
 
-    def _check_slos(self) -> None:
-        if self.sim.t_s < ALERT_WARMUP_S:
-            return
-        for status in self.tracker.status():
-            previous = self.slo_words.get(status.name, "OK")
-            level, word = slo_state(status, previous)
-            if word == previous:
-                continue
-            self.slo_words[status.name] = word
-            if word == "OK":
-                self.add_log(LogEntry(self.sim.t_s, "CLEAR", "ok", f"SLO {status.name} back within budget (burn {status.burn_rate_1m:.1f}x)"))
-            else:
-                self.add_log(
-                    LogEntry(
-                        self.sim.t_s, "ALERT", level,
-                        f"SLO {status.name} {word}: burn {status.burn_rate_1m:.1f}x (1m), "
-                        f"{max(status.budget_remaining, 0.0):.0%} of budget left",
-                    )
-                )
+    def _check_alerts(self) -> None:
+        for alert in self.alerts.check(self.sim.t_s, self.tracker.status()):
+            self._log_alert(alert)
+
+    def _log_alert(self, alert: Alert) -> None:
+        self.add_log(LogEntry(alert.t_s, alert.kind, alert.level, alert.text))
 
     def add_log(self, entry: LogEntry) -> None:
         """Append one entry to the incident log."""
@@ -484,7 +447,7 @@ class LiveRun:
         readings = []
         warming_up = self.sim.t_s < ALERT_WARMUP_S
         for status in self.tracker.status():
-            level, word = slo_state(status, self.slo_words.get(status.name, "OK"))
+            level, word = slo_state(status, self.alerts.words.get(status.name, "OK"))
             if warming_up and word != "BREACHED":
                 level, word = "ok", "OK"
             readings.append(

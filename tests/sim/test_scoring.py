@@ -413,3 +413,34 @@ def test_compare_forks_par_from_do_nothing_without_changing_either_run(mini_runs
     # The fork is a real copy: the do-nothing run saw none of par's actions.
     assert none_run.sim.history.written == par_run.sim.history.written
     assert not any(e.kind == "action_applied" for e in none_run.events)
+
+
+def test_live_status_equals_sums_over_the_ticks_consumed():
+    # status() keeps running sums so it costs the same at any point of a run; it must say
+    # exactly what summing the per-tick rows says, however the run was fed to the tracker.
+    latency = SLOSpec(name="latency", kind="latency", target=0.95, threshold_s=0.5)
+    drill = make_drill([AVAIL_90, latency])
+    sim = FakeSim(drill, thresholds_s=(0.5,), capacity=8192)
+    tracker = SLOTracker.for_sim(drill, sim)
+    rng = np.random.default_rng(4)
+    rows = []  # (good availability, good latency, valid) per tick
+    for chunk in (1, 7, 25, 3, 150, 41, 1, 9, 333, 60):
+        for _ in range(chunk):
+            completed, failed = int(rng.integers(0, 12)), int(rng.integers(0, 4)) * int(rng.random() < 0.3)
+            within = int(rng.integers(0, completed + 1))
+            sim.tick(completed=completed, failed=failed, within=within)
+            rows.append((completed, within, completed + failed))
+        tracker.update(sim)
+        table = np.array(rows)
+        for i, status in enumerate(tracker.status()):
+            good, valid, target = table[:, i], table[:, 2], drill.slos[i].target
+            assert (status.good, status.valid) == (good.sum(), valid.sum())
+            for burn, n in ((status.burn_rate_1m, 60), (status.burn_rate_5m, 300)):
+                v, g = valid[-n:].sum(), good[-n:].sum()
+                assert burn == ((v - g) / v / (1.0 - target) if v else 0.0)
+            done = len(table) // 10
+            wg, wv = good[: done * 10].reshape(done, 10).sum(axis=1), valid[: done * 10].reshape(done, 10).sum(axis=1)
+            assert status.breaches == int(np.sum((wv > 0) & (wg < target * wv - 1e-9)))
+            now_g, now_v = good[done * 10:].sum(), valid[done * 10:].sum()
+            assert status.window_sli == (now_g / now_v if now_v else None)
+    assert all(status.breaches > 0 for status in tracker.status())

@@ -298,7 +298,7 @@ text = "A hint on the gauges."
 """
 
 
-async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(tmp_path):
+async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by_then(tmp_path):
     drill_path = tmp_path / "replay-check.toml"
     drill_path.write_text(DRILL_FILE.read_text() + HINTS)
     drill = load_drill(drill_path)
@@ -310,11 +310,13 @@ async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(t
             app.advance_sim(50)
         played = dict(app.live.hints_fired)
         symptoms = [(entry.t_s, entry.text) for entry in app.live.log if entry.kind == "SYMPTOM"]
+        alerts = [(entry.t_s, entry.kind, entry.text) for entry in app.live.log if entry.kind in ("ALERT", "CLEAR")]
         app.end_run("abandoned")
         await pilot.pause()
     assert list(played) == [0, 1], played
     assert played[0] == pytest.approx(5.0) and 10.0 < played[1] < 30.0
     assert len(symptoms) == 1 and "llm" in symptoms[0][1], symptoms  # the LLM slowdown, as noticed
+    assert len(alerts) >= 2 and alerts[0][1] == "ALERT", alerts
 
     # The index pass re-judges the hints on the same samples the app took.
     replay = Replay.open(app.save_path)
@@ -322,6 +324,7 @@ async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(t
     replay.build_index()
     assert replay.hint_times == played
     assert [(symptom.t_s, symptom.text) for symptom in replay.symptoms_seen] == symptoms
+    assert [(alert.t_s, alert.kind, alert.text) for alert in replay.alerts_seen] == alerts
 
     viewer = replay_app(app.save_path, tmp_path)
     async with viewer.run_test(size=(120, 40)) as pilot:
@@ -335,6 +338,15 @@ async def test_a_seek_shows_the_symptoms_and_hints_the_player_had_seen_by_then(t
         assert shown == [(played[0], "A timed hint."), (played[1], "A hint on the gauges.")]
         assert [(entry.t_s, entry.text) for entry in screen.frame.log if entry.kind == "SYMPTOM"] == symptoms
         assert [entry.t_s for entry in screen.frame.log] == sorted(entry.t_s for entry in screen.frame.log)
+        # Every alert raised or cleared by then, at its time, though the ticks were never played here.
+        by_then = [alert for alert in alerts if alert[0] <= played[1] + 1.0 + 1e-9]
+        assert by_then and [(entry.t_s, entry.kind, entry.text) for entry in screen.frame.log
+                            if entry.kind in ("ALERT", "CLEAR")] == by_then
+        # Taking the controls here does not raise them again: the fork goes on from the same states.
+        live = fork_live_run(screen.replay, screen.replay.fork()[0])
+        assert not [entry for entry in live.log if entry.kind in ("ALERT", "CLEAR")]
+        assert {slo: word for slo, word in live.alerts.words.items()} == {
+            slo: word for slo, word in screen.run.alerts.words.items()}
         screen.seek(played[0] + 1.0)  # back: only the first had been shown by then
         await pilot.pause()
         assert screen.frame.hint == "A timed hint."

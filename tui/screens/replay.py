@@ -22,6 +22,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
+from sim.alerts import AlertWatch
 from sim.errors import InputError
 from sim.hints import HintWatch
 from sim.replay import Replay
@@ -47,6 +48,10 @@ class ReplayRun(LiveRun):
     a view never switches, or a symptom seen on its own gauges would be logged twice."""
     symptoms_logged: int = 0
     """How many of the replay's `symptoms_seen` this view has logged."""
+    alerts_from_index: bool = False
+    """SLO alerts come from the index (known when this view was made), else from this view's tracker."""
+    alerts_logged: int = 0
+    """How many of the replay's `alerts_seen` this view has logged."""
 
     @classmethod
     def view(cls, replay: Replay, *, speed: int = 1, paused: bool = True) -> ReplayRun:
@@ -56,14 +61,15 @@ class ReplayRun(LiveRun):
             drill=drill, sim=replay.sim, tracker=SLOTracker.for_sim(drill, replay.sim),
             speed=speed, paused=paused, replay=replay,
             started_at=replay.save.started_at, symptoms_from_index=replay.symptoms_seen is not None,
+            alerts_from_index=replay.alerts_seen is not None,
         )
         # The run so far: SLIs from t=0 (the replay's history holds it all), the events the
-        # engine still holds, the symptoms and hints shown by now (once the index knows them),
-        # and the gauges as they are now.
+        # engine still holds, the symptoms, hints and alerts shown by now (once the index knows
+        # them), and the gauges as they are now.
         run.tracker.update(replay.sim)
         run._log_events()
         run.sample_tick()
-        # Symptoms and hints shown before now were logged after the engine's events: put them in order.
+        # Symptoms, hints and alerts shown before now were logged after the engine's events: put them in order.
         run.log = collections.deque(sorted(run.log, key=lambda entry: entry.t_s), maxlen=run.log.maxlen)
         return run
 
@@ -77,6 +83,18 @@ class ReplayRun(LiveRun):
             symptom = seen[self.symptoms_logged]
             self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
             self.symptoms_logged += 1
+
+    def _check_alerts(self) -> None:
+        """Once the index knows the alerts the player was shown, show them at those times."""
+        if not self.alerts_from_index:
+            super()._check_alerts()
+            return
+        seen = self.replay.alerts_seen
+        while self.alerts_logged < len(seen) and seen[self.alerts_logged].t_s <= self.sim.t_s + 1e-9:
+            alert = seen[self.alerts_logged]
+            self.alerts.words[alert.slo] = alert.word
+            self._log_alert(alert)
+            self.alerts_logged += 1
 
     def _check_hints(self, gauges) -> None:
         """Once the index knows when each hint fired in the saved run, show them at those times."""
@@ -453,9 +471,10 @@ def fork_live_run(replay: Replay, sim) -> LiveRun:
     drill = replay.drill
     live = LiveRun(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), paused=True,
                    started_at=dt.datetime.now(dt.timezone.utc))
-    # Hints and symptoms already shown in the replay are not shown again; the rest follow the new run.
+    # Hints, symptoms and alerts already shown in the replay are not shown again; the rest follow the new run.
     live.hints = hints_shown_by(replay, sim.t_s)
     live.symptoms.started.update(s.fault_index for s in replay.symptoms_seen or () if s.t_s <= sim.t_s + 1e-9)
+    live.alerts = AlertWatch.after(replay.alerts_seen or (), sim.t_s)
     live.tracker.update(sim)
     live._log_events()
     live.sample_tick()
