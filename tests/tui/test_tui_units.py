@@ -13,6 +13,7 @@ from tui.dialogs.forms import FieldError, FormField, NotApplicable, action_args,
 from tui.frame import LatencySeries
 from tui.live import LiveRun
 from tui.screens.briefing import reflow
+from tui.widgets.rates import rate_text
 from tui.widgets.latency_chart import plot_rows
 
 
@@ -210,3 +211,29 @@ def test_slo_alerts_do_not_depend_on_frame_sizes():
     assert [kind for _, kind, _ in one_tick].count("ALERT") >= 1, one_tick
     assert _alerts_in_frames(drill, 37) == one_tick
     assert _alerts_in_frames(drill, 1000) == one_tick
+
+
+def test_rate_text_fits_four_characters():
+    assert [rate_text(x) for x in (0.0, 41.4, 999.4, 999.6, 2253.0, 9949.0, 9951.0, 123456.0)] == [
+        "0", "41", "999", "1.0k", "2.3k", "9.9k", "10k", "123k"]
+
+
+async def test_rates_panel_keeps_the_error_line_when_rates_are_large():
+    # A retry storm at 80 columns: the first line must be cut, not wrapped over the Err line.
+    from textual.app import App
+
+    from tui.frame import RatesReading
+    from tui.widgets.rates import RatesPanel
+
+    class One(App):
+        def compose(self):
+            yield RatesPanel()
+
+    app = One()
+    async with app.run_test(size=(30, 4)) as pilot:
+        panel = app.query_one(RatesPanel)
+        panel.reading = RatesReading(22530.0, 22930.0, 16840.0, 0.0, 0.0, 1.0, 0.97, 0.0, 0.0)
+        await pilot.pause()
+        rows = [line.text for line in panel.render_lines(panel.region.reset_offset)]
+    assert rows[0].startswith("Req 23k/s ~23k retry 17k") and rows[0].rstrip().endswith("…")
+    assert rows[1].startswith("Err 100% ~97% CRIT"), rows
