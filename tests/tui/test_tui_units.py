@@ -237,3 +237,27 @@ async def test_rates_panel_keeps_the_error_line_when_rates_are_large():
         rows = [line.text for line in panel.render_lines(panel.region.reset_offset)]
     assert rows[0].startswith("Req 23k/s ~23k retry 17k") and rows[0].rstrip().endswith("…")
     assert rows[1].startswith("Err 100% ~97% CRIT"), rows
+
+
+async def test_slo_budget_keeps_a_row_per_slo_when_a_line_is_too_long():
+    # A 99.9 % SLO burns at up to 1000x; in a narrow panel that line must be cut, not wrapped
+    # over the next SLO's row (the widget is one row per SLO).
+    from textual.app import App
+
+    from tui.frame import SLOReading
+    from tui.widgets.slo_budget import SLOBudget
+
+    class One(App):
+        def compose(self):
+            yield SLOBudget()
+
+    readings = tuple(SLOReading(name, 0.999, 0.7, -2.0, 1000.0, "crit", "BREACHED")
+                     for name in ("orders-availability", "orders-latency", "pipeline-freshness"))
+    app = One()
+    async with app.run_test(size=(60, 5)) as pilot:
+        widget = app.query_one(SLOBudget)
+        widget.readings = readings
+        await pilot.pause()
+        rows = [line.text.rstrip() for line in widget.render_lines(widget.region.reset_offset)]
+    assert [row.split()[0] for row in rows[:3]] == ["orders-a", "orders-l", "pipeline"], rows
+    assert all(row.endswith("…") for row in rows[:3]), rows

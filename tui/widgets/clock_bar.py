@@ -18,6 +18,8 @@ class ClockBar(Widget):
     ClockBar {
         height: 1;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     """ + LEVEL_CSS + """
     }
     """

@@ -14,6 +14,8 @@ class HintLine(Widget):
     HintLine {
         height: 1;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         display: none;
     }
     HintLine.-shown {

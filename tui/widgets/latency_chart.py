@@ -64,6 +64,8 @@ class LatencyChart(Widget):
         height: 1fr;
         min-height: 4;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: clip;
     """ + LEVEL_CSS + """
     }
     """

@@ -58,6 +58,8 @@ class SLIStrips(Widget):
     SLIStrips {
         height: auto;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: clip;
     """ + LEVEL_CSS + """
     }
     """

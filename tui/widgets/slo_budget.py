@@ -25,6 +25,8 @@ class SLOBudget(Widget):
     SLOBudget {
         height: auto;
         width: 1fr;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
     """ + LEVEL_CSS + """
     }
     """
