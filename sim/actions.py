@@ -136,7 +136,11 @@ def _timeout_set(sim, action, t0):
     di = _dependency(sim, action)
     value = action.arg("timeout_s")
     if value in (None, "none"):
+        had = sim._effective_timeout(di, sim._plan_timeouts[di])
         sim._dep_state[di].timeout_s = math.inf
+        if had is None:
+            # Said plainly: a player who meant to set one must not read "removed" as done.
+            return f"{sim._deps[di].name} still has no timeout (it had none to remove)"
         return f"timeout on {sim._deps[di].name} removed"
     seconds = _number(action, "timeout_s", lo=0.001, hi=3600)
     sim._dep_state[di].timeout_s = float(seconds)

@@ -212,6 +212,16 @@ def test_timeout_set_none_removes_the_override():
     assert "removed" in applied(sim, "timeout.set")[-1].message
 
 
+def test_timeout_set_none_where_there_was_none_says_so():
+    # The dialog's 0 means "no timeout": applied to a dependency that has none, the log must
+    # not read as if something was done.
+    sim = run(api_model(40, latency=const(0.3), workers=8), 2, seed=SEED,
+              actions=[act(1, "timeout.set", dependency="api", timeout_s="none")])
+    (event,) = applied(sim, "timeout.set")
+    assert event.message == "api still has no timeout (it had none to remove)"
+    assert sim.gauges().dependencies[0].timeout_s is None
+
+
 # ---------------------------------------------------------------- retry.set
 
 
