@@ -244,12 +244,12 @@ class Replay:
     """The digest the index pass reached at the end of the run (None until it finishes)."""
     hint_times: dict[int, float] | None = None
     """When each of the drill's hints fired in the saved run (hint index -> sim time), as the
-    player saw them; None until an index pass from tick 0 finishes."""
+    player saw them; None until the index pass finishes."""
     symptoms_seen: tuple[Symptom, ...] | None = None
-    """The fault symptoms the player was shown, in order; None until an index pass from tick 0 finishes."""
+    """The fault symptoms the player was shown, in order; None until the index pass finishes."""
     alerts_seen: tuple[Alert, ...] | None = None
-    """The SLO alerts (raised and cleared) the player was shown, in order; None until an index
-    pass from tick 0 finishes."""
+    """The SLO alerts (raised and cleared) the player was shown, in order; None until the index
+    pass finishes."""
     _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
     _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
     _rows_valid_to: int = 0
@@ -398,22 +398,17 @@ class Replay:
         True stops the pass early.
         """
         indexer = self._new_sim(self.drill, self.save.seed, self.history_ticks)
-        with self._lock:
-            furthest = max(self._checkpoints)
-        if furthest:
-            self._restore_into(indexer, furthest)
-        previous = furthest
+        previous = 0
         # Symptoms, hints and alerts are judged on the same gauge samples the live app took, so
-        # the pass can say what the player was shown and when (it needs the run from its start).
-        shown = _ShownWatch.for_run(self.drill, indexer) if indexer.tick == 0 else None
-        if shown is not None:
-            shown.observe(indexer)
+        # the pass can say what the player was shown and when. That needs the run from its
+        # start, so the pass starts at tick 0 even where the viewer has played further.
+        shown = _ShownWatch.for_run(self.drill, indexer)
+        shown.observe(indexer)
         while indexer.tick < self.save.end_tick:
             if cancelled is not None and cancelled():
                 return
             self._step(indexer)
-            if shown is not None:
-                shown.observe(indexer)
+            shown.observe(indexer)
             tick = indexer.tick
             if tick % self.checkpoint_every_ticks == 0 or tick == self.save.end_tick:
                 with self._lock:
@@ -422,11 +417,10 @@ class Replay:
                 previous = tick
                 if progress is not None:
                     progress(tick / max(self.save.end_tick, 1))
+        self.hint_times = dict(shown.hints.fired)
+        self.symptoms_seen = tuple(shown.symptoms_seen)
+        self.alerts_seen = tuple(shown.alerts_seen)
         self.index_digest = indexer.digest()
-        if shown is not None:
-            self.hint_times = dict(shown.hints.fired)
-            self.symptoms_seen = tuple(shown.symptoms_seen)
-            self.alerts_seen = tuple(shown.alerts_seen)
 
     def _restore_into(self, sim: Simulation, tick: int) -> None:
         """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+import threading
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from sim.spec import Action
 from tui.app import BrownoutApp
 from tui.dialogs.message_dialog import MessageDialog
 from tui.screens.incident import IncidentScreen
-from tui.screens.replay import ReplayScreen, ReplayTimeline, fork_live_run
+from tui.screens.replay import IndexProgress, ReplayScreen, ReplayTimeline, fork_live_run
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
 ACTIONS = ((8.0, "pool.resize", {"pool": "main", "size": 16}), (17.0, "breaker.force_open", {"dependency": "llm"}))
@@ -364,3 +365,32 @@ async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by
         live = fork_live_run(screen.replay, screen.replay.fork()[0])
         live.advance_ticks(int(20.0 / live.sim.dt_s))
         assert not [entry for entry in live.log if entry.kind == "SYMPTOM"]
+
+
+async def test_a_view_made_before_the_index_ends_is_remade_from_it_when_it_ends(recording, tmp_path):
+    # A seek before the pass ends judges alerts from the moment jumped to ("BREACHED at 00:25");
+    # once the pass knows what the player was shown, the log says that instead.
+    _, _, path = recording
+    replay = Replay.open(path)
+    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = ReplayScreen(replay, index_in_background=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        # The pass starts from tick 0, as the app's does, and is held at its first checkpoint
+        # until the viewer has jumped ahead of it.
+        seeked = threading.Event()
+        indexer = threading.Thread(target=replay.build_index, kwargs={"progress": lambda _: seeked.wait(10)})
+        indexer.start()
+        screen.seek(25.0)
+        await pilot.pause()
+        judged_here = [(e.t_s, e.text) for e in screen.frame.log if e.kind in ("ALERT", "CLEAR")]
+        assert judged_here and all(t_s == pytest.approx(25.0) for t_s, _ in judged_here), judged_here
+        seeked.set()
+        indexer.join(30)
+        screen.post_message(IndexProgress(1.0, done=True))
+        await pilot.pause()
+        assert screen.run.alerts_from_index and screen.replay.t_s == pytest.approx(25.0)
+        shown = [(e.t_s, e.kind, e.text) for e in screen.frame.log if e.kind in ("ALERT", "CLEAR")]
+        assert shown == [(a.t_s, a.kind, a.text) for a in replay.alerts_seen if a.t_s <= 25.0 + 1e-9]
+        assert shown and shown[0][0] < 25.0

@@ -389,7 +389,17 @@ class ReplayScreen(IncidentScreen):
         if message.done and self.replay.index_exact is False:
             self.notify("The re-simulation does not match the saved digest: this replay is not exact.",
                         title="Replay differs", severity="error", timeout=10)
+        if message.done and self.replay.alerts_seen is not None and not self.run.alerts_from_index:
+            # A view made before the pass ended judged symptoms, hints and alerts from where it
+            # started; now the pass knows what the player was shown, so the log can say it.
+            self.rebuild_view()
         self.show_now()
+
+    def rebuild_view(self) -> None:
+        """Make the view of the moment shown afresh (after a seek, or once the index is known)."""
+        with self.replay._lock:
+            self.generation += 1
+            self.run = ReplayRun.view(self.replay, speed=self.run.speed, paused=self.run.paused)
 
     # ------------------------------------------------------------------ controls
 
@@ -397,9 +407,8 @@ class ReplayScreen(IncidentScreen):
         """Jump to sim time t_s and rebuild the view there."""
         started = time.perf_counter()
         with self.replay._lock:
-            self.generation += 1
             self.replay.seek(t_s)
-            self.run = ReplayRun.view(self.replay, speed=self.run.speed, paused=self.run.paused)
+            self.rebuild_view()
         self.seek_ms.append((time.perf_counter() - started) * 1000)
         self.stepping = False
         self.show_now()
