@@ -437,18 +437,27 @@ class Replay:
             if sim is self.sim:
                 self._rows_valid_to = max(self._rows_valid_to, tick)
 
-    def seek(self, t_s: float) -> None:
-        """Jump to sim time t_s (clamped to the run): restore a checkpoint, then step."""
+    def seek(self, t_s: float, max_steps: int | None = None) -> float:
+        """Jump to sim time t_s (clamped to the run): restore a checkpoint, then step.
+
+        With `max_steps`, a jump that would step further than that from the nearest
+        checkpoint (or from where the replay is) stops there instead: ahead of the
+        index pass, a seek costs as much as playing that stretch. Returns the time reached.
+        """
         with self._lock:
             target = min(max(self.tick_of(t_s), 0), self.save.end_tick)
             self._tick_debt = 0.0
             if target == self.sim.tick:
-                return
+                return self.t_s
             best = max(tick for tick in self._checkpoints if tick <= target)
             # Stepping on from where we are beats restoring when we are already closer.
-            if not (self.sim.tick < target and best <= self.sim.tick):
+            from_here = self.sim.tick < target and best <= self.sim.tick
+            if max_steps is not None:
+                target = min(target, (self.sim.tick if from_here else best) + max_steps)
+            if not from_here:
                 self._restore_into(self.sim, best)
             self.run_to_tick(target)
+            return self.t_s
 
     def seek_by(self, delta_s: float) -> None:
         """Jump relative to now (negative: back)."""

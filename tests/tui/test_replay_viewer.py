@@ -18,7 +18,7 @@ from sim.spec import Action
 from tui.app import BrownoutApp
 from tui.dialogs.message_dialog import MessageDialog
 from tui.screens.incident import IncidentScreen
-from tui.screens.replay import IndexProgress, ReplayScreen, ReplayTimeline, fork_live_run
+from tui.screens.replay import SEEK_MAX_STEP_S, IndexProgress, ReplayScreen, ReplayTimeline, fork_live_run
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
 ACTIONS = ((8.0, "pool.resize", {"pool": "main", "size": 16}), (17.0, "breaker.force_open", {"dependency": "llm"}))
@@ -377,11 +377,18 @@ async def test_a_view_made_before_the_index_ends_is_remade_from_it_when_it_ends(
         screen = ReplayScreen(replay, index_in_background=False)
         await app.push_screen(screen)
         await pilot.pause()
-        # The pass starts from tick 0, as the app's does, and is held at its first checkpoint
+        # The pass starts from tick 0, as the app's does, and is held half way (15 s of 30)
         # until the viewer has jumped ahead of it.
-        seeked = threading.Event()
-        indexer = threading.Thread(target=replay.build_index, kwargs={"progress": lambda _: seeked.wait(10)})
+        halfway, seeked = threading.Event(), threading.Event()
+
+        def progress(fraction: float) -> None:
+            if fraction >= 0.5:
+                halfway.set()
+                seeked.wait(10)
+
+        indexer = threading.Thread(target=replay.build_index, kwargs={"progress": progress})
         indexer.start()
+        assert halfway.wait(30)
         screen.seek(25.0)
         await pilot.pause()
         judged_here = [(e.t_s, e.text) for e in screen.frame.log if e.kind in ("ALERT", "CLEAR")]
@@ -394,3 +401,29 @@ async def test_a_view_made_before_the_index_ends_is_remade_from_it_when_it_ends(
         shown = [(e.t_s, e.kind, e.text) for e in screen.frame.log if e.kind in ("ALERT", "CLEAR")]
         assert shown == [(a.t_s, a.kind, a.text) for a in replay.alerts_seen if a.t_s <= 25.0 + 1e-9]
         assert shown and shown[0][0] < 25.0
+
+
+async def test_a_jump_ahead_of_the_index_stops_where_it_can_reach_at_once(recording, tmp_path):
+    # Ahead of the index a seek costs what playing that stretch costs, on the UI thread: it
+    # goes at most SEEK_MAX_STEP_S past the furthest checkpoint and says so.
+    _, _, path = recording
+    replay = Replay.open(path)
+    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = ReplayScreen(replay, index_in_background=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        screen.seek(28.0)
+        await pilot.pause()
+        assert replay.t_s == pytest.approx(SEEK_MAX_STEP_S)
+        assert any("jumped to 00:10" in n.message for n in app._notifications), list(app._notifications)
+        screen.seek(replay.t_s + 10.0)  # from where it is: another stretch of at most 10 s
+        await pilot.pause()
+        assert replay.t_s == pytest.approx(20.0)
+        replay.build_index()
+        screen.seek(28.0)
+        await pilot.pause()
+        assert replay.t_s == pytest.approx(28.0)
+        screen.seek(3.0)
+        await pilot.pause()
+        assert replay.t_s == pytest.approx(3.0)

@@ -34,6 +34,9 @@ from tui.screens.incident import IncidentScreen
 
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on (as in the live app)."""
+SEEK_MAX_STEP_S = 10.0
+"""A jump steps at most this much sim time past the furthest checkpoint: ahead of the index
+pass a seek costs what playing that stretch costs, and it runs on the UI thread."""
 SHORT_HEIGHT = 30
 """Below this many rows the event log shrinks to make room for the timeline."""
 
@@ -404,13 +407,19 @@ class ReplayScreen(IncidentScreen):
     # ------------------------------------------------------------------ controls
 
     def seek(self, t_s: float) -> None:
-        """Jump to sim time t_s and rebuild the view there."""
+        """Jump to sim time t_s and rebuild the view there (no further than the index allows)."""
         started = time.perf_counter()
         with self.replay._lock:
-            self.replay.seek(t_s)
+            max_steps = max(1, int(round(SEEK_MAX_STEP_S / self.replay.sim.dt_s)))
+            reached = self.replay.seek(t_s, max_steps=max_steps)
             self.rebuild_view()
         self.seek_ms.append((time.perf_counter() - started) * 1000)
         self.stepping = False
+        wanted = min(max(t_s, 0.0), self.replay.end_t_s)
+        if reached < wanted - self.replay.sim.dt_s / 2:
+            self.notify(f"Still checking the run: jumped to {format_clock(reached)}, the furthest it can reach "
+                        f"at once so far. Try again when the timeline says the replay is checked.",
+                        title="Not indexed yet", timeout=4)
         self.show_now()
 
     def action_toggle_pause(self) -> None:
