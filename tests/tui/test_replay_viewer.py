@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import shutil
 import threading
@@ -367,16 +368,23 @@ async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by
         assert not [entry for entry in live.log if entry.kind == "SYMPTOM"]
 
 
+@contextlib.asynccontextmanager
+async def unindexed_viewer(recording, tmp_path):
+    """The replay viewer on the recording, with no index pass of its own: the test runs it."""
+    _, _, path = recording
+    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = ReplayScreen(Replay.open(path), index_in_background=False)
+        await app.push_screen(screen)
+        await pilot.pause()
+        yield app, pilot, screen
+
+
 async def test_a_view_made_before_the_index_ends_is_remade_from_it_when_it_ends(recording, tmp_path):
     # A seek before the pass ends judges alerts from the moment jumped to ("BREACHED at 00:25");
     # once the pass knows what the player was shown, the log says that instead.
-    _, _, path = recording
-    replay = Replay.open(path)
-    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = ReplayScreen(replay, index_in_background=False)
-        await app.push_screen(screen)
-        await pilot.pause()
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        replay = screen.replay
         # The pass starts from tick 0, as the app's does, and is held half way (15 s of 30)
         # until the viewer has jumped ahead of it.
         halfway, seeked = threading.Event(), threading.Event()
@@ -406,13 +414,8 @@ async def test_a_view_made_before_the_index_ends_is_remade_from_it_when_it_ends(
 async def test_a_jump_ahead_of_the_index_stops_where_it_can_reach_at_once(recording, tmp_path):
     # Ahead of the index a seek costs what playing that stretch costs, on the UI thread: it
     # goes at most SEEK_MAX_STEP_S past the furthest checkpoint and says so.
-    _, _, path = recording
-    replay = Replay.open(path)
-    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
-    async with app.run_test(size=(120, 40)) as pilot:
-        screen = ReplayScreen(replay, index_in_background=False)
-        await app.push_screen(screen)
-        await pilot.pause()
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        replay = screen.replay
         screen.seek(28.0)
         await pilot.pause()
         assert replay.t_s == pytest.approx(SEEK_MAX_STEP_S)
