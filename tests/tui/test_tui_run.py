@@ -17,6 +17,7 @@ from tui.screens.incident import IncidentScreen
 from tui.screens.picker import PickerScreen
 from tui.screens.too_small import TooSmallScreen
 from tui.widgets.clock_bar import ClockBar
+from tui.widgets.row_table import RowTable
 
 
 async def _wait_for(pilot, predicate, timeout_s: float = 10.0) -> None:
@@ -175,6 +176,21 @@ async def test_back_from_the_debrief_the_picker_is_on_the_drill_just_played(tmp_
         assert isinstance(app.screen, PickerScreen)
         assert app.screen.selected().id == "test-second"
         assert "Second drill" in str(app.screen.query_one("#drill-detail").render())
+
+
+async def test_home_and_end_go_to_the_first_and_last_drill(tmp_path):
+    import attrs
+
+    drills = [attrs.evolve(slow_llm_drill(), id=f"drill-{k}", title=f"Drill {k}") for k in range(4)]
+    app = BrownoutApp(drills=drills, saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("end")
+        assert app.screen.selected().id == "drill-3"
+        await pilot.press("home")
+        assert app.screen.selected().id == "drill-0"
+        await pilot.press("v")  # the saves list is the same kind of table
+        await pilot.pause()
+        assert isinstance(app.screen.query_one("#saves-table"), RowTable)
 
 
 async def test_ctrl_c_during_a_drill_asks_first(tmp_path):

@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Footer, Static
 from sim.drill import Drill, SLOSpec
 from sim.drill_loader import list_drills, load_drill
 from tui.frame import format_clock
+from tui.widgets.row_table import RowTable
 
 TITLE_WIDTH = 31
 """Titles are cut to fit the table at 80 columns; the full title is on the briefing."""
@@ -95,7 +96,7 @@ class PickerScreen(Screen):
     def compose(self) -> ComposeResult:
         with Vertical(id="picker"):
             yield Static("BROWNOUT  ·  choose a drill, Enter for its briefing", id="picker-title")
-            yield DataTable(id="drill-table", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="drill-table")
             yield Static("", id="drill-detail")
         yield Footer()
 

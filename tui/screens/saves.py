@@ -18,6 +18,7 @@ from textual.widgets import DataTable, Footer, Label, Static
 
 from sim.saves import SaveSummary, default_saves_dir, list_saves
 from tui.frame import format_clock
+from tui.widgets.row_table import RowTable
 
 COLUMNS = ("Drill", "Player", "Date (UTC)", "Ended", "Time", "Score")
 
@@ -57,7 +58,7 @@ class SavesScreen(Screen):
         with Vertical(id="saves-box"):
             yield Label("Saved runs", id="saves-title")
             yield Label(str(self.saves_dir), id="saves-folder", markup=False)
-            yield DataTable(id="saves-table", cursor_type="row", zebra_stripes=True)
+            yield RowTable(id="saves-table")
             yield Static("", id="saves-detail", markup=False)
         yield Footer()
 
