@@ -508,9 +508,9 @@ class SLOTracker:
     def _ticks_for(self, seconds: float) -> int:
         return max(1, int(round(seconds / self.dt_s)))
 
-    def _sum_since(self, rows: _Rows, tick: int) -> np.ndarray:
-        """Per SLO, the sum over consumed ticks [tick, now) of the series `rows` holds running sums of."""
-        values = rows.values
+    def _sum_since(self, running: _Rows, tick: int) -> np.ndarray:
+        """Per SLO, the sum over ticks [tick, now) of a series, from its running sums."""
+        values = running.values
         return values[-1] - values[tick - 1] if tick > 0 else values[-1].copy()
 
     def _judge_windows(self) -> None:
@@ -519,11 +519,12 @@ class SLOTracker:
         done = self.ticks // per_window
         if done <= self._windows_judged:
             return
+        # The last tick of each newly completed window; a window's sum is the running sum
+        # there minus the running sum at the end of the window before it.
         last = np.arange(self._windows_judged + 1, done + 1) * per_window - 1
-        """The last tick of each newly completed window."""
         sums = []
-        for rows in (self._cum_good, self._cum_valid):
-            cum = rows.values
+        for running in (self._cum_good, self._cum_valid):
+            cum = running.values
             before = np.where((last >= per_window)[:, None], cum[np.maximum(last - per_window, 0)], 0)
             sums.append(cum[last] - before)
         wgood, wvalid = sums
