@@ -430,3 +430,16 @@ async def test_a_jump_ahead_of_the_index_stops_where_it_can_reach_at_once(record
         screen.seek(3.0)
         await pilot.pause()
         assert replay.t_s == pytest.approx(3.0)
+
+
+async def test_a_fork_before_the_index_ends_goes_on_from_what_the_view_showed(recording, tmp_path):
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        screen.seek(10.0)
+        screen.seek(18.0)  # from where it is: no index needed
+        await pilot.pause()
+        shown = [e for e in screen.frame.log if e.kind in ("ALERT", "CLEAR", "SYMPTOM", "HINT")]
+        assert any(e.kind == "ALERT" for e in shown), shown
+        live = fork_live_run(screen.replay, screen.replay.fork()[0], view=screen.run)
+        # What the view had raised is not raised again by the fork's first sample.
+        assert not [e for e in live.log if e.kind in ("ALERT", "CLEAR", "SYMPTOM", "HINT")]
+        assert live.alerts.words == screen.run.alerts.words and live.alerts is not screen.run.alerts

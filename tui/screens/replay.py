@@ -10,6 +10,7 @@ from the moment shown; its save records where it forked.
 from __future__ import annotations
 
 import collections
+import copy
 import datetime as dt
 import os
 import time
@@ -472,7 +473,7 @@ class ReplayScreen(IncidentScreen):
         """Fork a live run from this moment and switch to the live incident screen."""
         with self.replay._lock:
             sim, fork_point = self.replay.fork()
-        live = fork_live_run(self.replay, sim)
+        live = fork_live_run(self.replay, sim, view=self.run)
         self.closing = True
         take_controls(self.app, live, fork_point)
 
@@ -484,15 +485,22 @@ class ReplayScreen(IncidentScreen):
             self.app.exit()
 
 
-def fork_live_run(replay: Replay, sim) -> LiveRun:
-    """A live run of the replay's drill continuing from `sim` (a fork), paused."""
+def fork_live_run(replay: Replay, sim, view: ReplayRun | None = None) -> LiveRun:
+    """A live run of the replay's drill continuing from `sim` (a fork), paused.
+
+    `view` is the replay view forked from: before the index pass knows what the player
+    was shown, the fork goes on from what the view showed instead.
+    """
     drill = replay.drill
     live = LiveRun(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), paused=True,
                    started_at=dt.datetime.now(dt.timezone.utc))
     # Hints, symptoms and alerts already shown in the replay are not shown again; the rest follow the new run.
-    live.hints = hints_shown_by(replay, sim.t_s)
-    live.symptoms.started.update(s.fault_index for s in replay.symptoms_seen or () if s.t_s <= sim.t_s + 1e-9)
-    live.alerts = AlertWatch.after(replay.alerts_seen or (), sim.t_s)
+    if replay.alerts_seen is None and view is not None:
+        live.hints, live.symptoms, live.alerts = copy.deepcopy((view.hints, view.symptoms, view.alerts))
+    else:
+        live.hints = hints_shown_by(replay, sim.t_s)
+        live.symptoms.started.update(s.fault_index for s in replay.symptoms_seen or () if s.t_s <= sim.t_s + 1e-9)
+        live.alerts = AlertWatch.after(replay.alerts_seen or (), sim.t_s)
     live.tracker.update(sim)
     live._log_events()
     live.sample_tick()
