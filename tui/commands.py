@@ -2,7 +2,9 @@
 
 The incident screen builds its bindings from `MITIGATIONS`, the help screen lists
 them, and `MitigationCommands` offers them in the command palette (only on the
-incident screen, as posting does with screen-dependent providers).
+incident screen, as posting does with screen-dependent providers). Every other
+screen offers its own key bindings through `ScreenCommands`, so whatever a key does
+can also be found by name.
 """
 
 from __future__ import annotations
@@ -61,7 +63,25 @@ MITIGATIONS = (
 MITIGATION_BY_ACTION = {m.action: m for m in MITIGATIONS}
 
 
-class MitigationCommands(Provider):
+class _ListedCommands(Provider):
+    """A provider over a list of (title, help, callback): all of it on discovery, fuzzy search by title."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        raise NotImplementedError
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = max(matcher.match(title), matcher.match(help_text) * 0.5)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class MitigationCommands(_ListedCommands):
     """Command palette entries for every mitigation and the run controls of the incident screen."""
 
     def _commands(self) -> list[tuple[str, str, object]]:
@@ -77,13 +97,23 @@ class MitigationCommands(Provider):
         ]
         return commands
 
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
 
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = max(matcher.match(title), matcher.match(help_text) * 0.5)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+class ScreenCommands(_ListedCommands):
+    """Command palette entries for the key bindings of the screen the palette was opened on."""
+
+    def _commands(self) -> list[tuple[str, str, object]]:
+        screen = self.screen
+        commands: list[tuple[str, str, object]] = []
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            binding = active.binding
+            # The screen's own keys: not the focused table's cursor keys, not the app's quit keys
+            # (the palette has its own Quit), and not what the screen has switched off.
+            if active.node is not screen or not active.enabled or not binding.description:
+                continue
+            if binding.action in seen:
+                continue
+            seen.add(binding.action)
+            commands.append((binding.description, binding.tooltip or binding.description,
+                             partial(screen.run_action, binding.action)))
+        return commands

@@ -17,6 +17,7 @@ from sim.saves import ForkPoint, load_save, save_run
 from sim.scoring import SLOTracker
 from sim.spec import Action
 from tui.app import BrownoutApp
+from tui.commands import ScreenCommands
 from tui.dialogs.message_dialog import MessageDialog
 from tui.screens.incident import IncidentScreen
 from tui.screens.replay import SEEK_MAX_STEP_S, IndexProgress, ReplayScreen, ReplayTimeline, fork_live_run
@@ -443,3 +444,14 @@ async def test_a_fork_before_the_index_ends_goes_on_from_what_the_view_showed(re
         # What the view had raised is not raised again by the fork's first sample.
         assert not [e for e in live.log if e.kind in ("ALERT", "CLEAR", "SYMPTOM", "HINT")]
         assert live.alerts.words == screen.run.alerts.words and live.alerts is not screen.run.alerts
+
+
+async def test_the_palette_offers_the_viewer_s_keys_and_no_mitigation(recording, tmp_path):
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        titles = {title for title, _, _ in ScreenCommands(screen)._commands()}
+        shown = {a.binding.description for a in screen.active_bindings.values()
+                 if a.node is screen and a.enabled and a.binding.show}
+        assert {"Play/Pause", "Take controls", "Close", "+10s", "Next action"} <= shown <= titles
+        assert {"50%", "End", "Faster"} <= titles  # keys the footer has no room for
+        actions = {callback.args[0] for _, _, callback in ScreenCommands(screen)._commands()}
+        assert not {a for a in actions if a.startswith(("mitigate", "end_run"))}, actions  # it plays itself

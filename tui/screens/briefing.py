@@ -9,7 +9,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
 from sim.drill import Drill
-from tui.commands import MITIGATIONS
+from tui.commands import MITIGATIONS, ScreenCommands
 from tui.frame import format_clock
 from tui.screens.picker import describe_slo
 
@@ -42,6 +42,7 @@ def key_map_text() -> str:
 class BriefingScreen(Screen):
     """Read the situation, then Start (Enter) or go Back (Escape)."""
 
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
         Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),

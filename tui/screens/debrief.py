@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from sim.drill import Drill
 from sim.scoring import EVAL_WINDOW_S, ScoreReport
 from sim.spec import Action
+from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
 
@@ -89,6 +90,7 @@ def hint_lines(drill: Drill, fired: dict[int, float]) -> str:
 class DebriefScreen(Screen):
     """How the run went. The do-nothing and par runs are simulated in a thread after mounting."""
 
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("escape,enter", "app.back_to_picker", "Drills", id="debrief.drills", tooltip="Back to the drill list."),
         Binding("q", "app.quit", "Quit", id="debrief.quit", tooltip="Leave Brownout."),

@@ -16,7 +16,7 @@ RUN_KEYS = (
     ("space", "Pause / resume the simulation clock"),
     ("+ / =", "Faster: 1x → 2x → 5x → 10x → 50x"),
     ("-", "Slower (while a dialog, this help or the palette is open, the clock runs at 1x)"),
-    ("ctrl+p", "Command palette: every mitigation by name"),
+    ("ctrl+p", "Command palette: every mitigation, and every key of every screen, by name"),
     ("q / ctrl+c", "End the drill (asks first), then the debrief"),
 )
 GENERAL_KEYS = (

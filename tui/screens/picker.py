@@ -13,6 +13,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from sim.drill import Drill, SLOSpec
 from sim.drill_loader import list_drills, load_drill
+from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.row_table import RowTable
 
@@ -78,6 +79,7 @@ def discover_entries() -> tuple[DrillEntry, ...]:
 class PickerScreen(Screen):
     """Choose a drill; Enter opens its briefing."""
 
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("enter", "choose", "Brief me", id="picker.choose", tooltip="Open the selected drill's briefing."),
         Binding("v", "app.show_saves", "Saves", id="picker.saves", tooltip="Saved runs: replay or verify them."),

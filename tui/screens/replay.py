@@ -29,6 +29,7 @@ from sim.hints import HintWatch
 from sim.replay import Replay
 from sim.saves import ForkPoint
 from sim.scoring import SLOTracker
+from tui.commands import ScreenCommands
 from tui.frame import Frame, LogEntry, format_clock
 from tui.live import LiveRun
 from tui.screens.incident import IncidentScreen
@@ -242,7 +243,7 @@ class ReplayTimeline(Widget):
 class ReplayScreen(IncidentScreen):
     """The incident screen showing a replay; mitigations are off until you take the controls."""
 
-    COMMANDS = set()
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("space", "toggle_pause", "Play/Pause", id="replay.play", tooltip="Play or pause the replay."),
         Binding("enter", "take_controls", "Take controls", id="replay.fork",

@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
 from sim.saves import SaveSummary, default_saves_dir, list_saves
+from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.row_table import RowTable
 
@@ -39,6 +40,7 @@ def summary_row(summary: SaveSummary) -> tuple[str, ...]:
 class SavesScreen(Screen):
     """Pick a saved run to replay (styles: styles/saves.tcss)."""
 
+    COMMANDS = {ScreenCommands}
     BINDINGS = [
         # Priority, so the table's own enter (select) does not hide it from the footer.
         Binding("enter", "open_selected", "Replay", id="saves.replay", priority=True,
