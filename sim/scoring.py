@@ -385,10 +385,9 @@ class SLOTracker:
         """Ticks consumed so far."""
         self.t_s = 0.0
         self._t_s = _Rows(1, np.float64)
-        self._good = _Rows(max(n_slo, 1), np.int64)
-        self._valid = _Rows(max(n_slo, 1), np.int64)
-        # Running sums of the two, so `status` (asked on every gauge sample) costs the same
-        # at any point of a run: a sum over the last n ticks is a difference of two rows.
+        # Good and valid events per SLO as running sums over the ticks, so `status` (asked on
+        # every gauge sample) costs the same at any point of a run: a sum over the last n ticks
+        # is a difference of two rows. The per-tick counts are their differences.
         self._cum_good = _Rows(max(n_slo, 1), np.int64)
         self._cum_valid = _Rows(max(n_slo, 1), np.int64)
         self._windows_judged = 0
@@ -479,8 +478,6 @@ class SLOTracker:
             valid_block[:, i] = valid_by_class[:, mask].sum(axis=1)
             self._class_good[i] += good_by_class.sum(axis=0).astype(np.int64)
             self._class_valid[i] += valid_by_class.sum(axis=0).astype(np.int64)
-        self._good.extend(good_block)
-        self._valid.extend(valid_block)
         for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block)):
             before = running.values[-1] if running.length else 0
             running.extend(np.cumsum(block, axis=0) + before)
@@ -575,8 +572,8 @@ class SLOTracker:
         """Score the ticks consumed so far."""
         dt_s = self.dt_s
         t_s = self._t_s.values[:, 0]
-        good = self._good.values[:, : len(self.slos)]
-        valid = self._valid.values[:, : len(self.slos)]
+        good = np.diff(self._cum_good.values[:, : len(self.slos)], axis=0, prepend=0)
+        valid = np.diff(self._cum_valid.values[:, : len(self.slos)], axis=0, prepend=0)
         n = self.ticks
         duration_s = float(t_s[-1]) if n else 0.0
         incident_start_s = float(self.drill.incident_start_s)

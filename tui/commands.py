@@ -9,6 +9,7 @@ can also be found by name.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from functools import partial
 
 import attrs
@@ -66,8 +67,9 @@ MITIGATION_BY_ACTION = {m.action: m for m in MITIGATIONS}
 class _ListedCommands(Provider):
     """A provider over a list of (title, help, callback): all of it on discovery, fuzzy search by title."""
 
+    @abstractmethod
     def _commands(self) -> list[tuple[str, str, object]]:
-        raise NotImplementedError
+        """(title, help, callback) of each command, in the order discovery lists them."""
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():

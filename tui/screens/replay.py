@@ -71,8 +71,6 @@ class ReplayRun(LiveRun):
         # The run so far: SLIs from t=0 (the replay's history holds it all), the events the
         # engine still holds, the symptoms, hints and alerts shown by now (once the index knows
         # them), and the gauges as they are now.
-        run.tracker.update(replay.sim)
-        run._log_events()
         run.sample_tick()
         # Symptoms, hints and alerts shown before now were logged after the engine's events: put them in order.
         run.log = collections.deque(sorted(run.log, key=lambda entry: entry.t_s), maxlen=run.log.maxlen)
@@ -502,8 +500,6 @@ def fork_live_run(replay: Replay, sim, view: ReplayRun | None = None) -> LiveRun
         live.hints = hints_shown_by(replay, sim.t_s)
         live.symptoms.started.update(s.fault_index for s in replay.symptoms_seen or () if s.t_s <= sim.t_s + 1e-9)
         live.alerts = AlertWatch.after(replay.alerts_seen or (), sim.t_s)
-    live.tracker.update(sim)
-    live._log_events()
     live.sample_tick()
     live.add_log(LogEntry(sim.t_s, "FORK", "warn",
                           f"You have the controls: forked from {replay.save_path.name if replay.save_path else 'a replay'}"
