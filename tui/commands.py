@@ -109,9 +109,10 @@ class ScreenCommands(_ListedCommands):
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             binding = active.binding
-            # The screen's own keys: not the focused table's cursor keys, not the app's quit keys
+            # The keys the screen declares (ours all carry an id): not Textual's own screen keys
+            # (focus next, copy), not the focused table's cursor keys, not the app's quit keys
             # (the palette has its own Quit), and not what the screen has switched off.
-            if active.node is not screen or not active.enabled or not binding.description:
+            if active.node is not screen or binding.id is None or not active.enabled or not binding.description:
                 continue
             if binding.action in seen:
                 continue

@@ -14,8 +14,8 @@ class RowTable(DataTable):
     """
 
     BINDINGS = [
-        Binding("home", "scroll_top", "First", show=False),
-        Binding("end", "scroll_bottom", "Last", show=False),
+        Binding("home", "scroll_top", "First", show=False, id="table.first"),
+        Binding("end", "scroll_bottom", "Last", show=False, id="table.last"),
     ]
 
     def __init__(self, **kwargs) -> None:
