@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import attrs
-from app_driver import start_drill, step
+from app_driver import step
 from drill_factory import slow_llm_drill
 from textual.command import CommandList
 
