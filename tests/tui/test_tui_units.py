@@ -14,7 +14,7 @@ from tui.frame import LatencySeries
 from tui.live import LiveRun
 from tui.screens.briefing import reflow
 from tui.widgets.rates import rate_text
-from tui.widgets.latency_chart import plot_rows
+from tui.widgets.latency_chart import chart_scale_ms, plot_rows
 
 
 def test_form_field_parse_names_field_and_range():
@@ -114,6 +114,20 @@ def test_plot_rows_draws_threshold_and_newest_sample_at_the_right():
     column = [rows[r][3] for r in range(6)]  # the second sample sits two from the right
     assert ("●", "crit") in column
     assert all(rows[r][4][0] in (" ", "╌") for r in range(6))  # NaN: nothing drawn
+
+
+def test_the_chart_scale_fits_the_samples_drawn_not_a_spike_scrolled_off():
+    # A 5.6 s spike long past, then recovery at 100-400 ms against a 500 ms SLO: with the
+    # spike off the chart, the axis must let 100 ms and 400 ms sit on different rows.
+    spike, calm = [5600.0] * 10, [100.0, 400.0] * 10
+    series = LatencySeries(step_s=1.0, t_end_s=30.0, p50_ms=tuple([50.0] * 30), p95_ms=tuple(spike + calm),
+                           p99_ms=tuple(spike + calm), threshold_ms=500.0)
+    assert chart_scale_ms(series) > 5600.0  # the whole window
+    assert chart_scale_ms(series, 20) == 750.0  # the 20 drawn: room for the SLO line
+    rows = plot_rows(series, width=20, height=10)
+    row_of = {glyph_row: [c for c, (glyph, _) in enumerate(row) if glyph == "●"] for glyph_row, row in enumerate(rows)}
+    low, high = [r for r, cols in row_of.items() if 0 in cols], [r for r, cols in row_of.items() if 1 in cols]
+    assert low and high and high[0] < low[0]  # 400 ms drawn above 100 ms
 
 
 def test_reflow_joins_wrapped_lines_and_keeps_paragraphs_and_items():

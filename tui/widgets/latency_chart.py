@@ -16,9 +16,14 @@ GLYPHS = (("p99", "▴"), ("p50", "·"), ("p95", "●"))
 """Drawn in this order, so p95 (what latency SLOs are about) wins a shared cell."""
 
 
-def chart_scale_ms(series: LatencySeries) -> float:
-    """The top of the y axis: room for the worst p99 and the SLO line, never below 10 ms."""
-    values = [v for v in series.p99_ms + series.p95_ms if not math.isnan(v)]
+def chart_scale_ms(series: LatencySeries, columns: int | None = None) -> float:
+    """The top of the y axis: room for the worst p99 and the SLO line, never below 10 ms.
+
+    Only the newest `columns` samples (those drawn) count: a spike that has scrolled off
+    must not keep the recovered values squashed on the bottom row.
+    """
+    first = 0 if columns is None else max(len(series.p95_ms) - columns, 0)
+    values = [v for v in series.p99_ms[first:] + series.p95_ms[first:] if not math.isnan(v)]
     top = max(values, default=0.0) * 1.1
     if series.threshold_ms:
         top = max(top, series.threshold_ms * 1.5)
@@ -33,7 +38,7 @@ def plot_rows(series: LatencySeries, width: int, height: int) -> list[list[tuple
     rows = [[(" ", "dim") for _ in range(width)] for _ in range(height)]
     if width <= 0 or height <= 0:
         return rows
-    top_ms = chart_scale_ms(series)
+    top_ms = chart_scale_ms(series, width)
 
     def row_of(value_ms: float) -> int:
         fraction = min(max(value_ms / top_ms, 0.0), 1.0)
@@ -97,7 +102,7 @@ class LatencyChart(Widget):
         plot_height = height - 1 - marker_row
         plot_width = max(width - AXIS_WIDTH, 1)
         rows = plot_rows(series, plot_width, plot_height)
-        top_ms = chart_scale_ms(series)
+        top_ms = chart_scale_ms(series, plot_width)
         line_row = -1
         if series.threshold_ms and plot_height > 3:
             fraction = min(series.threshold_ms / top_ms, 1.0)
