@@ -22,9 +22,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 
-from sim.drill import Drill
-from sim.errors import InputError
-from sim.scoring import ScoreReport
+from sim.drill.drill import Drill
+from sim.model.errors import InputError
+from sim.scoring.score import ScoreReport
 from tui.live import LiveRun
 from tui.messages import FrameReady
 from tui.screens.briefing import BriefingScreen
@@ -54,7 +54,7 @@ class BrownoutApp(App):
     """The incident trainer.
 
     drills: Drill values to offer instead of the shipped/user drill files;
-    saves_dir: where runs are saved (default: sim.saves.default_saves_dir());
+    saves_dir: where runs are saved (default: sim.records.saves.default_saves_dir());
     start_paused: the clock starts paused when a drill begins (tests, snapshots);
     tick_interval: seconds between frames, None for no timer (tests drive `advance_sim`);
     drill: a Drill (or a DrillEntry) to open the briefing of straight away.
@@ -137,7 +137,7 @@ class BrownoutApp(App):
 
     def best_scores(self) -> dict[str, float]:
         """Best finished score per drill id from the saves folder (unreadable saves are skipped)."""
-        from sim.saves import best_scores
+        from sim.records.saves import best_scores
 
         return best_scores(self.saves_dir)
 
@@ -387,8 +387,8 @@ class BrownoutApp(App):
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:
-        """Save the run (sim.saves.save_run, atomic); returns a line for the debrief."""
-        from sim.saves import save_run
+        """Save the run (sim.records.saves.save_run, atomic); returns a line for the debrief."""
+        from sim.records.saves import save_run
 
         try:
             self.save_path = save_run(
@@ -437,7 +437,7 @@ def run_app(
     """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing."""
     entry: Drill | DrillEntry | None = None
     if isinstance(drill, str):
-        from sim.drill_loader import find_drill
+        from sim.drill.loader import find_drill
 
         path = find_drill(drill)
         entry = DrillEntry(drill, drill, 0, 0.0, (), "cli", path)

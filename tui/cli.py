@@ -25,7 +25,7 @@ import os
 import sys
 from pathlib import Path
 
-from sim.errors import InputError
+from sim.model.errors import InputError
 
 EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
@@ -148,7 +148,7 @@ def _dispatch(args) -> int:
 
 
 def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None) -> int:
-    from sim.drill_loader import find_drill, load_drill
+    from sim.drill.loader import find_drill, load_drill
 
     kwargs = {}
     if args.saves:
@@ -170,10 +170,10 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
 
 
 def _run(args) -> int:
-    from sim.actions_file import load_actions
-    from sim.drill_loader import find_drill, load_drill
-    from sim.headless import run_drill
-    from sim.runbook import load_runbook
+    from sim.running.actions_file import load_actions
+    from sim.drill.loader import find_drill, load_drill
+    from sim.running.headless import run_drill
+    from sim.running.runbook import load_runbook
 
     drill = load_drill(find_drill(args.drill), args.seed)
     if args.actions:
@@ -189,7 +189,7 @@ def _run(args) -> int:
         _check_writable(args.junit)
     run = run_drill(drill, args.seed, actions=actions, runbook=runbook, policy=policy)
     if args.junit:
-        from sim.junit import write_junit
+        from sim.running.junit import write_junit
 
         try:
             write_junit(args.junit, [run])
@@ -297,19 +297,19 @@ def _print_run(run) -> None:
 
 def _replay(args) -> int:
     if args.verify:
-        from sim.replay import verify_save
+        from sim.records.replay import verify_save
 
         result = verify_save(args.save)
         print(result.message, file=sys.stdout if result.ok else sys.stderr)
         return result.exit_code
-    from sim.saves import load_save
+    from sim.records.saves import load_save
 
     load_save(args.save)  # a bad save is one stderr line here, before the app starts
     return _open_app(args, replay=args.save)
 
 
 def _saves_list(args) -> int:
-    from sim.saves import default_saves_dir, format_saves_table, list_saves
+    from sim.records.saves import default_saves_dir, format_saves_table, list_saves
 
     folder = args.saves_dir or args.saves
     directory = Path(folder) if folder else default_saves_dir()
@@ -323,7 +323,7 @@ def _saves_list(args) -> int:
 
 
 def _drills_list() -> int:
-    from sim.drill_loader import list_drills
+    from sim.drill.loader import list_drills
 
     summaries = list_drills()
     if not summaries:
@@ -343,7 +343,7 @@ def _drills_list() -> int:
 
 
 def _drills_validate(files: list[str]) -> int:
-    from sim.drill_loader import validate_drill_file
+    from sim.drill.loader import validate_drill_file
 
     failed = 0
     for file in files:
@@ -362,8 +362,8 @@ def _drills_validate(files: list[str]) -> int:
 
 
 def _bench(drills: list[str]) -> int:
-    from sim.bench import bench_drills
-    from sim.drill_loader import SHIPPED_DRILLS_DIR, find_drill
+    from sim.tools.bench import bench_drills
+    from sim.drill.loader import SHIPPED_DRILLS_DIR, find_drill
 
     paths = [find_drill(d) for d in drills] if drills else sorted(SHIPPED_DRILLS_DIR.glob("*.toml"))
     rows = bench_drills(paths)

@@ -27,7 +27,7 @@ class Mitigation:
 
     key: str
     action: str
-    """The engine action name (sim.spec.ACTION_NAMES)."""
+    """The engine action name (sim.model.spec.ACTION_NAMES)."""
     label: str
     """Short footer text."""
     help: str
@@ -59,7 +59,7 @@ MITIGATIONS = (
     Mitigation("f", "fallback.set", "Fback", "Serve a degraded answer instead of calling a dependency."),
     Mitigation("x", "worker.restart", "Rst", "Restart a worker: frees its memory, drops what it serves."),
 )
-"""Every action of sim.spec.ACTION_NAMES, in the order the footer and help show them."""
+"""Every action of sim.model.spec.ACTION_NAMES, in the order the footer and help show them."""
 
 MITIGATION_BY_ACTION = {m.action: m for m in MITIGATIONS}
 

@@ -3,7 +3,7 @@
 `LiveRun` is the one mutable object of a played drill. The app's timer calls
 `advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
 ticks (fractions carry over). While stepping it samples the gauges every
-`sim.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
+`sim.drill.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
 fault symptoms and judge SLO alerts; `frame()` publishes an immutable `Frame` for the
 widgets. Every method takes the lock, so a worker thread may step while the UI thread
 submits actions.
@@ -20,14 +20,14 @@ import time
 import attrs
 import numpy as np
 
-from sim.alerts import ALERT_WARMUP_S, Alert, AlertWatch, slo_state
-from sim.drill import Drill
-from sim.engine import Simulation
-from sim.hints import HintWatch, sample_every_ticks
-from sim.observe import Event, Gauges
-from sim.scoring import SLOTracker
-from sim.spec import Action
-from sim.symptoms import SymptomWatch
+from sim.scoring.alerts import ALERT_WARMUP_S, Alert, AlertWatch, slo_state
+from sim.drill.drill import Drill
+from sim.engine.simulation import Simulation
+from sim.drill.hints import HintWatch, sample_every_ticks
+from sim.model.observe import Event, Gauges
+from sim.scoring.score import SLOTracker
+from sim.model.spec import Action
+from sim.drill.symptoms import SymptomWatch
 from tui.frame import (
     BreakerReading,
     Frame,
@@ -113,7 +113,7 @@ class LiveRun:
     """Which of the drill's hints fired and when."""
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
     alerts: AlertWatch = attrs.Factory(AlertWatch)
-    """Each SLO's alert state, judged on the gauge samples (see `sim.alerts`)."""
+    """Each SLO's alert state, judged on the gauge samples (see `sim.scoring.alerts`)."""
     lock: threading.RLock = attrs.Factory(threading.RLock)
 
     @classmethod
@@ -232,7 +232,7 @@ class LiveRun:
         )
         while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
             self.samples.popleft()
-        # Symptoms, hints, then alerts, on every sample: sim.replay's index pass judges them in
+        # Symptoms, hints, then alerts, on every sample: sim.records.replay's index pass judges them in
         # this order and at this cadence to know what the player was shown. The engine's events
         # so far go first, so the log stays in time order.
         self._log_events()

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.headless import RUN_JSON_SCHEMA
-from sim.observe import FAIL_REASONS, REJECT_REASONS
-from sim.scoring import grade_for
+from sim.running.headless import RUN_JSON_SCHEMA
+from sim.model.observe import FAIL_REASONS, REJECT_REASONS
+from sim.scoring.score import grade_for
 from tui.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -350,9 +350,9 @@ def test_replay_without_verify_opens_the_replay_viewer(opened, tmp_path):
 
 
 def make_save(folder: Path) -> Path:
-    from sim.drill_loader import load_drill
-    from sim.headless import run_drill
-    from sim.saves import save_run
+    from sim.drill.loader import load_drill
+    from sim.running.headless import run_drill
+    from sim.records.saves import save_run
 
     drill = load_drill(MINI)
     run = run_drill(drill, actions=drill.par)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.conditions import (
+from sim.drill.conditions import (
     AllOf,
     AnyOf,
     Comparison,
@@ -19,7 +19,7 @@ from sim.conditions import (
     metric_value,
     parse_condition,
 )
-from sim.observe import BreakerGauge, Gauges, PoolGauge, WorkerGauge
+from sim.model.observe import BreakerGauge, Gauges, PoolGauge, WorkerGauge
 
 
 def make_gauges(**overrides) -> Gauges:

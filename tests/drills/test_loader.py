@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.conditions import parse_condition
-from sim.drill_loader import (
+from sim.drill.conditions import parse_condition
+from sim.drill.loader import (
     _FAULT_PARAMS,
     ACTION_ARGUMENTS,
     SHIPPED_DRILLS_DIR,
@@ -23,8 +23,8 @@ from sim.drill_loader import (
     user_drills_dir,
     validate_drill_file,
 )
-from sim.errors import InputError
-from sim.spec import (
+from sim.model.errors import InputError
+from sim.model.spec import (
     ACTION_NAMES,
     FAULT_KINDS,
     Action,
@@ -38,7 +38,7 @@ from sim.spec import (
     PoolSpec,
     StreamStep,
 )
-from sim.units import UnitError, format_duration, parse_duration_s, parse_range, parse_size_mb
+from sim.model.units import UnitError, format_duration, parse_duration_s, parse_range, parse_size_mb
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "drills"
 
@@ -488,7 +488,7 @@ def test_par_keeps_the_engine_spellings_for_unbounded_and_no_timeout(tmp_path):
 
 
 def test_every_fault_kind_and_action_has_a_schema():
-    # A kind or action added to sim.spec must be taught to the loader too.
+    # A kind or action added to sim.model.spec must be taught to the loader too.
     assert set(_FAULT_PARAMS) == set(FAULT_KINDS)
     assert set(ACTION_ARGUMENTS) == set(ACTION_NAMES)
 

@@ -13,9 +13,9 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.drill import Drill
-from sim.drill_loader import load_drill
-from sim.errors import InputError, Problem
+from sim.drill.drill import Drill
+from sim.drill.loader import load_drill
+from sim.model.errors import InputError, Problem
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "drills"
 VALID_DOCUMENTS = {name: tomllib.loads((DATA / name).read_text()) for name in ("minimal.toml", "full.toml")}
@@ -186,7 +186,7 @@ simple_values = st.recursive(
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.dictionaries(simple_keys, simple_values, min_size=1, max_size=5))
 def test_line_index_finds_every_field_of_any_document(document):
-    from sim.drill_loader import index_source_lines
+    from sim.drill.loader import index_source_lines
 
     text = tomli_w.dumps(document)
     lines = index_source_lines(text)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.drill_loader import SHIPPED_DRILLS_DIR, load_drill, validate_drill_file
-from sim.headless import HeadlessRun, compare
-from sim.spec import ACTION_NAMES
+from sim.drill.loader import SHIPPED_DRILLS_DIR, load_drill, validate_drill_file
+from sim.running.headless import HeadlessRun, compare
+from sim.model.spec import ACTION_NAMES
 
 DRILL_PATHS = sorted(Path(SHIPPED_DRILLS_DIR).glob("*.toml"))
 OTHER_SEEDS = (1, 2, 3, 4, 5)

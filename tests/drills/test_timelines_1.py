@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.drill import Drill
-from sim.drill_loader import load_drill
-from sim.engine import Simulation
-from sim.spec import DbStep
+from sim.drill.drill import Drill
+from sim.drill.loader import load_drill
+from sim.engine.simulation import Simulation
+from sim.model.spec import DbStep
 
 pytestmark = pytest.mark.long_run
 

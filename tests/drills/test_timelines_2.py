@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.drill import Drill
-from sim.drill_loader import load_drill
-from sim.engine import Simulation
+from sim.drill.drill import Drill
+from sim.drill.loader import load_drill
+from sim.engine.simulation import Simulation
 
 pytestmark = pytest.mark.long_run
 

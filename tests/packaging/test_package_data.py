@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 
 import drills
-from sim.drill_loader import SHIPPED_DRILLS_DIR
+from sim.drill.loader import SHIPPED_DRILLS_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 

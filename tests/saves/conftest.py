@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.saves import Save, SavedSLI
-from sim.spec import Action
+from sim.records.saves import Save, SavedSLI
+from sim.model.spec import Action
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "saves"
 UTC = dt.timezone.utc

@@ -8,7 +8,7 @@ import stat
 import attrs
 import pytest
 
-from sim.saves import load_save, write_atomic, write_save
+from sim.records.saves import load_save, write_atomic, write_save
 
 
 class InjectedFailure(Exception):

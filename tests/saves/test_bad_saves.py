@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sim.errors import InputError
-from sim.saves import load_save
+from sim.model.errors import InputError
+from sim.records.saves import load_save
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "saves"
 

@@ -9,8 +9,8 @@ import tomli_w
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import InputError
-from sim.saves import Save, parse_save
+from sim.model.errors import InputError
+from sim.records.saves import Save, parse_save
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "saves"
 VALID_TEXT = (DATA_DIR / "valid.toml").read_text()

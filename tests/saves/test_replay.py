@@ -11,13 +11,13 @@ import attrs
 import numpy as np
 import pytest
 
-from sim.drill_loader import load_drill
-from sim.engine import Simulation
-from sim.errors import InputError
-from sim.replay import Replay, verify_save
-from sim.saves import ForkPoint, load_save, save_run, write_save
-from sim.scoring import SLOTracker
-from sim.spec import Action
+from sim.drill.loader import load_drill
+from sim.engine.simulation import Simulation
+from sim.model.errors import InputError
+from sim.records.replay import Replay, verify_save
+from sim.records.saves import ForkPoint, load_save, save_run, write_save
+from sim.scoring.score import SLOTracker
+from sim.model.spec import Action
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
 STARTED = dt.datetime(2026, 1, 31, 14, 5, tzinfo=dt.timezone.utc)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from sim import ENGINE_VERSION
-from sim.errors import InputError
-from sim.saves import (
+from sim.model.errors import InputError
+from sim.records.saves import (
     FORMAT_VERSION,
     ForkPoint,
     SavedSLI,
@@ -26,7 +26,7 @@ from sim.saves import (
     save_filename,
     write_save,
 )
-from sim.spec import Action
+from sim.model.spec import Action
 
 DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "saves"
 UTC = dt.timezone.utc

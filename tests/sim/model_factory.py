@@ -12,8 +12,8 @@ from typing import Iterable
 
 import attrs
 
-from sim.engine import Simulation
-from sim.spec import (
+from sim.engine.simulation import Simulation
+from sim.model.spec import (
     Action,
     ArrivalProfile,
     BreakerSpec,

@@ -26,8 +26,8 @@ from model_factory import (
     window,
     with_faults,
 )
-from sim.engine import POOL_RESIZE_DELAY_S, Simulation
-from sim.spec import BreakerSpec, CpuStep, Fault, MemorySpec
+from sim.engine.simulation import POOL_RESIZE_DELAY_S, Simulation
+from sim.model.spec import BreakerSpec, CpuStep, Fault, MemorySpec
 
 SEED = 5
 

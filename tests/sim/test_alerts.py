@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.alerts import ALERT_WARMUP_S, AlertWatch, slo_state
-from sim.scoring import SLOStatus
+from sim.scoring.alerts import ALERT_WARMUP_S, AlertWatch, slo_state
+from sim.scoring.score import SLOStatus
 
 
 def _status(burn: float, budget: float = 0.9, name: str = "latency") -> SLOStatus:

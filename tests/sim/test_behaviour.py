@@ -28,8 +28,8 @@ from model_factory import (
     window,
     with_faults,
 )
-from sim.engine import Simulation
-from sim.spec import BreakerSpec, CpuStep, DbStep, Dependency, Fault, MemorySpec, PoolSpec
+from sim.engine.simulation import Simulation
+from sim.model.spec import BreakerSpec, CpuStep, DbStep, Dependency, Fault, MemorySpec, PoolSpec
 
 SEED = 3
 

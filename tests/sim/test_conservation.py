@@ -9,8 +9,8 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.engine import Simulation
-from sim.spec import (
+from sim.engine.simulation import Simulation
+from sim.model.spec import (
     Action, ArrivalProfile, BreakerSpec, CacheSpec, CacheStep, CallStep, CpuStep, DbStep, Dependency,
     Distribution, Fault, MemorySpec, ModelSpec, PoolSpec, RetryPolicy, ServiceSpec, StreamStep, TrafficClass,
 )
@@ -94,7 +94,7 @@ def test_conservation_holds_every_tick(scenario):
     outcomes = np.cumsum(h.series("completed") + h.series("failed"))
     np.testing.assert_array_equal(np.cumsum(admitted), outcomes + h.series("in_flight"))
     # Reasons add up, and per-class counts agree with the totals.
-    from sim.observe import FAIL_REASONS, REJECT_REASONS
+    from sim.model.observe import FAIL_REASONS, REJECT_REASONS
 
     np.testing.assert_array_equal(sum(h.series(f"failed_{r}") for r in FAIL_REASONS), h.series("failed"))
     np.testing.assert_array_equal(sum(h.series(f"rejected_{r}") for r in REJECT_REASONS), rejected)

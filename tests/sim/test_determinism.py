@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from sim.bench import reference_model
-from sim.engine import Simulation
-from sim.spec import Action
+from sim.tools.bench import reference_model
+from sim.engine.simulation import Simulation
+from sim.model.spec import Action
 
 ACTIONS = (
     Action(5.0, "pool.resize", {"pool": "main", "size": 30}),

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sim.distributions import cdf, quantile, sample
-from sim.spec import Distribution
+from sim.model.distributions import cdf, quantile, sample
+from sim.model.spec import Distribution
 
 DISTRIBUTIONS = {
     "constant": Distribution.constant(0.2),

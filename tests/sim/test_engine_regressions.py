@@ -71,7 +71,7 @@ def test_booleans_are_not_numbers():
 
 def test_latency_pulses_start_with_the_fault():
     from model_factory import with_faults
-    from sim.spec import Fault
+    from sim.model.spec import Fault
     pulses = Fault(at_s=0.5, target="api", kind="latency_pulses", period_s=1.0, width_s=0.2, add_s=0.3)
     sim = run(with_faults(api_model(100, latency=const(0.02), workers=16), pulses), 0.75, seed=3)
     # Calls started in [0.5, 0.7) are inside the first pulse: they come back after 0.3 s.
@@ -86,8 +86,8 @@ def test_pool_resize_refuses_bulkhead_pools():
 
 def test_down_workers_hold_no_memory_even_with_a_queue():
     """Queued-request memory lives on live workers only (it once reached 15 GB on a 1 GB limit)."""
-    from sim.engine import Simulation
-    from sim.spec import (ArrivalProfile, CpuStep, Distribution, Fault, MemorySpec, ModelSpec, ServiceSpec,
+    from sim.engine.simulation import Simulation
+    from sim.model.spec import (ArrivalProfile, CpuStep, Distribution, Fault, MemorySpec, ModelSpec, ServiceSpec,
                           TrafficClass)
 
     model = ModelSpec(

@@ -21,7 +21,7 @@ from model_factory import (
     window,
     with_faults,
 )
-from sim.spec import CpuStep, Fault, MemorySpec
+from sim.model.spec import CpuStep, Fault, MemorySpec
 
 SEED = 11
 

@@ -1,14 +1,48 @@
-"""sim/ is a headless core: importing all of it must not pull in textual, rich or tui."""
+"""sim/ is a headless core in layers: each layer imports only the layers below it.
 
+The rules are the table in ARCHITECTURE.md; importing all of sim must not pull in
+textual, rich or tui.
+"""
+
+import ast
 import pkgutil
 import subprocess
 import sys
+from pathlib import Path
 
 import sim
 
+SIM_DIR = Path(sim.__file__).resolve().parent
+
+ALLOWED = {
+    "model": {"model"},
+    "engine": {"model", "engine"},
+    "drill": {"model", "drill"},
+    "scoring": {"model", "drill", "scoring"},
+    "records": {"model", "engine", "drill", "scoring", "records"},
+    "running": {"model", "engine", "drill", "scoring", "running"},
+    "tools": {"model", "engine", "drill", "scoring", "records", "running", "tools"},
+}
+"""Layer -> the layers its modules may import (sim's own top level, ENGINE_VERSION, is open to all)."""
+
+
+def _sim_modules() -> list[str]:
+    return [m.name for m in pkgutil.walk_packages(sim.__path__, "sim.")]
+
+
+def _imports(path: Path) -> list[tuple[int, str, tuple[str, ...]]]:
+    """(line, module, names) for every `import` and `from ... import` in a file."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name, ()) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.lineno, node.module, tuple(a.name for a in node.names)))
+    return found
+
 
 def test_sim_never_imports_ui_code():
-    modules = [f"sim.{m.name}" for m in pkgutil.iter_modules(sim.__path__)]
+    modules = _sim_modules()
     code = (
         "import importlib, sys\n"
         f"for m in {modules!r}: importlib.import_module(m)\n"
@@ -17,4 +51,41 @@ def test_sim_never_imports_ui_code():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"sim imported UI modules: {out.stdout}"
-    assert len(modules) > 10
+    assert len(modules) > 20
+
+
+def test_every_module_lives_in_a_layer():
+    loose = sorted(p.name for p in SIM_DIR.glob("*.py") if p.name != "__init__.py")
+    assert loose == [], f"modules outside a layer folder: {loose}"
+    layers = sorted(p.name for p in SIM_DIR.iterdir() if (p / "__init__.py").is_file())
+    assert layers == sorted(ALLOWED)
+
+
+def test_each_layer_imports_only_the_layers_below_it():
+    wrong = []
+    for path in sorted(SIM_DIR.rglob("*.py")):
+        rel = path.relative_to(SIM_DIR)
+        if len(rel.parts) < 2:
+            continue
+        layer = rel.parts[0]
+        for line, module, _ in _imports(path):
+            parts = module.split(".")
+            if parts[0] != "sim" or len(parts) == 1:
+                continue
+            if parts[1] not in ALLOWED[layer]:
+                wrong.append(f"sim/{rel.as_posix()}:{line} ({layer}) imports {module}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_no_module_imports_a_private_name_of_another():
+    wrong = []
+    roots = [SIM_DIR, SIM_DIR.parent / "tui"]
+    for root in roots:
+        for path in sorted(root.rglob("*.py")):
+            for line, module, names in _imports(path):
+                if module.split(".")[0] not in ("sim", "tui"):
+                    continue
+                private = [n for n in names if n.startswith("_") and not n.startswith("__")]
+                if private:
+                    wrong.append(f"{path.relative_to(root.parent).as_posix()}:{line} imports {private} from {module}")
+    assert not wrong, "\n".join(wrong)

@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine import _scan_grants
+from sim.engine.simulation import _scan_grants
 
 
 def _walk(wait_all, order, free, patience, t0, t1):

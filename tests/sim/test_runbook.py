@@ -7,12 +7,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from sim.actions_file import load_actions
-from sim.conditions import parse_condition
-from sim.drill_loader import load_drill
-from sim.errors import InputError
-from sim.headless import run_drill
-from sim.runbook import Runbook, RunbookRule, RunbookRunner, load_runbook
+from sim.running.actions_file import load_actions
+from sim.drill.conditions import parse_condition
+from sim.drill.loader import load_drill
+from sim.model.errors import InputError
+from sim.running.headless import run_drill
+from sim.running.runbook import Runbook, RunbookRule, RunbookRunner, load_runbook
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = REPO / "tests" / "data"

@@ -1,6 +1,6 @@
 """SLO scoring arithmetic, checked against hand-computed numbers on synthetic histories.
 
-The fake simulation below fills a real `sim.history.History` with chosen per-tick
+The fake simulation below fills a real `sim.model.history.History` with chosen per-tick
 counts, so the tracker reads exactly what it reads from the engine.
 """
 
@@ -15,10 +15,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.drill import Drill, SLOSpec
-from sim.history import History
-from sim.observe import Event
-from sim.scoring import (
+from sim.drill.drill import Drill, SLOSpec
+from sim.model.history import History
+from sim.model.observe import Event
+from sim.scoring.score import (
     ALL_MET_POINTS,
     BUDGET_POINTS,
     COST_POINTS,
@@ -29,7 +29,7 @@ from sim.scoring import (
     grade_for,
     score_run,
 )
-from sim.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, PoolSpec, ServiceSpec, TrafficClass, Dependency
+from sim.model.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, PoolSpec, ServiceSpec, TrafficClass, Dependency
 
 
 def make_drill(slos, *, classes=("web",), dt_s=1.0, incident_start_s=15.0, workers=2, concurrency=2, pools=()):
@@ -50,7 +50,7 @@ def make_drill(slos, *, classes=("web",), dt_s=1.0, incident_start_s=15.0, worke
 
 
 class FakeSim:
-    """Just enough of `sim.engine.Simulation` for the tracker: history and events."""
+    """Just enough of `sim.engine.simulation.Simulation` for the tracker: history and events."""
 
     def __init__(self, drill: Drill, thresholds_s=(), capacity=4096):
         self.latency_thresholds_s = tuple(thresholds_s)
@@ -356,15 +356,15 @@ MINI = Path(__file__).resolve().parents[2] / "tests" / "cli" / "data" / "mini.to
 
 @pytest.fixture(scope="module")
 def mini_runs():
-    from sim.drill_loader import load_drill
-    from sim.headless import compare
+    from sim.drill.loader import load_drill
+    from sim.running.headless import compare
 
     drill = load_drill(MINI)
     return drill, compare(drill)
 
 
 def test_incremental_tracker_equals_scoring_the_whole_history_at_the_end(mini_runs):
-    from sim.engine import Simulation
+    from sim.engine.simulation import Simulation
 
     drill, (none_run, _) = mini_runs
     sim = Simulation.from_drill(drill)
@@ -401,7 +401,7 @@ def test_compare_runs_do_nothing_and_par_on_the_same_seed(mini_runs):
 
 def test_compare_forks_par_from_do_nothing_without_changing_either_run(mini_runs):
     """compare() shares the stretch before par's first action; both runs must equal runs made alone."""
-    from sim.headless import run_drill
+    from sim.running.headless import run_drill
 
     drill, (none_run, par_run) = mini_runs
     alone = (run_drill(drill, policy="none"), run_drill(drill, actions=drill.par, policy="par"))

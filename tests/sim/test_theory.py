@@ -1,11 +1,11 @@
 """The engine against queueing theory: Erlang C (M/M/c), M/M/c/K blocking, Little's law.
 
-Expected values come from closed-form formulas (sim.queueing_theory, itself
+Expected values come from closed-form formulas (sim.tools.queueing_theory, itself
 checked here against textbook values), never from the engine. Each case runs a
 fixed seed with 20 batches: the engine must be within 3 % of theory, or — near
 saturation, where a run the suite can afford is noisier than 3 % — theory must
 lie inside the run's 99.9 % batch-means confidence interval, and that interval
-must be narrow enough for the check to mean something. `python -m sim.validate`
+must be narrow enough for the check to mean something. `python -m sim.tools.validate`
 shows the 3 % agreement with millions of customers.
 """
 
@@ -15,8 +15,8 @@ import attrs
 
 import pytest
 
-from sim import queueing_theory as qt
-from sim.validate import measure
+from sim.tools import queueing_theory as qt
+from sim.tools.validate import measure
 
 MEAN_S = 0.001
 
@@ -87,8 +87,8 @@ def test_statistics_do_not_depend_on_the_time_step(mean_service_s, customers):
 
 def test_littles_law_holds_on_a_full_request_plan():
     """Cache, DB pool and an LLM call, no faults: L (time-average in flight) = lambda W."""
-    from sim.bench import reference_model
-    from sim.engine import Simulation
+    from sim.tools.bench import reference_model
+    from sim.engine.simulation import Simulation
 
     model = attrs.evolve(reference_model(rate_rps=400), faults=())
     sim = Simulation(model, 21)
@@ -107,7 +107,7 @@ def test_littles_law_holds_on_a_full_request_plan():
 
 
 def test_validation_verdict_separates_agreement_noise_and_disagreement():
-    from sim.validate import AGREEMENT, Figure, verdict
+    from sim.tools.validate import AGREEMENT, Figure, verdict
 
     agree = Figure("c=1 rho=0.5 mean", 0.0017, 0.0042, AGREEMENT)
     noisy = Figure("c=4 rho=0.95 p95", 0.0845, 0.1043, AGREEMENT)  # off by 8 %, but its interval is 10 %

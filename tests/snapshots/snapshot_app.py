@@ -10,7 +10,7 @@ import attrs
 from drill_factory import slow_llm_drill
 from textual.pilot import Pilot
 
-from sim.errors import InputError, Problem
+from sim.model.errors import InputError, Problem
 from tui.app import BrownoutApp
 from tui.dialogs.message_dialog import MessageDialog
 

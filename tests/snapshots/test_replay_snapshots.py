@@ -8,11 +8,11 @@ from pathlib import Path
 import attrs
 import pytest
 
-from sim.drill_loader import load_drill
-from sim.engine import Simulation
-from sim.saves import ForkPoint, Save, SavedSLI, save_run, write_save
-from sim.scoring import SLOTracker
-from sim.spec import Action
+from sim.drill.loader import load_drill
+from sim.engine.simulation import Simulation
+from sim.records.saves import ForkPoint, Save, SavedSLI, save_run, write_save
+from sim.scoring.score import SLOTracker
+from sim.model.spec import Action
 from tui.app import BrownoutApp
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"

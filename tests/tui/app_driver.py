@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.pilot import Pilot
 
-from sim.drill import Drill
+from sim.drill.drill import Drill
 from tui.app import BrownoutApp
 from tui.dialogs.action_dialog import ActionDialog
 from tui.screens.incident import IncidentScreen

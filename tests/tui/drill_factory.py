@@ -7,8 +7,8 @@ light, the alerts and the debrief all have something to show within seconds.
 
 from __future__ import annotations
 
-from sim.drill import Drill, Hint, SLOSpec
-from sim.spec import (
+from sim.drill.drill import Drill, Hint, SLOSpec
+from sim.model.spec import (
     Action,
     ArrivalProfile,
     BreakerSpec,

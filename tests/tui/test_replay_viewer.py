@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from sim.drill_loader import load_drill
-from sim.engine import Simulation
-from sim.replay import Replay, verify_save
-from sim.saves import ForkPoint, load_save, save_run
-from sim.scoring import SLOTracker
-from sim.spec import Action
+from sim.drill.loader import load_drill
+from sim.engine.simulation import Simulation
+from sim.records.replay import Replay, verify_save
+from sim.records.saves import ForkPoint, load_save, save_run
+from sim.scoring.score import SLOTracker
+from sim.model.spec import Action
 from tui.app import BrownoutApp
 from tui.commands import ScreenCommands
 from tui.dialogs.message_dialog import MessageDialog
@@ -219,7 +219,7 @@ async def test_a_changed_drill_opens_a_dialog_not_a_replay(recording, tmp_path):
     own.mkdir()
     shutil.copy(drill.source_path, own / "replay-check.toml")
     save = load_save(path)
-    from sim.saves import write_save
+    from sim.records.saves import write_save
     import attrs
 
     copy_path = write_save(attrs.evolve(save, drill_path=str(own / "replay-check.toml")), own / path.name)

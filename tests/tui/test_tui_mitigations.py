@@ -11,7 +11,7 @@ from textual.command import CommandList
 from tui.commands import MITIGATIONS
 from tui.dialogs.action_dialog import ActionDialog
 from tui.screens.incident import IncidentScreen
-from sim.spec import ACTION_NAMES
+from sim.model.spec import ACTION_NAMES
 
 
 def _pool(gauges, name):

@@ -7,7 +7,7 @@ import math
 from drill_factory import slow_llm_drill
 from app_driver import fill_dialog, make_app, start_drill, step
 
-from sim.headless import run_drill
+from sim.running.headless import run_drill
 from tui.screens.debrief import DebriefScreen
 
 # The par script of slow_llm_drill as the keys a player presses, with the dialog values.

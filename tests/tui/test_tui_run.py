@@ -8,7 +8,7 @@ import time
 from drill_factory import slow_llm_drill
 from app_driver import make_app, start_drill, step
 
-from sim.saves import load_save
+from sim.records.saves import load_save
 from tui.app import BrownoutApp
 from tui.live import SPEEDS, LiveRun
 from tui.screens.confirm import ConfirmScreen

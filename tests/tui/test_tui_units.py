@@ -8,7 +8,7 @@ import attrs
 import pytest
 from drill_factory import slow_llm_drill
 
-from sim.alerts import ALERT_WARMUP_S
+from sim.scoring.alerts import ALERT_WARMUP_S
 from tui.dialogs.forms import FieldError, FormField, NotApplicable, action_args, form_for
 from tui.frame import LatencySeries
 from tui.live import LiveRun
@@ -138,7 +138,7 @@ def test_reflow_joins_wrapped_lines_and_keeps_paragraphs_and_items():
 def test_saves_list_grades_finished_runs_only():
     from pathlib import Path
 
-    from sim.saves import SaveSummary
+    from sim.records.saves import SaveSummary
     from tui.screens.saves import summary_row
 
     finished = SaveSummary(Path("a.toml"), drill_id="tutorial", ended="finished", end_t_s=480.0, score=88.4, grade="B")

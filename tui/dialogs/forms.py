@@ -11,10 +11,10 @@ import math
 
 import attrs
 
-from sim.distributions import quantile
-from sim.observe import Gauges
-from sim.spec import Action, CallStep, DbStep, ModelSpec
-from sim.units import format_duration
+from sim.model.distributions import quantile
+from sim.model.observe import Gauges
+from sim.model.spec import Action, CallStep, DbStep, ModelSpec
+from sim.model.units import format_duration
 
 FIELD_KINDS = ("choice", "int", "float")
 

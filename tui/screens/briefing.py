@@ -8,7 +8,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
-from sim.drill import Drill
+from sim.drill.drill import Drill
 from tui.commands import MITIGATIONS, ScreenCommands
 from tui.frame import format_clock
 from tui.screens.picker import describe_slo

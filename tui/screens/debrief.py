@@ -12,9 +12,9 @@ from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sim.drill import Drill
-from sim.scoring import EVAL_WINDOW_S, ScoreReport
-from sim.spec import Action
+from sim.drill.drill import Drill
+from sim.scoring.score import EVAL_WINDOW_S, ScoreReport
+from sim.model.spec import Action
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
@@ -183,7 +183,7 @@ class DebriefScreen(Screen):
         threading.Thread(target=self._compare_in_thread, name="debrief-compare", daemon=True).start()
 
     def _compare_in_thread(self) -> None:
-        from sim.headless import compare
+        from sim.running.headless import compare
 
         try:
             none_run, par_run = compare(self.drill, self.seed)

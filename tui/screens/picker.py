@@ -11,8 +11,8 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from sim.drill import Drill, SLOSpec
-from sim.drill_loader import list_drills, load_drill
+from sim.drill.drill import Drill, SLOSpec
+from sim.drill.loader import list_drills, load_drill
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.row_table import RowTable

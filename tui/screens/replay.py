@@ -23,12 +23,12 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widget import Widget
 
-from sim.alerts import AlertWatch
-from sim.errors import InputError
-from sim.hints import HintWatch
-from sim.replay import Replay
-from sim.saves import ForkPoint
-from sim.scoring import SLOTracker
+from sim.scoring.alerts import AlertWatch
+from sim.model.errors import InputError
+from sim.drill.hints import HintWatch
+from sim.records.replay import Replay
+from sim.records.saves import ForkPoint
+from sim.scoring.score import SLOTracker
 from tui.commands import ScreenCommands
 from tui.frame import Frame, LogEntry, format_clock
 from tui.live import LiveRun

@@ -16,7 +16,7 @@ from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from sim.saves import SaveSummary, default_saves_dir, list_saves
+from sim.records.saves import SaveSummary, default_saves_dir, list_saves
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.row_table import RowTable
@@ -125,7 +125,7 @@ class SavesScreen(Screen):
         self.run_worker(lambda: self._verify(summary.path), thread=True, group="verify", name="verify-save")
 
     def _verify(self, path: Path) -> None:
-        from sim.replay import verify_save
+        from sim.records.replay import verify_save
 
         result = verify_save(path)
         self.app.call_from_thread(

@@ -30,11 +30,11 @@ import attrs
 import tomli_w
 
 from sim import ENGINE_VERSION
-from sim.errors import InputError, Problem
-from sim.spec import ACTION_NAMES, Action
+from sim.model.errors import InputError, Problem
+from sim.model.spec import ACTION_NAMES, Action
 
 if TYPE_CHECKING:
-    from sim.drill import Drill
+    from sim.drill.drill import Drill
 
 FORMAT_VERSION = 1
 """The save format this code writes and reads. Older formats would be upgraded

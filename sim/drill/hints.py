@@ -3,7 +3,7 @@
 Hints are judged on gauge samples taken every SAMPLE_EVERY_S of sim time (tick 0,
 then every `sample_every_ticks(dt_s)` ticks, and at the drill's last tick), the
 cadence the live app samples at. The replay index walks a whole saved run with the
-same cadence (`sim.replay.Replay.build_index`), so a replay viewer that seeks knows
+same cadence (`sim.records.replay.Replay.build_index`), so a replay viewer that seeks knows
 which hints had fired by then and when, exactly as the player saw them.
 """
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import attrs
 
-from sim.conditions import ConditionTracker, parse_condition
-from sim.drill import Hint
-from sim.observe import Gauges
+from sim.drill.conditions import ConditionTracker, parse_condition
+from sim.drill.drill import Hint
+from sim.model.observe import Gauges
 
 SAMPLE_EVERY_S = 0.25
 """Sim seconds between gauge samples (smoothing, hint conditions, symptoms)."""

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import attrs
 
-from sim.observe import Gauges
-from sim.spec import Fault
+from sim.model.observe import Gauges
+from sim.model.spec import Fault
 
 GIVE_UP_S = 15.0
 """A fault with no visible evidence by then is reported anyway (it may be subtle)."""

@@ -1,4 +1,4 @@
-"""Validate the engine against queueing theory: `python -m sim.validate`.
+"""Validate the engine against queueing theory: `python -m sim.tools.validate`.
 
 With one class, Poisson arrivals, exponential `cpu` service and c slots the engine
 is an M/M/c (or M/M/c/K) queue. This runs it with millions of customers and prints
@@ -16,9 +16,10 @@ import time
 import attrs
 import numpy as np
 
-from sim import histogram, queueing_theory
-from sim.engine import Simulation
-from sim.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, ServiceSpec, TrafficClass
+from sim.model import histogram
+from sim.tools import queueing_theory
+from sim.engine.simulation import Simulation
+from sim.model.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, ServiceSpec, TrafficClass
 
 
 @attrs.frozen
@@ -154,7 +155,7 @@ def verdict(figures: list[Figure]) -> tuple[list[str], bool]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.validate", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.tools.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=float, default=2e6, help="arrivals per M/M/c case (default 2e6)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)

@@ -35,10 +35,10 @@ import math
 import attrs
 import numpy as np
 
-from sim import histogram
-from sim.distributions import sample
-from sim.history import History
-from sim.observe import (
+from sim.model import histogram
+from sim.model.distributions import sample
+from sim.model.history import History
+from sim.model.observe import (
     BREAKER_CLOSED,
     BREAKER_HALF_OPEN,
     BREAKER_OPEN,
@@ -53,7 +53,7 @@ from sim.observe import (
     RunResult,
     WorkerGauge,
 )
-from sim.spec import (
+from sim.model.spec import (
     Action,
     CacheStep,
     CallStep,
@@ -437,7 +437,7 @@ class Simulation:
         )
 
     def latency_histogram(self) -> np.ndarray:
-        """Counts of successful latencies so far in the bins of `sim.histogram` (a copy)."""
+        """Counts of successful latencies so far in the bins of `sim.model.histogram` (a copy)."""
         return self._tot_hist.copy()
 
     def gauges(self) -> Gauges:
@@ -1713,7 +1713,7 @@ class Simulation:
     def _apply_now(self, action: Action, t0: float) -> None:
         logged = Action(t0, action.name, action.args)
         self._action_log.append(logged)
-        from sim.actions import apply_action  # one module per job: actions validate and act
+        from sim.engine.actions import apply_action  # one module per job: actions validate and act
 
         error = apply_action(self, action, t0)
         if error:

@@ -1,6 +1,6 @@
 """A drill: the incident story, its model, its SLOs, the par solution and hints.
 
-Values only. `sim.drill_loader.load_drill` builds a `Drill` from a TOML file,
+Values only. `sim.drill.loader.load_drill` builds a `Drill` from a TOML file,
 drawing any seeded ranges with the run's seed.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import attrs
 from attrs import validators as v
 
-from sim.spec import Action, ModelSpec
+from sim.model.spec import Action, ModelSpec
 
 
 @attrs.frozen

@@ -12,7 +12,7 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from sim.headless import HeadlessRun
+from sim.running.headless import HeadlessRun
 
 
 def junit_tree(runs: list[HeadlessRun]) -> ET.ElementTree:

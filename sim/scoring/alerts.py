@@ -1,6 +1,6 @@
 """SLO alerts: when the incident log says an SLO is at risk, burning, breached or clear again.
 
-An alert is judged on the gauge samples of `sim.hints` (every SAMPLE_EVERY_S of sim
+An alert is judged on the gauge samples of `sim.drill.hints` (every SAMPLE_EVERY_S of sim
 time), not on the app's frames: frame sizes follow wall time and speed, so alerts
 judged per frame would come at different times each time a run is played, and a
 replay could not say which alerts the player had seen before a moment it seeks to.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import attrs
 
-from sim.scoring import SLOStatus
+from sim.scoring.score import SLOStatus
 
 AT_RISK_BURN = 2.0
 """A 1-minute burn rate above this spends the budget faster than it is earned: warn."""

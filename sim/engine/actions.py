@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from sim.spec import RetryPolicy
+from sim.model.spec import RetryPolicy
 
 W_OFF, W_WARMING, W_UP, W_DOWN, W_DRAINING = 0, 1, 2, 3, 4
 
@@ -92,7 +92,7 @@ def _pool_resize(sim, action, t0):
 
 
 def sim_delay() -> float:
-    from sim.engine import POOL_RESIZE_DELAY_S
+    from sim.engine.simulation import POOL_RESIZE_DELAY_S
 
     return POOL_RESIZE_DELAY_S
 
@@ -238,7 +238,7 @@ def _worker_restart(sim, action, t0):
     if sim._worker_state[w] != W_UP:
         raise Refused(f"worker {w} is not running")
     restart = sim.model.service.memory.restart_s
-    from sim.engine import R_WORKER_LOST
+    from sim.engine.simulation import R_WORKER_LOST
 
     sim._kill_worker(w, t0, R_WORKER_LOST, t0 + restart, "restarted by operator")
     return f"worker {w} restarting (back in {restart:g}s)"

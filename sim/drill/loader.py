@@ -22,10 +22,10 @@ import attrs
 import numpy as np
 
 import drills
-from sim.conditions import ConditionError, parse_condition
-from sim.drill import Drill, Hint, SLOSpec
-from sim.errors import InputError, Problem
-from sim.spec import (
+from sim.drill.conditions import ConditionError, parse_condition
+from sim.drill.drill import Drill, Hint, SLOSpec
+from sim.model.errors import InputError, Problem
+from sim.model.spec import (
     ACTION_NAMES,
     Action,
     ArrivalProfile,
@@ -47,7 +47,7 @@ from sim.spec import (
     StreamStep,
     TrafficClass,
 )
-from sim.units import UnitError, ValueRange, format_duration, parse_duration_s, parse_range, parse_size_mb
+from sim.model.units import UnitError, ValueRange, format_duration, parse_duration_s, parse_range, parse_size_mb
 
 SHIPPED_DRILLS_DIR = Path(drills.__file__).resolve().parent
 """The drills that ship with Brownout: the repository's drills/ folder, installed as package data."""
@@ -1220,8 +1220,8 @@ ACTION_ARGUMENTS: dict[str, dict[str, bool]] = {
     "fallback.set": {"dependency": True, "enabled": False},
     "worker.restart": {"worker": False},
 }
-"""Each action's arguments (canonical names, as `sim.actions` reads them) and whether
-they are required. The ranges below mirror what `sim.actions` accepts, so a par
+"""Each action's arguments (canonical names, as `sim.engine.actions` reads them) and whether
+they are required. The ranges below mirror what `sim.engine.actions` accepts, so a par
 solution is never refused by the engine for a value the loader let through."""
 
 

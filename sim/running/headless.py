@@ -16,12 +16,12 @@ import time
 import attrs
 
 from sim import ENGINE_VERSION
-from sim.drill import Drill
-from sim.engine import Simulation
-from sim.observe import FAIL_REASONS, REJECT_REASONS
-from sim.runbook import Firing, Runbook, RunbookRunner
-from sim.scoring import ScoreReport, SLOTracker
-from sim.spec import Action
+from sim.drill.drill import Drill
+from sim.engine.simulation import Simulation
+from sim.model.observe import FAIL_REASONS, REJECT_REASONS
+from sim.running.runbook import Firing, Runbook, RunbookRunner
+from sim.scoring.score import ScoreReport, SLOTracker
+from sim.model.spec import Action
 
 UPDATE_EVERY_S = 5.0
 """Headless runs hand new ticks to the scorer this often (simulated seconds): well

@@ -2,14 +2,14 @@
 
     [[actions]]
     at = "75s"                 # when (a duration from the start of the drill)
-    action = "pool.resize"     # a name from sim.spec.ACTION_NAMES
+    action = "pool.resize"     # a name from sim.model.spec.ACTION_NAMES
     pool = "main"              # the action's arguments as keys
     size = 40
 
 Durations may be written as strings without the `_s` suffix (`timeout = "2s"`,
 `backoff = "100ms"`) or as seconds with it (`timeout_s = 2.0`). Every problem
 is reported at once as a `Problem` (file, line, field path), never a traceback.
-`read_action_args` is shared with runbook rules (`sim.runbook`).
+`read_action_args` is shared with runbook rules (`sim.running.runbook`).
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import attrs
 
-from sim.drill import Drill
-from sim.errors import InputError, Problem
-from sim.spec import ACTION_NAMES, Action
-from sim.units import UnitError, parse_duration_s
+from sim.drill.drill import Drill
+from sim.model.errors import InputError, Problem
+from sim.model.spec import ACTION_NAMES, Action
+from sim.model.units import UnitError, parse_duration_s
 
 MAX_FILE_BYTES = 1_000_000
 
@@ -111,7 +111,7 @@ class ProblemSink:
 
 def read_toml_file(path: str | Path, sink: ProblemSink) -> dict | None:
     """The parsed document, or None with the problem reported (missing, not UTF-8, bad TOML)."""
-    from sim.drill_loader import index_source_lines
+    from sim.drill.loader import index_source_lines
 
     file = Path(path)
     try:

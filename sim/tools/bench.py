@@ -1,4 +1,4 @@
-"""Simulator speed: `python -m sim.bench` (also `brownout bench`).
+"""Simulator speed: `python -m sim.tools.bench` (also `brownout bench`).
 
 Prints simulated requests per wall second and how many times faster than real
 time the engine runs: first the reference load of the speed target (15 minutes
@@ -15,8 +15,8 @@ from pathlib import Path
 
 import attrs
 
-from sim.engine import Simulation
-from sim.spec import (
+from sim.engine.simulation import Simulation
+from sim.model.spec import (
     ArrivalProfile, BreakerSpec, CacheSpec, CacheStep, CallStep, CpuStep, DbStep, Dependency, Distribution,
     Fault, MemorySpec, ModelSpec, PoolSpec, RetryPolicy, ServiceSpec, TrafficClass,
 )
@@ -71,7 +71,7 @@ def measure(name: str, sim: Simulation, until_s: float) -> BenchRow:
 
 def bench_drills(paths: list[Path]) -> list[BenchRow]:
     """Time each drill from start to end on its default seed, doing nothing."""
-    from sim.drill_loader import load_drill
+    from sim.drill.loader import load_drill
 
     rows = []
     for path in paths:
@@ -81,7 +81,7 @@ def bench_drills(paths: list[Path]) -> list[BenchRow]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sim.bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m sim.tools.bench", description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=15.0, help="reference run length (default 15)")
     parser.add_argument("--dt", type=float, nargs="*", default=[0.05, 0.1, 0.25], help="time steps to try (s)")
     parser.add_argument("--no-drills", action="store_true", help="only the reference load")
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = [measure(f"reference 500 rps dt={dt * 1000:g}ms", Simulation(reference_model(dt_s=dt), 1), 60 * args.minutes)
             for dt in args.dt]
     if not args.no_drills:
-        from sim.drill_loader import SHIPPED_DRILLS_DIR
+        from sim.drill.loader import SHIPPED_DRILLS_DIR
 
         rows += bench_drills(sorted(SHIPPED_DRILLS_DIR.glob("*.toml")))
     print(f"{'run':<32} {'sim s':>7} {'requests':>10} {'wall s':>7} {'req/wall s':>11} {'x real-time':>11}")

@@ -1,7 +1,7 @@
 """The frozen description of a simulated service: what the engine runs.
 
 Everything here is a value (frozen attrs). The drill loader builds these from
-TOML; the engine (`sim.engine.Simulation`) reads them and never mutates them.
+TOML; the engine (`sim.engine.simulation.Simulation`) reads them and never mutates them.
 Times are seconds (`_s`), memory is megabytes (`_mb`), rates are per second.
 """
 

@@ -2,8 +2,8 @@
 
     [[rules]]
     name = "shed when the queue explodes"   # optional, for the report
-    when = "queue_depth > 200 for 10s"       # the condition language of sim.conditions
-    do = "shed.set"                          # an action name (sim.spec.ACTION_NAMES)
+    when = "queue_depth > 200 for 10s"       # the condition language of sim.drill.conditions
+    do = "shed.set"                          # an action name (sim.model.spec.ACTION_NAMES)
     fraction = 0.3                           # the action's arguments, as in an actions file
     once = true                              # optional (default true): fire at most once
     cooldown = "30s"                         # optional, with once = false: the least time between firings
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import attrs
 
-from sim.actions_file import (
+from sim.running.actions_file import (
     ProblemSink,
     check_references,
     describe_value,
@@ -29,12 +29,12 @@ from sim.actions_file import (
     read_table_array,
     suggest_name,
 )
-from sim.conditions import Condition, ConditionError, ConditionTracker, parse_condition
-from sim.drill import Drill
-from sim.errors import InputError
-from sim.observe import Gauges
-from sim.spec import Action
-from sim.units import UnitError, parse_duration_s
+from sim.drill.conditions import Condition, ConditionError, ConditionTracker, parse_condition
+from sim.drill.drill import Drill
+from sim.model.errors import InputError
+from sim.model.observe import Gauges
+from sim.model.spec import Action
+from sim.model.units import UnitError, parse_duration_s
 
 _RULE_KEYS = ("name", "when", "do", "once", "cooldown")
 

@@ -1,4 +1,4 @@
-"""Vectorised sampling of the duration distributions in `sim.spec.Distribution`."""
+"""Vectorised sampling of the duration distributions in `sim.model.spec.Distribution`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from sim.spec import Distribution
+from sim.model.spec import Distribution
 
 _Z99 = 2.3263478740408408  # standard normal quantile at 0.99
 

@@ -28,8 +28,8 @@ from typing import Union
 
 import attrs
 
-from sim.observe import BREAKER_OPEN, Gauges
-from sim.units import UnitError, parse_duration_s
+from sim.model.observe import BREAKER_OPEN, Gauges
+from sim.model.units import UnitError, parse_duration_s
 
 _GAUGE_METRICS = (
     "t_s", "tick", "busy_slots", "total_slots", "live_workers", "target_workers",

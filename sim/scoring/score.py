@@ -30,7 +30,7 @@ import math
 import attrs
 import numpy as np
 
-from sim.drill import Drill, SLOSpec
+from sim.drill.drill import Drill, SLOSpec
 
 EVAL_WINDOW_S = 10.0
 """Length of an evaluation window: SLIs, p95 and p99 are judged per window."""

@@ -26,16 +26,16 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from sim import ENGINE_VERSION
-from sim.alerts import Alert, AlertWatch
-from sim.errors import InputError
-from sim.hints import HintWatch, sample_every_ticks
-from sim.saves import ForkPoint, Save, file_sha256, load_save
-from sim.scoring import SLOTracker
-from sim.symptoms import Symptom, SymptomWatch
+from sim.scoring.alerts import Alert, AlertWatch
+from sim.model.errors import InputError
+from sim.drill.hints import HintWatch, sample_every_ticks
+from sim.records.saves import ForkPoint, Save, file_sha256, load_save
+from sim.scoring.score import SLOTracker
+from sim.drill.symptoms import Symptom, SymptomWatch
 
 if TYPE_CHECKING:
-    from sim.drill import Drill
-    from sim.engine import Simulation
+    from sim.drill.drill import Drill
+    from sim.engine.simulation import Simulation
 
 CHECKPOINT_EVERY_S = 2.0
 """Sim seconds between replay checkpoints: a seek steps at most this far. A packed
@@ -82,7 +82,7 @@ def resolve_drill_path(save: Save) -> Path:
         recorded = Path(save.drill_path)
         if recorded.is_file():
             return recorded
-    from sim.drill_loader import find_drill
+    from sim.drill.loader import find_drill
 
     return find_drill(save.drill_id)
 
@@ -94,7 +94,7 @@ def load_drill_for(save: Save, save_file: str = "save") -> Drill:
     its file changed since the run was recorded: replaying a different drill
     would silently produce a different incident.
     """
-    from sim.drill_loader import load_drill
+    from sim.drill.loader import load_drill
 
     try:
         path = resolve_drill_path(save)
@@ -294,7 +294,7 @@ class Replay:
 
     @staticmethod
     def _new_sim(drill: Drill, seed: int, history_ticks: int) -> Simulation:
-        from sim.engine import Simulation
+        from sim.engine.simulation import Simulation
 
         return Simulation.from_drill(drill, seed, history_ticks=history_ticks)
 
@@ -533,7 +533,7 @@ class Replay:
             return copy.deepcopy(sim, memo), ForkPoint(save=name, t_s=sim.t_s)
 
     def new_tracker(self) -> SLOTracker:
-        """A fresh `sim.scoring.SLOTracker` for this replay's simulation (feed it with update)."""
+        """A fresh `sim.scoring.score.SLOTracker` for this replay's simulation (feed it with update)."""
         return SLOTracker.for_sim(self.drill, self.sim)
 
 

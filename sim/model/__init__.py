@@ -1,0 +1,1 @@
+"""The model: frozen specs, units, distributions, gauges and results (imports nothing else of sim)."""

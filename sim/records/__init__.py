@@ -1,0 +1,1 @@
+"""Saves and exact replays (imports every layer below it)."""

@@ -1,0 +1,1 @@
+"""SLO tracking, the score and SLO alerts (imports the model and drills)."""

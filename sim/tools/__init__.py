@@ -1,0 +1,1 @@
+"""Developer tools: the benchmark and the theory validation (may import any layer)."""
