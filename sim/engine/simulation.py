@@ -789,6 +789,9 @@ class Simulation:
         # end of a long queue (no slot frees), and the rest is handled in bulk.
         waits: list = []
         deadlines: list = []
+        may_retry: list = []
+        """Whether the candidate's client retries if it gives up (a new arrival the heap cannot see)."""
+        retries_left = self._retry_table[0]
         chunks: list = []
         drawn = 0
         durations: list = []
@@ -807,6 +810,7 @@ class Simulation:
                 part = cand[i: i + max(64, 2 * i, 4 * len(free))]
                 waits.extend(self._wait_t[part].tolist())
                 deadlines.extend(self._deadline[part].tolist())
+                may_retry.extend((self._att[part] < retries_left[self._cls[part]]).tolist())
             w, dl = waits[i], deadlines[i]
             ft = free[0][0] if free else INF
             start = w if w > ft else ft
@@ -852,8 +856,8 @@ class Simulation:
                     heappush(free, (end, -1, s))
                 elif end < horizon:
                     horizon = end
-            if dl < end and dl < horizon:
-                # Its client gives up at dl and may retry: a new arrival the heap cannot see.
+            if dl < end and dl < horizon and may_retry[i]:
+                # Its client gives up at dl and retries: a new arrival the heap cannot see.
                 horizon = dl
         # Candidates not reached wait past the horizon (no slot frees before it): the
         # departures and refusals due before it are still decided here, at their times.

@@ -29,6 +29,8 @@ class TransitionLog:
     def __init__(self, sim: Simulation):
         self.sim = sim
         self.queue_stays: list[tuple[float, float]] = []
+        self.starts = 0
+        """Requests that left the queue for a slot (at once or after a wait)."""
         self.holds: dict[int, list[tuple[float, float]]] = {}
         self.grant_waits: dict[int, list[float]] = {}
         self.acquire_timeouts: list[tuple[float, float]] = []
@@ -46,6 +48,7 @@ class TransitionLog:
 
         def logged_apply_segments(rows, start_t, seg, pos=None):
             queued = sim._phase[rows] == engine.QUEUED
+            self.starts += int(queued.sum())
             if queued.any():
                 for w, s in zip(sim._wait_t[rows[queued]].tolist(), np.asarray(start_t)[queued].tolist()):
                     if s > w:
