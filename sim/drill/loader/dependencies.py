@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from sim.drill.loader.distributions import read_distribution
 from sim.drill.loader.lines import join_path
-from sim.drill.loader.problems import INVALID, Context, Invalid, build
+from sim.drill.loader.problems import INVALID, Context, Invalid, build, describe
 from sim.drill.loader.tables import Table, open_table
 from sim.drill.loader.values import read_choice, read_duration, read_float, read_fraction, read_int
+from sim.model.limits import MAX_BREAKER_WINDOW_S
 from sim.model.spec import BreakerSpec, CacheSpec, Dependency
+from sim.model.units import format_duration
 
 _DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_connections", "capacity", "breaker")
 _DATABASE_ONLY = ("knee", "contention", "max_connections")
@@ -24,12 +26,22 @@ def _read_breaker(ctx: Context, path: str, raw) -> BreakerSpec | None | Invalid:
     defaults = BreakerSpec()
     return build(
         ctx, path, BreakerSpec,
-        window_s=table.get("window", read_duration, positive=True, default=defaults.window_s),
+        window_s=table.get("window", _read_window, default=defaults.window_s),
         failure_threshold=table.get("failure_threshold", read_fraction, default=defaults.failure_threshold),
         min_calls=table.get("min_calls", read_int, low=1, high=10**6, default=defaults.min_calls),
         open_s=table.get("open", read_duration, positive=True, default=defaults.open_s),
         half_open_probes=table.get("half_open_probes", read_int, low=1, high=10**6, default=defaults.half_open_probes),
     )
+
+
+def _read_window(ctx: Context, path: str, value):
+    window_s = read_duration(ctx, path, value, positive=True)
+    if isinstance(window_s, float) and window_s > MAX_BREAKER_WINDOW_S:
+        # The engine keeps the window as a ring of window / dt ticks (see sim.model.limits).
+        return ctx.report(
+            path, f"must be <= {format_duration(MAX_BREAKER_WINDOW_S)} (the engine keeps the window tick by tick), got {describe(value)}"
+        )
+    return window_s
 
 
 def read_dependency(ctx: Context, name: str, path: str, raw: dict) -> Dependency | Invalid:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sim.drill.loader.problems import INVALID, Context, Invalid, build, describe, is_invalid
 from sim.drill.loader.tables import open_table
 from sim.drill.loader.values import MAX_RATE, read_choice, read_duration, read_float, read_fraction, read_int, read_size
+from sim.model.limits import MAX_SLOTS
 from sim.model.spec import MemorySpec, RateLimitSpec, ServiceSpec
 
 _SERVICE_KEYS = ("workers", "concurrency", "max_workers", "warmup", "queue_limit", "shed", "shed_mode", "memory", "ratelimit")
@@ -64,14 +65,25 @@ def read_service(ctx: Context, raw) -> ServiceSpec | Invalid:
     table.check_keys()
     workers = table.get("workers", read_int, low=1, high=10_000)
     max_workers = table.get("max_workers", read_int, low=1, high=10_000, default=None)
+    max_workers_given = max_workers is not None
     if max_workers is None:
         max_workers = max(64, workers) if isinstance(workers, int) else INVALID
     elif not is_invalid((workers, max_workers)) and max_workers < workers:
         max_workers = ctx.report("service.max_workers", f"must be at least workers ({workers}), got {max_workers}")
+    concurrency = table.get("concurrency", read_int, low=1, high=10_000)
+    if not is_invalid((workers, max_workers, concurrency)) and max_workers * concurrency > MAX_SLOTS:
+        # The engine allocates every slot a run could use when it starts (see sim.model.limits).
+        path = "service.max_workers" if max_workers_given and workers * concurrency <= MAX_SLOTS else "service.concurrency"
+        default = "" if max_workers_given else " (max_workers defaults to max(64, workers))"
+        concurrency = ctx.report(
+            path,
+            f"max_workers x concurrency must be at most {MAX_SLOTS} slots (the engine allocates them all up front), "
+            f"got {max_workers} x {concurrency} = {max_workers * concurrency}{default}",
+        )
     return build(
         ctx, "service", ServiceSpec,
         workers=workers,
-        concurrency=table.get("concurrency", read_int, low=1, high=10_000),
+        concurrency=concurrency,
         max_workers=max_workers,
         warmup_s=table.get("warmup", read_duration, default=30.0),
         queue_limit=table.get("queue_limit", read_queue_limit, default=None),
