@@ -16,8 +16,8 @@ MIN_DT_S = 0.001
 LATENCY_WINDOW_S / dt rows of a 933-bin histogram (37 MB at 1 ms, 37 GB at
 1 us), and the headless runner scores every 5 s of sim time from a history of
 32,768 ticks (5,000 ticks at 1 ms; at 0.1 ms the 50,000 ticks outrun it). A
-tick also costs ~0.5 ms of fixed overhead, so below 1 ms a drill runs slower
-than real time."""
+tick also costs 0.25-0.5 ms of fixed overhead, so well below 1 ms a drill runs
+slower than real time."""
 
 MAX_RUN_TICKS = 2_000_000
 """The most ticks in one drill (duration / dt). The scorer keeps running sums
@@ -28,8 +28,8 @@ ticks) stays within it."""
 
 MAX_SLOTS = 100_000
 """The most worker slots, max_workers x concurrency. Every slot is allocated when
-the run starts and scanned every tick (~0.3 us a slot): 100,000 slots take
-~30 ms a tick, still inside the default 50 ms step; 10,000 x 10,000 asks for
+the run starts and scanned every tick (0.1-0.3 us a slot): 100,000 slots take
+13-32 ms a tick, still inside the default 50 ms step; 10,000 x 10,000 asks for
 2.4 GB before the first tick."""
 
 MAX_BREAKER_WINDOW_S = 600.0

@@ -24,6 +24,7 @@ from sim.model.spec import ACTION_NAMES, Action, DbStep, ModelSpec, ServiceSpec
 
 _ACTION_ALIASES = {"timeout": "timeout_s", "backoff": "backoff_s", "rate": "rate_rps"}
 """Keys a drill may write in the drill-file style ("2s") for the action's `_s`/`_rps` argument."""
+
 ACTION_ARGUMENTS: dict[str, dict[str, bool]] = {
     "pool.resize": {"pool": True, "size": True},
     "breaker.force_open": {"dependency": True},
