@@ -30,7 +30,7 @@ if __name__ == "__main__":
 
 import pytest  # noqa: E402
 
-from model_factory import DT_S, act, const, model, web_class  # noqa: E402
+from model_factory import act, const, model, web_class  # noqa: E402
 from sim.drill.loader import load_drill  # noqa: E402
 from sim.engine.simulation import Simulation  # noqa: E402
 from sim.model.spec import (  # noqa: E402
