@@ -1,13 +1,14 @@
-"""Ingress: arrivals (fresh and retries), the token-bucket rate limiter and the load shedder."""
+"""Ingress: arrivals (fresh and retries), the load shedder and the rate limiter's settings."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from sim.engine.clock import Clock
-from sim.engine.codes import INF, J_RATELIMIT, J_SHED, QUEUED, any_set
+from sim.engine.codes import INF, J_SHED, QUEUED, any_set
 from sim.engine.metrics import Metrics
 from sim.engine.outcomes import Outcomes
+from sim.engine.ratelimit import RateLimiter
 from sim.engine.requests import RequestTable
 from sim.engine.retries import ClientRetries
 from sim.engine.slot_queue import SlotQueue
@@ -15,11 +16,12 @@ from sim.model.spec import ModelSpec
 
 
 class Ingress:
-    """The door: draws each tick's arrivals, refuses what the limiter and shedder refuse, queues the rest."""
+    """The door: draws each tick's arrivals, refuses what the shedder refuses, and hands the
+    rest to the slot queue, which meets each at its own time (limiter, queue limit)."""
 
     def __init__(self, model: ModelSpec, clock: Clock, rng_arrivals: np.random.Generator,
                  rng_ingress: np.random.Generator, table: RequestTable, metrics: Metrics, outcomes: Outcomes,
-                 retries: ClientRetries, queue: SlotQueue):
+                 retries: ClientRetries, queue: SlotQueue, limiter: RateLimiter):
         self._clock = clock
         self._rng_arrivals = rng_arrivals
         self._rng_ingress = rng_ingress
@@ -36,10 +38,7 @@ class Ingress:
         self._traffic_factor = np.ones(self._n_cls)
         self.shed_fraction = svc.shed_fraction
         self.shed_mode = svc.shed_mode
-        self._rate = svc.ratelimit.rate_rps if svc.ratelimit else None
-        self._burst = svc.ratelimit.burst if svc.ratelimit else 0.0
-        self._tokens = self._burst
-        self._tokens_t = 0.0
+        self._limiter = limiter
 
     # -- operator and fault controls -----------------------------------------------------------
 
@@ -50,15 +49,11 @@ class Ingress:
 
     @property
     def ratelimit_rps(self) -> float | None:
-        return self._rate
+        return self._limiter.rate_rps
 
     def set_ratelimit(self, rate_rps: float | None, burst: float, t0: float) -> None:
         """Token bucket of rate_rps (None: off), full at `burst` tokens from t0."""
-        if rate_rps is None:
-            self._rate = None
-            return
-        self._rate, self._burst = float(rate_rps), float(burst)
-        self._tokens, self._tokens_t = float(burst), t0
+        self._limiter.set(rate_rps, burst, t0)
 
     def clear_traffic_factors(self) -> None:
         self._traffic_factor[:] = 1.0
@@ -87,7 +82,11 @@ class Ingress:
         return base * self._traffic_factor[ci]
 
     def admit_arrivals(self, t0: float, t1: float) -> None:
-        """This tick's arrivals and due retries, in time order, pass the limiter and the shedder."""
+        """This tick's fresh arrivals and due retries pass the shedder and wait to be reached.
+
+        They become the slot queue's pending rows, in time order: its scan meets each at
+        its own time and applies the rate limiter and the queue limit there.
+        """
         dt_s = self._clock.dt_s
         mid = 0.5 * (t0 + t1)
         ts, cls, att = [], [], []
@@ -97,30 +96,38 @@ class Ingress:
                 ts.append(self._rng_arrivals.uniform(t0, t1, n))
                 cls.append(np.full(n, ci, dtype=np.int64))
                 att.append(np.zeros(n, dtype=np.int64))
-        due = self._retries.take_due(t1)
+        self._queue.begin_tick(t0)
+        per_class = self.enter(ts, cls, att, t1)
+        # Smoothed offered rate per class (about 5 s), for priority shedding.
+        alpha = min(1.0, dt_s / 5.0)
+        self._class_rate += alpha * (per_class.sum(axis=1) / dt_s - self._class_rate)
+
+    def enter(self, ts: list, cls: list, att: list, t1: float) -> np.ndarray:
+        """Arrivals (and the retries due before t1) are counted, shed or made pending rows.
+
+        Returns the arrivals per (class, fresh/retry). A retry that fell due behind the
+        point up to which this tick's queue decisions are taken arrives at that point.
+        """
+        due = self._retries.take_due(t1, self._queue.committed_t)
         if due is not None:
             ts.append(due[0])
             cls.append(due[1])
             att.append(due[2])
         if not ts:
-            return
+            return np.zeros((self._n_cls, 2), dtype=np.int64)
         t = np.concatenate(ts)
         c = np.concatenate(cls)
         a = np.concatenate(att)
         order = np.lexsort((a, c, t))
         t, c, a = t[order], c[order], a[order]
-        self._count_arrivals(c, a)
-        ok = np.ones(t.size, dtype=bool)
-        if self._rate is not None:
-            ok &= self._token_bucket(t)
-            self._outcomes.reject(~ok, t, c, a, J_RATELIMIT)
+        per_class = self._metrics.count_arrivals(c, a)
         if self.shed_fraction > 0:
-            shed = self._shed_mask(c) & ok
+            shed = self._shed_mask(c)
             self._outcomes.reject(shed, t, c, a, J_SHED)
-            ok &= ~shed
-        if not any_set(ok):
-            return
-        t, c, a = t[ok], c[ok], a[ok]
+            if any_set(shed):
+                t, c, a = t[~shed], c[~shed], a[~shed]
+        if t.size == 0:
+            return per_class
         table = self._table
         rows = table.new_rows(t.size)
         table.phase[rows] = QUEUED
@@ -136,26 +143,7 @@ class Ingress:
         table.degraded[rows] = False
         table.stream_mb[rows] = 0.0
         self._queue.arrive(rows)
-
-    def _count_arrivals(self, c: np.ndarray, a: np.ndarray) -> None:
-        per_class = self._metrics.count_arrivals(c, a)
-        # Smoothed offered rate per class (about 5 s), for priority shedding.
-        dt_s = self._clock.dt_s
-        alpha = min(1.0, dt_s / 5.0)
-        self._class_rate += alpha * (per_class.sum(axis=1) / dt_s - self._class_rate)
-
-    def _token_bucket(self, t: np.ndarray) -> np.ndarray:
-        """Token-bucket admission in arrival order (sequential by nature, cheap: floats only)."""
-        ok = np.zeros(t.size, dtype=bool)
-        tokens, last, rate, burst = self._tokens, self._tokens_t, self._rate, self._burst
-        for i, ti in enumerate(t.tolist()):
-            tokens = min(burst, tokens + (ti - last) * rate)
-            last = ti
-            if tokens >= 1.0:
-                tokens -= 1.0
-                ok[i] = True
-        self._tokens, self._tokens_t = tokens, last
-        return ok
+        return per_class
 
     def _shed_mask(self, c: np.ndarray) -> np.ndarray:
         if self.shed_mode == "random":

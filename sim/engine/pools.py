@@ -165,7 +165,13 @@ class Pools:
         return count((table.phase[:hw] == POOL_WAIT) & (table.pool[:hw] == pi))
 
     def serve(self, t0: float, t1: float) -> bool:
-        """Grant free connections FCFS; a waiter past its acquire timeout gives up."""
+        """Grant free connections FCFS; a waiter past its acquire timeout gives up.
+
+        A pool decides only before its horizon: the earliest transition still to be
+        stepped in this tick (it may bring a waiter or return a connection), or the
+        earliest return of a connection granted here. Later grants and timeouts wait for
+        the next round, so each holds at its own time, whatever dt.
+        """
         if not self._pool_wait_possible:
             return False
         table = self._table
@@ -174,6 +180,7 @@ class Pools:
         if waiting.size == 0:
             self._pool_wait_possible = False
             return False
+        horizon = min(t1, table.next_transition())
         granted_any = False
         wp = table.pool[waiting]
         lo, hi = int(wp.min()), int(wp.max())
@@ -182,27 +189,26 @@ class Pools:
             rows = waiting[wp == pi]
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
             free = sorted(pool.free_times)
-            if not free and (patience == INF or float(table.wait_t[rows].min()) + patience >= t1):
+            if not free and (patience == INF or float(table.wait_t[rows].min()) + patience >= horizon):
                 continue  # no connection to hand out and nobody's acquire timeout runs out
-            take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, t1)
+            take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, horizon)
+            pool_horizon = horizon
+            if take:
+                granted_any = True
+                others_waiting = rows.size - len(take) > 0
+                kept, first_back = self._grant_connections(pi, rows[take], np.array(start), others_waiting=others_waiting)
+                take = take[:kept]
+                pool_horizon = min(horizon, first_back)
             pool.free_times = free[len(take):]
-            n_gone = 0
             if patience != INF:
                 taken = np.zeros(rows.size, dtype=bool)
                 taken[take] = True
                 deadline = table.wait_t[rows] + patience
-                timed_out = ~taken & (deadline < t1)
-                gone = timed_out.nonzero()[0]
-                n_gone = gone.size
-                if n_gone:
-                    if free:
-                        # In queue order, like the grants (their retries draw jitter in this order).
-                        gone = gone[np.argsort(deadline[gone], kind="stable")]
-                    self._outcomes.finish(rows[gone], deadline[gone], ok=False, reasons=np.full(n_gone, R_POOL_TIMEOUT))
-            if take:
-                granted_any = True
-                others_waiting = rows.size - len(take) - n_gone > 0
-                self._grant_connections(pi, rows[take], np.array(start), others_waiting=others_waiting)
+                gone = (~taken & (deadline < pool_horizon)).nonzero()[0]
+                if gone.size:
+                    # In queue order, like the grants (their retries draw jitter in this order).
+                    gone = gone[np.argsort(deadline[gone], kind="stable")]
+                    self._outcomes.finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
         return granted_any
 
     def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
@@ -228,20 +234,23 @@ class Pools:
             take, start, _ = scan_grants(wait_all, np.argsort(wait_all, kind="stable"), free, patience, t0, t1)
         return take, start
 
-    def _grant_connections(self, pi: int, rows: np.ndarray, start: np.ndarray, others_waiting: bool) -> None:
-        """Rows hold a connection and run queries.
+    def _grant_connections(self, pi: int, rows: np.ndarray, start: np.ndarray, others_waiting: bool) -> tuple[int, float]:
+        """Rows (in grant order) hold a connection and run queries.
 
         With nobody else waiting a row keeps the connection for the rest of its step's
         queries (release and immediate re-acquire with an empty queue is the same thing);
         otherwise it runs one query and queues again behind the others, which is what
         makes N+1 query patterns collapse under contention.
+
+        A grant due at or after the moment an earlier grant's connection comes back is
+        not made (that connection may serve a waiter sooner): returns how many of the
+        rows were granted, and the earliest return of a connection granted here.
         """
         table = self._table
         pool = self._pools[pi]
-        pool.in_use += rows.size
         di = pool.database
         dep = self._deps.spec(di)
-        active = sum(p.in_use for p in self._pools if p.database == di)
+        active = sum(p.in_use for p in self._pools if p.database == di) + rows.size
         # A database slows once active queries pass its knee, so a bigger pool is not free.
         contention = max(1.0, active / dep.knee) ** dep.contention if dep.knee > 0 else 1.0
         timeout = self._deps.effective_timeout(di, None)
@@ -252,10 +261,20 @@ class Pools:
         else:
             total, err, n_q = self._query_run(di, table.qleft[rows], float(start[0]), timeout)
             total *= contention
+        back = start + total
+        kept = rows.size
+        if kept > 1:
+            first_back = np.minimum.accumulate(back)
+            late = (start[1:] >= first_back[:-1]).nonzero()[0]
+            if late.size:
+                kept = int(late[0]) + 1
+                rows, back, err, n_q = rows[:kept], back[:kept], err[:kept], n_q[:kept]
+        pool.in_use += kept
         table.qleft[rows] -= n_q
         table.phase[rows] = QUERY
-        table.next_t[rows] = start + total
+        table.next_t[rows] = back
         table.end_kind[rows] = np.where(err, END_FAIL, END_CONTINUE)
+        return kept, float(back.min())
 
     def _query_run(self, di: int, n_q: np.ndarray, t: float, timeout: float | None):
         """Rows run n_q queries back to back on one connection, stopping at the first error.

@@ -88,3 +88,9 @@ class RequestTable:
         """Rows in use whose client has no outcome yet (counted, not derived from counters)."""
         hw = self.hw
         return np.count_nonzero((self.phase[:hw] != FREE) & ~self.reported[:hw])
+
+    def next_transition(self) -> float:
+        """The earliest transition still due of any row (inf if none: free, queued and
+        waiting rows have none)."""
+        hw = self.hw
+        return float(self.next_t[:hw].min()) if hw else INF

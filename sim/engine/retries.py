@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.clock import Clock
 from sim.engine.codes import any_set
 from sim.model.spec import RetryPolicy
 
@@ -12,9 +11,8 @@ from sim.model.spec import RetryPolicy
 class ClientRetries:
     """Each class's client retry policy, and the retries scheduled but not yet arrived."""
 
-    def __init__(self, policies, rng: np.random.Generator, clock: Clock):
+    def __init__(self, policies, rng: np.random.Generator):
         self._rng_retry = rng
-        self._clock = clock
         self._set_retry_table(policies)
         self._retry_t = np.empty(0)
         self._retry_cls = np.empty(0, dtype=np.int64)
@@ -42,12 +40,14 @@ class ClientRetries:
             np.array([p.jitter for p in policies], dtype=float),
         )
 
-    def schedule(self, t: np.ndarray, c: np.ndarray, a: np.ndarray) -> None:
-        """A failed or rejected attempt comes back as a new arrival after its backoff.
+    @property
+    def attempts_left(self) -> np.ndarray:
+        """By class: how many retries a client makes after its first attempt."""
+        return self._retry_table[0]
 
-        A retry due inside the current tick arrives at the next tick's start: arrivals
-        of a tick are drawn before its requests run (a delay of at most dt).
-        """
+    def schedule(self, t: np.ndarray, c: np.ndarray, a: np.ndarray) -> None:
+        """A failed or rejected attempt comes back as a new arrival after its backoff,
+        at its own time (inside this tick too: the tick admits it before it ends)."""
         policy = self._retry_table
         go = a < policy[0][c]
         if not any_set(go):
@@ -57,20 +57,28 @@ class ClientRetries:
         wait = base * mult ** a
         if any_set(jitter):
             wait = wait * (1.0 - jitter * self._rng_retry.random(t.size))
-        clock = self._clock
-        self._retry_new.append((np.maximum(t + wait, clock.t_s + clock.dt_s), c, a + 1))
+        self._retry_new.append((t + wait, c, a + 1))
 
-    def take_due(self, t1: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """The retries that arrive before t1 (times, classes, attempts), no longer pending."""
+    def due_before(self, t1: float) -> bool:
+        """Whether a retry scheduled since the last `take_due` falls due before t1."""
+        return any(any_set(times < t1) for times, _, _ in self._retry_new)
+
+    def take_due(self, t1: float, not_before: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """The retries that arrive before t1 (times, classes, attempts), no longer pending.
+
+        One due before `not_before` (the point up to which this tick's queue decisions
+        are taken) arrives then: it cannot change them.
+        """
         if self._retry_new:
             new, self._retry_new = self._retry_new, []
             self._retry_t = np.concatenate((self._retry_t, *(x[0] for x in new)))
             self._retry_cls = np.concatenate((self._retry_cls, *(x[1] for x in new)))
             self._retry_att = np.concatenate((self._retry_att, *(x[2] for x in new)))
-        due = self._retry_t < t1
+        when = np.maximum(self._retry_t, not_before)
+        due = when < t1
         if not any_set(due):
             return None
-        taken = self._retry_t[due], self._retry_cls[due], self._retry_att[due]
+        taken = when[due], self._retry_cls[due], self._retry_att[due]
         keep = ~due
         self._retry_t, self._retry_cls, self._retry_att = self._retry_t[keep], self._retry_cls[keep], self._retry_att[keep]
         return taken

@@ -47,6 +47,7 @@ from sim.engine.ingress import Ingress
 from sim.engine.metrics import Metrics
 from sim.engine.outcomes import Outcomes
 from sim.engine.pools import Pools
+from sim.engine.ratelimit import RateLimiter
 from sim.engine.requests import RequestTable
 from sim.engine.retries import ClientRetries
 from sim.engine.segments import Plans
@@ -87,7 +88,7 @@ class Simulation:
         self.event_log = EventLog()
         self.table = RequestTable(1024)
         self.metrics = Metrics(len(model.classes), self.dt_s, self.latency_thresholds_s)
-        self.retries = ClientRetries([c.retry for c in model.classes], rng_retry, self.clock)
+        self.retries = ClientRetries([c.retry for c in model.classes], rng_retry)
         self.slots = Slots(model.service, self.event_log)
         self.outcomes = Outcomes(self.table, self.slots, self.metrics, self.retries)
         self.caches = Caches(model.caches)
@@ -95,9 +96,12 @@ class Simulation:
         self.pools = Pools(model, self.table, self.deps, self.outcomes, self.event_log)
         self.workers = Workers(model, self.table, self.slots, self.pools, self.outcomes, self.event_log)
         self.plans = Plans(model, self.table, self.deps, self.caches, self.workers, rng_service)
-        self.queue = SlotQueue(model.service.queue_limit, self.table, self.slots, self.plans, self.outcomes)
+        rl = model.service.ratelimit
+        self.limiter = RateLimiter(rl.rate_rps if rl else None, rl.burst if rl else 0.0)
+        self.queue = SlotQueue(model.service.queue_limit, self.table, self.slots, self.plans, self.outcomes,
+                               self.retries, self.limiter)
         self.ingress = Ingress(model, self.clock, rng_arrivals, rng_ingress, self.table, self.metrics,
-                               self.outcomes, self.retries, self.queue)
+                               self.outcomes, self.retries, self.queue, self.limiter)
         self.flow = RequestFlow(self.table, self.plans, self.pools, self.outcomes)
         self.faults = Faults(model, self.clock, self.deps, self.ingress, self.caches, self.slots, self.workers,
                              self.event_log)
@@ -266,10 +270,13 @@ class Simulation:
         self.ingress.admit_arrivals(t0, t1)
         for _ in range(100_000):
             self.flow.advance_running(t0, t1)
+            # Every transition before t1 is stepped: clients past their deadline give up
+            # now, and retries due inside the tick arrive at their own time.
+            self.outcomes.expire_clients(t1)
+            self.ingress.enter([], [], [], t1)
             # Only work started just now can still change phase inside this tick.
-            if self.queue.serve(t0, t1) >= t1:
+            if self.queue.serve(t0, t1) >= t1 and not self.retries.due_before(t1):
                 break
-        self.queue.expire(t1)
         self.outcomes.expire_clients(t1)
 
     def _end_tick(self, t0: float, t1: float) -> None:
