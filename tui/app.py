@@ -115,6 +115,9 @@ class BrownoutApp(App):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        from sim.records.saves import remove_stale_temp_files
+
+        remove_stale_temp_files(self.saves_dir)  # what writes killed mid-way left behind
         self.push_screen(PickerScreen(self.drill_entries(), self.best_scores()))
         if self.tick_interval is not None:
             self.sim_timer = self.set_interval(self.tick_interval, self.on_sim_timer, pause=True)

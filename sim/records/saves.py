@@ -16,18 +16,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import math
 import os
 import re
 import tempfile
+import time
 import tomllib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import tomli_w
+
+try:
+    import fcntl
+except ImportError:  # Windows: temporary files are judged by age alone
+    fcntl = None
 
 from sim import ENGINE_VERSION
 from sim.model.errors import InputError, Problem
@@ -173,14 +180,68 @@ def save_filename(drill_id: str, player: str, started_at: dt.datetime) -> str:
     return f"{_safe_name_part(drill_id, 'drill')}-{_safe_name_part(player, 'player')}-{stamp}.toml"
 
 
-def _unique_path(directory: Path, filename: str) -> Path:
-    candidate = directory / filename
-    stem = candidate.stem
+def _candidate_names(filename: str):
+    """`filename`, then `<stem>-2.toml`, `<stem>-3.toml`, ... (the names a new save may claim)."""
+    yield filename
+    stem = filename[: -len(".toml")] if filename.endswith(".toml") else filename
     number = 2
-    while candidate.exists():
-        candidate = directory / f"{stem}-{number}.toml"
+    while True:
+        yield f"{stem}-{number}.toml"
         number += 1
-    return candidate
+
+
+TEMP_GRACE_S = 30.0
+"""A hidden temporary file written to this recently may be about to be renamed (its lock is
+held only while it is written and synced); older ones that nobody holds locked were left by
+a killed write."""
+
+TEMP_GRACE_UNLOCKABLE_S = 3600.0
+"""Where files cannot be locked (no fcntl), a temporary file is taken as abandoned after an hour."""
+
+
+def remove_stale_temp_files(directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Delete the hidden `.*.tmp` files that killed writes left in a saves folder; return them.
+
+    A write in progress holds an exclusive lock on its temporary file, so another
+    process running this never removes a file being written.
+    """
+    folder = Path(directory) if directory is not None else default_saves_dir()
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            age_s = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if fcntl is None:
+            if age_s >= TEMP_GRACE_UNLOCKABLE_S:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+            continue
+        if age_s < TEMP_GRACE_S:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)  # a writer holds it: not ours to remove
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 # --------------------------------------------------------------------------- writing
@@ -249,6 +310,37 @@ def dumps_save(save: Save) -> str:
     return tomli_w.dumps(save_to_document(save))
 
 
+def _lock(fd: int) -> None:
+    # Marks the temporary file as being written, so remove_stale_temp_files leaves it alone.
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _write_temp(directory: Path, name: str, data: bytes) -> str:
+    """A fully written and fsynced hidden temporary file in `directory`; returns its path.
+
+    It is locked while it is written, so remove_stale_temp_files never takes a file
+    being written for one a killed process left behind.
+    """
+    fd, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        try:
+            _lock(fd)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    return temp_name
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers only ever see the old or the new file.
 
@@ -258,22 +350,62 @@ def write_atomic(path: Path, data: bytes) -> None:
     including Ctrl+C, the temporary file is removed and the old file is untouched.
     """
     directory = path.parent
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    temp_name = _write_temp(directory, path.name, data)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
     _fsync_directory(directory)
+
+
+def write_new(directory: Path, filename: str, data: bytes) -> Path:
+    """Create a new file holding `data` under the first free name of `filename`, `<stem>-2.toml`, ...
+
+    The name is claimed atomically, so two writers racing for the same name (two
+    runs of one drill by one player started in the same second) get two files and
+    neither overwrites the other. The complete file is written and synced under a
+    temporary name first, then hard-linked to the free name (a link fails when the
+    name exists), so the new name never shows an empty or partial file. Where hard
+    links are not supported, the name is claimed with an exclusive create and the
+    content renamed over it.
+    """
+    temp_name = _write_temp(directory, filename, data)
+    try:
+        for name in _candidate_names(filename):
+            target = directory / name
+            try:
+                os.link(temp_name, target)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                if error.errno not in _NO_LINK_ERRNOS:
+                    raise
+                if not _claim(target):
+                    continue
+                os.replace(temp_name, target)
+                break
+            os.unlink(temp_name)
+            break
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(directory)
+    return target
+
+
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _claim(target: Path) -> bool:
+    """Create `target` empty, exclusively: False when the name is taken."""
+    try:
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -376,7 +508,9 @@ def save_run(
     else:
         directory = Path(saves_dir) if saves_dir is not None else default_saves_dir()
         directory.mkdir(parents=True, exist_ok=True)
-        target = _unique_path(directory, save_filename(save.drill_id, save.player, save.started_at))
+        remove_stale_temp_files(directory)
+        return write_new(directory, save_filename(save.drill_id, save.player, save.started_at),
+                         dumps_save(save).encode("utf-8"))
     return write_save(save, target)
 
 
