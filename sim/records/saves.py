@@ -472,7 +472,8 @@ def build_save(
         digest=sim.digest(),
         actions=tuple(sim.action_log),
         score=None if report is None else float(report.score),
-        grade=None if report is None else str(report.grade),
+        # Only a run played to the end is graded: an early end scores just the time played.
+        grade=None if report is None or ended != "finished" else str(report.grade),
         slis=() if report is None else slis_from_report(report),
         forked_from=forked_from,
     )
@@ -779,25 +780,38 @@ class _SaveReader:
             if name is not None and name not in ACTION_NAMES:
                 self.problem(f"{path}.name", f"unknown action {name!r} (expected one of {', '.join(ACTION_NAMES)})")
                 name = None
-            arg_items = self._action_args(args, none_args, path)
+            arg_items = self._action_args(name, args, none_args, path)
             if t_s is not None and name is not None and arg_items is not None:
                 actions.append(Action(t_s=t_s, name=name, args=arg_items))
         return tuple(actions)
 
-    def _action_args(self, args: dict | None, none_args: list, path: str) -> list[tuple[str, object]] | None:
+    def _action_args(
+        self, name: str | None, args: dict | None, none_args: list, path: str
+    ) -> list[tuple[str, object]] | None:
         if args is None:
             return None
         items: list[tuple[str, object]] = []
         ok = True
+        kinds = SAVED_ARG_KINDS.get(name) if name is not None else None
         for key, value in args.items():
+            key_path = f"{path}.args.{_key_text(key)}"
             if isinstance(value, (dict, list, dt.date, dt.time)):
-                self.problem(f"{path}.args.{_key_text(key)}", f"expected a number, text or true/false, got {_describe(value)}")
+                self.problem(key_path, f"expected a number, text or true/false, got {_describe(value)}")
+                ok = False
+            elif kinds is not None and key not in kinds:
+                self.problem(key_path, f"{name} takes no argument {key!r} (it takes {', '.join(kinds)})")
+                ok = False
+            elif kinds is not None and (wrong := _arg_problem(kinds[key], value)) is not None:
+                self.problem(key_path, f"{wrong}, got {_describe(value)}")
                 ok = False
             else:
                 items.append((key, value))
         for index, key in enumerate(none_args):
             if not isinstance(key, str) or key in args:
                 self.problem(f"{path}.none_args[{index}]", f"expected the name of an argument not in args, got {key!r}")
+                ok = False
+            elif kinds is not None and (key not in kinds or not _ARG_KINDS_TAKING_NONE & {kinds[key]}):
+                self.problem(f"{path}.none_args[{index}]", f"{name} has no argument {key!r} that can be left empty")
                 ok = False
             else:
                 items.append((key, None))
@@ -838,6 +852,56 @@ class _SaveReader:
                 "integrity.checksum",
                 "does not match the contents: the save was edited by hand or corrupted",
             )
+
+
+SAVED_ARG_KINDS: dict[str, dict[str, str]] = {
+    "pool.resize": {"pool": "name", "size": "count"},
+    "breaker.force_open": {"dependency": "name"},
+    "breaker.force_close": {"dependency": "name"},
+    "breaker.auto": {"dependency": "name"},
+    "shed.set": {"fraction": "fraction", "mode": "mode"},
+    "queue.set_limit": {"limit": "limit"},
+    "timeout.set": {"dependency": "name", "timeout_s": "timeout"},
+    "retry.set": {"dependency": "name", "class": "name", "retries": "count", "backoff_s": "seconds",
+                  "jitter": "fraction"},
+    "ratelimit.set": {"rate_rps": "number", "burst": "number"},
+    "workers.scale": {"workers": "count"},
+    "bulkhead.set": {"class": "name", "pool": "name", "size": "count"},
+    "fallback.set": {"dependency": "name", "enabled": "bool"},
+    "worker.restart": {"worker": "count"},
+}
+"""The arguments each action may carry in a save's action log (the keys the engine reads), by
+kind. A save whose action has an argument of the wrong kind (a path for a pool size, -1 workers,
+true for a count) is an invalid save, not a run that replays differently. Ranges that depend on
+the drill (a pool larger than the database allows) are the engine's to refuse, as it did live."""
+
+_ARG_KINDS_TAKING_NONE = {"limit", "timeout"}
+"""Kinds whose None means something: no queue limit, no timeout (written as none_args)."""
+
+
+def _arg_problem(kind: str, value: Any) -> str | None:
+    """What is wrong with a saved action argument of `kind` (None when it is fine)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "name":
+        return None if isinstance(value, str) and value.strip() else "expected a name"
+    if kind == "count":
+        return None if whole and value >= 0 else "expected a whole number >= 0"
+    if kind == "fraction":
+        return None if number and 0.0 <= value <= 1.0 else "expected a fraction from 0 to 1"
+    if kind in ("number", "seconds"):
+        return None if number and math.isfinite(value) and value >= 0 else "expected a finite number >= 0"
+    if kind == "timeout":
+        if value == "none" or (number and math.isfinite(value) and value >= 0):
+            return None
+        return 'expected a timeout in seconds >= 0 or "none"'
+    if kind == "limit":
+        return None if value == "unbounded" or (whole and value >= 0) else 'expected a queue length >= 0 or "unbounded"'
+    if kind == "mode":
+        return None if value in ("random", "priority") else 'expected "random" or "priority"'
+    if kind == "bool":
+        return None if isinstance(value, bool) else "expected true or false"
+    raise ValueError(f"unknown argument kind {kind!r}")
 
 
 _KIND_WORDS = {
