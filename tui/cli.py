@@ -162,8 +162,8 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
         kwargs["replay"] = Path(replay)
     from tui.app import run_app  # only now: headless commands never import Textual
 
-    run_app(**kwargs)
-    return EXIT_OK
+    # Non-zero when the app stopped on an error (1) or a signal (128+N): a crash is never "ran fine".
+    return run_app(**kwargs) or EXIT_OK
 
 
 # --------------------------------------------------------------------------- run
