@@ -124,7 +124,9 @@ def run_cli(argv: list[str]) -> int:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from sim.records.saves import printable  # a file name or a quoted value may hold escape sequences
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def _dispatch(args) -> int:
@@ -220,14 +222,16 @@ def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
 def _print_run(run) -> None:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
 
     # Wide enough for the tables when piped (Rich assumes 80 columns without a terminal).
     console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     data = run.to_dict()
     report = run.report
     console.print(
-        f"[bold]{run.drill.title}[/] ({run.drill.id}), seed {run.seed}, policy {run.policy}: "
+        f"[bold]{escape(run.drill.title)}[/] ({run.drill.id}), seed {run.seed}, policy {run.policy}: "
         f"{data['duration_s']:g}s simulated in {run.wall_s:.1f}s"
     )
 
@@ -259,7 +263,7 @@ def _print_run(run) -> None:
         shown = ", ".join(f"{t:g}s" for t in breaches[:3]) + (f" +{len(breaches) - 3}" if len(breaches) > 3 else "")
         target = f"{sli.target:.2%}" + (f" <={sli.threshold_s * 1000:g}ms" if sli.threshold_s is not None else "")
         slos.add_row(
-            sli.name,
+            Text(sli.name),  # the drill author's text, not markup
             target,
             f"{sli.attained:.2%}",
             f"{sli.budget_remaining:.0%}",
@@ -278,7 +282,7 @@ def _print_run(run) -> None:
     score.add_column("points", justify="right")
     score.add_column("why")
     for line in report.breakdown:
-        score.add_row(line.item, f"{line.points:.1f} / {line.max_points:g}", line.detail)
+        score.add_row(Text(line.item), f"{line.points:.1f} / {line.max_points:g}", Text(line.detail))
     console.print(score)
 
     events = data["events"]
@@ -299,8 +303,10 @@ def _replay(args) -> int:
     if args.verify:
         from sim.records.replay import verify_save
 
+        from sim.records.saves import printable
+
         result = verify_save(args.save)
-        print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
         return result.exit_code
     from sim.records.saves import load_save
 

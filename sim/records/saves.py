@@ -25,6 +25,7 @@ import re
 import tempfile
 import time
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -996,6 +997,25 @@ def best_scores(saves_dir: str | os.PathLike[str] | None = None) -> dict[str, fl
     return best
 
 
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control and format characters (newlines, escape
+    sequences, bidirectional overrides) are written as visible escapes like `\\x1b`.
+
+    A player name or a file name in a shared saves folder is anyone's text; printed raw it
+    could move the cursor, clear the screen or forge lines of output.
+    """
+    if text.isprintable():
+        return text
+    shown = []
+    for char in text:
+        if char.isprintable() and not unicodedata.category(char).startswith("C"):
+            shown.append(char)
+        else:
+            code = ord(char)
+            shown.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(shown)
+
+
 def format_saves_table(summaries: list[SaveSummary]) -> str:
     """`brownout saves list` output: one line per save with drill, player, date, score."""
     if not summaries:
@@ -1003,17 +1023,17 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
     rows = [("FILE", "DRILL", "PLAYER", "DATE (UTC)", "ENDED", "SCORE")]
     for s in summaries:
         if not s.ok:
-            rows.append((s.path.name, "-", "-", "-", "unreadable", "-"))
+            rows.append((printable(s.path.name), "-", "-", "-", "unreadable", "-"))
             continue
         score = s.score_text
         ended = s.ended or "-"
         if s.forked_from is not None:
             ended = f"{ended} (fork @{s.forked_from.t_s:g}s)"
         date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
-        rows.append((s.path.name, s.drill_id or "-", s.player or "-", date, ended, score))
+        rows.append((printable(s.path.name), printable(s.drill_id or "-"), printable(s.player or "-"), date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    errors = [f"  {s.error}" for s in summaries if not s.ok]
+    errors = [f"  {printable(s.error or '')}" for s in summaries if not s.ok]
     if errors:
         lines.append("")
         lines.append("Unreadable saves:")

@@ -21,7 +21,7 @@ class MessageDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(self.title_text, id="dialog-title", markup=False)
             with VerticalScroll(id="dialog-body"):
                 yield Static(self.body, markup=False)
             yield Button("OK", variant="primary", id="ok")

@@ -56,7 +56,7 @@ class BriefingScreen(Screen):
     def compose(self) -> ComposeResult:
         drill = self.drill
         with Vertical(id="briefing"):
-            yield Static(f"{drill.title}", id="briefing-title")
+            yield Static(drill.title, id="briefing-title", markup=False)
             yield Static(
                 f"difficulty {drill.difficulty}/5  ·  {format_clock(drill.duration_s)}  ·  seed {drill.seed}",
                 id="briefing-meta",

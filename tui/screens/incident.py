@@ -107,7 +107,7 @@ class IncidentScreen(Screen):
         log.show(frame.log, frame.log_total)
         for entry in new_entries:
             if entry.kind == "REFUSED":
-                self.notify(entry.text, title="Action refused", severity="error", timeout=6)
+                self.notify(entry.text, title="Action refused", severity="error", timeout=6, markup=False)
         self.sub_title = f"{frame.t_s:.0f}s"
 
     def _sync_rows(self, container_id: str, widget_type, readings) -> None:
@@ -155,7 +155,7 @@ class IncidentScreen(Screen):
             form = form_for(action, live.drill.model, gauges, applied)
         except NotApplicable as why:
             live.speed_cap = None
-            self.notify(f"{action}: {why}", title="Not available", severity="warning")
+            self.notify(f"{action}: {why}", title="Not available", severity="warning", markup=False)
             return
         if not form.needs_input:
             live.speed_cap = None
