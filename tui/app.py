@@ -38,6 +38,7 @@ from tui.screens.incident import IncidentScreen
 from tui.screens.picker import DrillEntry, PickerScreen, discover_entries
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from tui.dialogs.message_dialog import MessageDialog
+from tui.textual_fixes import open_command_palette
 
 DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
@@ -242,6 +243,10 @@ class BrownoutApp(App):
         from tui.screens.saves import SavesScreen
 
         self.push_screen(SavesScreen(self.saves_dir))
+
+    def action_command_palette(self) -> None:
+        # Textual's own opens a palette with a fixed id, which clashes with one still closing.
+        open_command_palette(self)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
