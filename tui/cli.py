@@ -18,11 +18,24 @@ commands never import Textual: the app is imported only when it is opened.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _quiet_exit_on_interrupt(signum, frame):
+    # Ctrl+C while still starting up (the imports below take a while): no traceback.
+    raise SystemExit(130)
+
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) in ("brownout", "brownout.exe"):
+    # First thing, before the heavy imports; run_cli puts KeyboardInterrupt back once it can
+    # handle it. Not when the module is merely imported (tests, scripts): that is their Ctrl+C.
+    signal.signal(signal.SIGINT, _quiet_exit_on_interrupt)
+
 import argparse
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 from sim.model.errors import InputError
@@ -104,8 +117,10 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_cli(argv: list[str]) -> int:
     """Parse and dispatch; every bad input becomes one stderr line and exit code 2."""
-    parser = build_parser()
     try:
+        if signal.getsignal(signal.SIGINT) is _quiet_exit_on_interrupt:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        parser = build_parser()
         args = parser.parse_args(argv)
         return _dispatch(args)
     except UsageError as error:
@@ -190,6 +205,11 @@ def _run(args) -> int:
     if args.junit:
         _check_writable(args.junit)
     run = run_drill(drill, args.seed, actions=actions, runbook=runbook, policy=policy)
+    # The report first: if the JUnit file cannot be written after all, the run is not lost.
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2, allow_nan=False), flush=True)
+    else:
+        _print_run(run)
     if args.junit:
         from sim.running.junit import write_junit
 
@@ -197,10 +217,6 @@ def _run(args) -> int:
             write_junit(args.junit, [run])
         except OSError as error:
             raise InputError.single(args.junit, f"cannot write the JUnit file: {error.strerror or error}") from None
-    if args.json:
-        print(json.dumps(run.to_dict(), indent=2, allow_nan=False))
-    else:
-        _print_run(run)
     return EXIT_OK
 
 
@@ -211,6 +227,16 @@ def _check_writable(path: str) -> None:
         raise InputError.single(path, f"cannot write the JUnit file: folder {folder} does not exist")
     if Path(path).is_dir():
         raise InputError.single(path, "cannot write the JUnit file: it is a folder")
+    import tempfile
+
+    # Try it: os.access says yes to root on a read-only mount, and permissions are not the only obstacle.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".brownout-junit-check-"):
+            pass
+    except OSError as error:
+        raise InputError.single(
+            path, f"cannot write the JUnit file: folder {folder}: {error.strerror or error}"
+        ) from None
 
 
 def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
@@ -226,8 +252,13 @@ def _print_run(run) -> None:
     from rich.table import Table
     from rich.text import Text
 
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 here; the reader going away (`| head`) is not an error: run_cli ends quietly.
+            raise BrokenPipeError
+
     # Wide enough for the tables when piped (Rich assumes 80 columns without a terminal).
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    console = _Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     data = run.to_dict()
     report = run.report
     console.print(
