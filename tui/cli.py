@@ -69,7 +69,7 @@ def _seed(text: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
-    parser.add_argument("--saves", metavar="DIR", help="folder for saved runs (default $BROWNOUT_SAVES or ./saves)")
+    parser.add_argument("--saves", metavar="DIR", help="folder for saved runs (default $BROWNOUT_SAVES, else brownout/saves in the user data folder)")
     parser.add_argument("--player", metavar="NAME", help="player name recorded in saves")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 

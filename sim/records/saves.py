@@ -144,9 +144,16 @@ class SaveSummary:
 
 
 def default_saves_dir() -> Path:
-    """Where runs are saved: $BROWNOUT_SAVES if set, else ./saves."""
+    """Where runs are saved: $BROWNOUT_SAVES if set, else `saves` in the platform's user data
+    folder (`~/.local/share/brownout/saves` on Linux or `$XDG_DATA_HOME/brownout/saves`,
+    `~/Library/Application Support/brownout/saves` on macOS, `%LOCALAPPDATA%\\brownout\\saves`
+    on Windows), whatever the current folder."""
     configured = os.environ.get(SAVES_ENV)
-    return Path(configured).expanduser() if configured else Path.cwd() / "saves"
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("brownout", appauthor=False) / "saves"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
