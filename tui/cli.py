@@ -2,6 +2,8 @@
 
     brownout [--saves DIR] [--player NAME]          open the app on the drill picker
     brownout play DRILL [--seed N]                   open the app on a drill's briefing
+                                                     (--saves, --player also after the subcommand)
+    brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
     brownout replay SAVE [--verify]
@@ -66,14 +68,38 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_app_options(parser: argparse.ArgumentParser, *, default) -> None:
+    parser.add_argument("--saves", metavar="DIR", default=default,
+                        help="folder for saved runs (default $BROWNOUT_SAVES, else brownout/saves in the user data folder)")
+    parser.add_argument("--player", metavar="NAME", default=default, help="player name recorded in saves")
+
+
+def version_text() -> str:
+    """`brownout 0.1.0 (engine 1, save format 1)`: the installed version and what it reads and writes."""
+    from importlib import metadata
+
+    from sim import ENGINE_VERSION
+    from sim.records.saves import FORMAT_VERSION
+
+    try:
+        version = metadata.version("brownout")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return f"brownout {version} (engine {ENGINE_VERSION}, save format {FORMAT_VERSION})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
-    parser.add_argument("--saves", metavar="DIR", help="folder for saved runs (default $BROWNOUT_SAVES, else brownout/saves in the user data folder)")
-    parser.add_argument("--player", metavar="NAME", help="player name recorded in saves")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    _add_app_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # The app's options work after the subcommand too (`brownout play X --player ada`); SUPPRESS
+    # keeps a value given before the subcommand when none is given after it.
+    app_options = _Parser(add_help=False)
+    _add_app_options(app_options, default=argparse.SUPPRESS)
 
-    play = commands.add_parser("play", help="open the app on a drill's briefing")
+    play = commands.add_parser("play", help="open the app on a drill's briefing", parents=[app_options])
     play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
     play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
 
@@ -87,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one test case per SLO")
 
-    replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it")
+    replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it",
+                                 parents=[app_options])
     replay.add_argument("save", metavar="SAVE", help="a save file")
     replay.add_argument("--verify", action="store_true", help="re-simulate headless and check the digest")
 
@@ -98,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     drills = commands.add_parser("drills", help="shipped and user drills")
     drills_commands = drills.add_subparsers(dest="drills_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
-    drills_commands.add_parser("list", help="list the drills you can play")
+    drills_list = drills_commands.add_parser("list", help="list the drills you can play (fits 80 columns)")
+    drills_list.add_argument("--long", action="store_true", help="also each drill's SLOs (wide)")
     validate = drills_commands.add_parser("validate", help="check drill files and print every problem")
     validate.add_argument("files", metavar="FILE", nargs="+", help="drill TOML files")
 
@@ -122,6 +150,9 @@ def run_cli(argv: list[str]) -> int:
             signal.signal(signal.SIGINT, signal.default_int_handler)
         parser = build_parser()
         args = parser.parse_args(argv)
+        if args.version:
+            print(version_text())
+            return EXIT_OK
         return _dispatch(args)
     except UsageError as error:
         _error(str(error))
@@ -157,7 +188,7 @@ def _dispatch(args) -> int:
     if command == "saves":
         return _saves_list(args)
     if command == "drills":
-        return _drills_list() if args.drills_command == "list" else _drills_validate(args.files)
+        return _drills_list(args.long) if args.drills_command == "list" else _drills_validate(args.files)
     return _bench(args.drills)
 
 
@@ -359,24 +390,45 @@ def _saves_list(args) -> int:
 # --------------------------------------------------------------------------- drills
 
 
-def _drills_list() -> int:
+DRILLS_LIST_WIDTH = 80
+"""`drills list` fits a standard terminal: the title column takes what the others leave."""
+
+
+def _drills_list(long: bool = False) -> int:
     from sim.drill.loader import list_drills
+    from sim.records.saves import printable
 
     summaries = list_drills()
     if not summaries:
         print("No drills found.")
         return EXIT_OK
-    rows = [("ID", "TITLE", "LEVEL", "DURATION", "SLOS", "SOURCE")]
+    header = ("ID", "TITLE", "LEVEL", "LENGTH") + (("SLOS",) if long else ()) + ("SOURCE",)
+    rows = []
     for s in summaries:
-        slos = ", ".join(
-            f"{slo.name} {slo.target:.2%}" + (f" <={slo.threshold_s * 1000:g}ms" if slo.threshold_s else "")
-            for slo in s.slos
-        )
-        rows.append((s.id, s.title, "*" * s.difficulty, f"{s.duration_s:g}s", slos, s.source))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
+        row = [s.id, printable(s.title), "*" * s.difficulty, _length(s.duration_s)]
+        if long:
+            row.append(", ".join(
+                f"{slo.name} {slo.target:.2%}" + (f" <={slo.threshold_s * 1000:g}ms" if slo.threshold_s else "")
+                for slo in s.slos
+            ))
+        rows.append((*row, s.source))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    if not long:
+        others = sum(widths) - widths[1] + 2 * (len(widths) - 1)
+        widths[1] = max(len(header[1]), min(widths[1], DRILLS_LIST_WIDTH - others))
+        rows = [(row[0], _clip(row[1], widths[1]), *row[2:]) for row in rows]
+    for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return EXIT_OK
+
+
+def _length(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes and rest else f"{minutes}m" if minutes else f"{rest}s"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
 def _drills_validate(files: list[str]) -> int:
