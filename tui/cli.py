@@ -433,17 +433,18 @@ def _clip(text: str, width: int) -> str:
 
 def _drills_validate(files: list[str]) -> int:
     from sim.drill.loader import validate_drill_file
+    from sim.records.saves import printable
 
     failed = 0
     for file in files:
         problems = validate_drill_file(file)
         if problems:
             failed += 1
-            print(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+            print(f"{printable(file)}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
             for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {printable(str(problem))}", file=sys.stderr)
         else:
-            print(f"{file}: ok")
+            print(f"{printable(file)}: ok")
     return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 

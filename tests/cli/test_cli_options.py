@@ -71,3 +71,11 @@ def test_drills_list_fits_80_columns(tmp_path):
     mini = next(line for line in lines if line.startswith("mini "))
     assert "…" in mini and mini.rstrip().endswith("user")
     assert {line.split()[0] for line in lines[1:]} >= {"tutorial", "mini"}
+
+
+def test_drills_validate_prints_no_escape_sequences_from_the_file(tmp_path):
+    bad = tmp_path / "evil.toml"
+    bad.write_text('[drill]\nid = "a\\u001b[2Jb"\n')
+    completed = _brownout("drills", "validate", bad)
+    assert completed.returncode == 1
+    assert "\x1b" not in completed.stderr and "a\\x1b[2Jb" in completed.stderr
