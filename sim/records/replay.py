@@ -27,7 +27,7 @@ import attrs
 
 from sim import ENGINE_VERSION
 from sim.scoring.alerts import Alert, AlertWatch
-from sim.model.errors import InputError
+from sim.model.errors import InputError, Problem
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.records.saves import ForkPoint, Save, file_sha256, load_save
 from sim.scoring.score import SLOTracker
@@ -115,7 +115,36 @@ def load_drill_for(save: Save, save_file: str = "save") -> Drill:
         )
     drill = load_drill(path, seed=save.seed)
     _check_run_fits_drill(save, drill, save_file)
+    _check_actions_name_the_drill(save, drill, save_file)
     return drill
+
+
+_NAMED_ARGS = {"pool": "pools", "dependency": "dependencies", "class": "classes"}
+"""Action arguments that name a part of the drill, and the ModelSpec field listing those parts."""
+
+
+def _check_actions_name_the_drill(save: Save, drill: Drill, save_file: str) -> None:
+    """Every pool, dependency and class an action names is one the drill has.
+
+    The app only offers the drill's own, and actions files and runbooks are checked
+    against the drill, so another name is a hand edit: an invalid save (exit 2), not a
+    run whose digest differs because the engine refused the action.
+    """
+    model = drill.model
+    problems = []
+    for index, action in enumerate(save.actions):
+        for key, value in action.args:
+            field = _NAMED_ARGS.get(key)
+            if field is None or value is None:
+                continue
+            known = [part.name for part in getattr(model, field)]
+            if value not in known:
+                problems.append(Problem(
+                    file=save_file, path=f"actions[{index}].args.{key}",
+                    message=f"drill {drill.id!r} has no {key} {value!r} (it has {', '.join(known) or 'none'})",
+                ))
+    if problems:
+        raise InputError(problems)
 
 
 def _check_run_fits_drill(save: Save, drill: Drill, save_file: str) -> None:
@@ -590,7 +619,7 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
         paths = {p.path for p in exc.problems}
         if "save.drill_sha256" in paths:
             kind = "drill_changed"
-        elif "save.end_tick" in paths:
+        elif "save.end_tick" in paths or any(path.startswith("actions[") for path in paths):
             kind = "bad_save"
         else:
             kind = "drill_missing"

@@ -384,3 +384,15 @@ def test_a_grade_on_a_run_ended_early_is_caught(drill_file, tmp_path):
     _edit_result(path, grade="A")
     result = verify_save(path)
     assert result.kind == "result_differs" and "gets no grade" in result.message
+
+
+def test_an_action_naming_a_pool_the_drill_lacks_is_an_invalid_save(played):
+    _, _, _, path = played
+    save = load_save(path)
+    renamed = (attrs.evolve(save.actions[0], args={"pool": "replica", "size": 16}), *save.actions[1:])
+    write_save(attrs.evolve(save, actions=renamed), path)
+    result = verify_save(path)
+    assert result.kind == "bad_save" and result.exit_code == 2
+    assert "actions[0].args.pool" in result.message and "'replica'" in result.message
+    with pytest.raises(InputError, match="has no pool"):
+        Replay.open(path)
