@@ -164,3 +164,19 @@ def test_a_headless_run_prints_markup_like_text_as_written():
                          capture_output=True, text=True, timeout=300, cwd=Path(__file__).resolve().parents[2])
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith(TITLE) and "avail [/]" in out.stdout
+
+
+async def test_a_users_copy_of_a_shipped_drill_with_the_same_id_is_listed_twice(tmp_path, monkeypatch):
+    # Copying tutorial.toml into the drills folder to tweak it keeps its id.
+    from sim.drill.loader import SHIPPED_DRILLS_DIR
+
+    own = tmp_path / "drills"
+    own.mkdir()
+    shutil.copy(SHIPPED_DRILLS_DIR / "tutorial.toml", own / "my-tutorial.toml")
+    monkeypatch.setenv("BROWNOUT_DRILLS", str(own))
+    app = BrownoutApp(saves_dir=tmp_path / "saves", tick_interval=None)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one(DataTable)
+        titles = [str(table.get_row_at(row)[0]) for row in range(table.row_count)]
+        assert titles.count("First shift: the lunchtime rush") == 2

@@ -106,7 +106,7 @@ class PickerScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Drill", "Level", "Length", "SLOs", "Best")
-        for entry in self.entries:
+        for index, entry in enumerate(self.entries):
             best = self.best_scores.get(entry.id)
             # Text cells: DataTable reads a str cell as markup, and a drill's text is the author's.
             table.add_row(
@@ -115,7 +115,9 @@ class PickerScreen(Screen):
                 Text(format_clock(entry.duration_s)),
                 Text(" ".join(short_slo(s) for s in entry.slos) or "-"),
                 Text("-" if best is None else f"{best:.0f}"),
-                key=entry.id,
+                # By position: a user's copy of a shipped drill keeps its id, and a
+                # repeated row key would crash the picker (rows are looked up by index).
+                key=str(index),
             )
         if not self.entries:
             self.query_one("#drill-detail", Static).update("No drills found. Put .toml drills in the drills folder.")
