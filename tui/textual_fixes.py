@@ -16,15 +16,27 @@ guard can go when a Textual release fixes it):
   no longer the current screen but is still registered until it is removed, so
   Ctrl+P right after Escape raises DuplicateIds. `open_command_palette` below
   gives the new palette no fixed id.
+- `CommandPalette` handles every Enter (Input.Submitted) it was sent, even after
+  it dismissed itself: Enter twice in a row (or Escape then Enter) dismisses it a
+  second time, which pops the screen under it (ScreenStackError) or sets its
+  result twice (InvalidStateError), and runs the chosen command twice.
+  `GuardedCommandPalette` ignores selections and dismissals once it is closing.
+- The palette's background search (`_gather_commands`, a worker) queries its
+  CommandList; typing then Enter fast can dismiss the palette before the search
+  runs, the query raises NoMatches, and a failed worker exits the app. The
+  guarded palette lets that search end quietly once the palette is closing.
 """
 
 from __future__ import annotations
 
 import functools
 
+from textual import on, work
 from textual.app import App
+from textual.await_complete import AwaitComplete
 from textual.command import CommandPalette
-from textual.widgets import OptionList
+from textual.css.query import NoMatches
+from textual.widgets import Button, Input, OptionList
 
 
 def _guard_move_page() -> None:
@@ -42,10 +54,42 @@ def _guard_move_page() -> None:
     OptionList._move_page = _move_page
 
 
+class GuardedCommandPalette(CommandPalette):
+    """Textual's command palette, deaf to keys that arrive after it dismissed itself."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._dismissed = False
+
+    def dismiss(self, result=None) -> AwaitComplete:
+        if self._dismissed:
+            return AwaitComplete()  # already closing: a second pop would take the screen below
+        self._dismissed = True
+        return super().dismiss(result)
+
+    @work(exclusive=True, group=CommandPalette._GATHER_COMMANDS_GROUP)
+    async def _gather_commands(self, search_value: str) -> None:
+        try:
+            await CommandPalette._gather_commands.__wrapped__(self, search_value)
+        except NoMatches:
+            if not (self._dismissed or not self.is_attached):
+                raise  # not the closing race: a real fault
+
+    @on(Input.Submitted)
+    @on(Button.Pressed)
+    @on(OptionList.OptionSelected)
+    def _ignore_once_closing(self, event) -> None:
+        # Handlers run subclass first; prevent_default stops CommandPalette's own
+        # (_select_or_command, _select_command) from acting on a closing palette.
+        if self._dismissed:
+            event.stop()
+            event.prevent_default()
+
+
 def open_command_palette(app: App) -> None:
     """What `App.action_command_palette` does, without the fixed id a closing palette still holds."""
     if app.use_command_palette and not CommandPalette.is_open(app):
-        app.push_screen(CommandPalette())
+        app.push_screen(GuardedCommandPalette())
 
 
 _guard_move_page()

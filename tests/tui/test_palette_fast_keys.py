@@ -60,6 +60,40 @@ async def test_ctrl_p_right_after_escape_opens_a_new_palette(tmp_path):
         assert isinstance(app.screen, PickerScreen)
 
 
+@pytest.mark.parametrize("keys", [
+    ["ctrl+p", "enter", "enter"],                  # Enter twice: the second dismissed the screen below
+    ["ctrl+p", "down", "enter", "enter"],          # and ran the command twice
+    ["ctrl+p", "q", "u", "i", "enter", "enter"],   # the search worker ran on a closed palette (NoMatches)
+    ["ctrl+p", "escape", "enter", "escape"],       # Escape then Enter on a closing palette
+    ["enter", "escape", "enter", "escape"],        # the briefing left as soon as it opened
+], ids=["enter-enter", "down-enter-enter", "search-enter-enter", "escape-enter", "briefing-in-and-out"])
+async def test_keys_after_a_choice_or_escape_do_not_crash(tmp_path, keys):
+    app = BrownoutApp(drills=[slow_llm_drill()], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for _ in range(30):
+            if not app.is_running:
+                break
+            _burst(app, keys)
+            await pilot.pause(0)
+        await pilot.pause(0.3)
+    assert app.return_code in (None, 0)
+
+
+async def test_enter_twice_in_the_palette_runs_its_command_once(tmp_path):
+    app = BrownoutApp(drills=[slow_llm_drill()], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        for key in "saves":
+            await pilot.press(key)
+        await pilot.pause(0.3)
+        _burst(app, ["enter", "enter"])
+        await pilot.pause(0.3)
+        from tui.screens.saves import SavesScreen
+
+        assert [type(s) for s in app.screen_stack][1:] == [PickerScreen, SavesScreen]
+
+
 def test_textual_still_has_the_page_bug_the_guard_covers():
     """When this fails, Textual fixed OptionList._move_page: drop the guard in tui/textual_fixes.py."""
     import tui.textual_fixes  # noqa: F401  (installs the guard)
