@@ -138,6 +138,11 @@ def _check_actions_name_the_drill(save: Save, drill: Drill, save_file: str) -> N
             if field is None or value is None:
                 continue
             known = [part.name for part in getattr(model, field)]
+            if key == "pool" and isinstance(value, str) and "/" in value:
+                # A bulkhead pool the engine made: "<shared pool>/<class>" (the app offers them once they exist).
+                shared, _, cls = value.partition("/")
+                if shared in known and cls in {c.name for c in model.classes}:
+                    continue
             if value not in known:
                 problems.append(Problem(
                     file=save_file, path=f"actions[{index}].args.{key}",

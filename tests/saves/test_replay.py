@@ -396,3 +396,11 @@ def test_an_action_naming_a_pool_the_drill_lacks_is_an_invalid_save(played):
     assert "actions[0].args.pool" in result.message and "'replica'" in result.message
     with pytest.raises(InputError, match="has no pool"):
         Replay.open(path)
+
+
+def test_an_action_on_a_bulkhead_pool_the_engine_made_is_valid(played):
+    _, _, _, path = played
+    save = load_save(path)
+    bulkhead = attrs.evolve(save.actions[0], args={"pool": "main/ask", "size": 4})
+    write_save(attrs.evolve(save, actions=(bulkhead, *save.actions[1:])), path)
+    assert verify_save(path).kind == "digest_differs"  # a different run, but a valid save
