@@ -102,3 +102,15 @@ def test_textual_still_has_the_page_bug_the_guard_covers():
     with pytest.raises(KeyError):
         OptionList._move_page.__wrapped__(options, 1)
     OptionList._move_page(options, 1)  # guarded: nothing to page before the first layout
+
+
+def test_screens_taken_down_before_their_widgets_exist_do_not_crash(tmp_path):
+    # Found by random keys: a frame reached an incident screen being switched away, and a
+    # saves screen was mounted after Escape had already closed it; both queried gone widgets.
+    from drill_factory import slow_llm_drill
+
+    from tui.live import LiveRun
+    from tui.screens.saves import SavesScreen
+
+    IncidentScreen().show_frame(LiveRun.start(slow_llm_drill(), None, paused=True).frame())
+    SavesScreen(tmp_path).on_mount()

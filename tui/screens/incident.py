@@ -91,6 +91,8 @@ class IncidentScreen(Screen):
     def show_frame(self, frame: Frame) -> None:
         """Hand one frame to every widget (cheap: widgets re-render only what changed)."""
         self.frame = frame
+        if not self.query(ClockBar):
+            return  # being taken down (the run ended, keys raced the switch): no widgets to show it
         self.query_one(ClockBar).frame = frame
         self.query_one("#slots", GaugeBar).reading = frame.slots
         self.query_one("#workers", GaugeBar).reading = frame.workers

@@ -66,6 +66,8 @@ class SavesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.query(DataTable):
+            return  # closed again before it was mounted (keys typed fast): nothing to fill
         self.query_one(DataTable).add_columns(*COLUMNS)
         self.action_reload()
 
