@@ -86,6 +86,20 @@ class GuardedCommandPalette(CommandPalette):
             event.prevent_default()
 
 
+class DismissOnce:
+    """Mixin for a modal screen: a second dismiss (Escape pressed twice before the screen is
+    gone, or Apply then Escape) does nothing. Textual would pop the screen below it or set
+    the result twice (InvalidStateError), as with the palette above."""
+
+    _dismissed_once = False
+
+    def dismiss(self, result=None) -> AwaitComplete:
+        if self._dismissed_once:
+            return AwaitComplete()
+        self._dismissed_once = True
+        return super().dismiss(result)
+
+
 def open_command_palette(app: App) -> None:
     """What `App.action_command_palette` does, without the fixed id a closing palette still holds."""
     if app.use_command_palette and not CommandPalette.is_open(app):

@@ -114,3 +114,22 @@ def test_screens_taken_down_before_their_widgets_exist_do_not_crash(tmp_path):
 
     IncidentScreen().show_frame(LiveRun.start(slow_llm_drill(), None, paused=True).frame())
     SavesScreen(tmp_path).on_mount()
+
+
+async def test_a_dialog_dismissed_twice_closes_once(tmp_path):
+    # Escape twice (or Apply then Escape) before the dialog is gone: the second dismiss
+    # set the result again (InvalidStateError) or popped the screen below.
+    from tui.dialogs.message_dialog import MessageDialog
+    from tui.screens.help import HelpScreen
+
+    app = BrownoutApp(drills=[slow_llm_drill()], saves_dir=tmp_path, start_paused=True, tick_interval=None)
+    async with app.run_test(size=(100, 30)) as pilot:
+        for dialog in (HelpScreen(), MessageDialog("title", "body")):
+            answers = []
+            app.push_screen(dialog, answers.append)
+            await pilot.pause()
+            dialog.dismiss(None)
+            dialog.dismiss(None)
+            await pilot.pause(0.2)
+            assert isinstance(app.screen, PickerScreen) and answers == [None]
+    assert app.return_code in (None, 0)

@@ -7,9 +7,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+from tui.textual_fixes import DismissOnce
 
 
-class MessageDialog(ModalScreen[None]):
+class MessageDialog(DismissOnce, ModalScreen[None]):
     """A title, a scrollable body and an OK button."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="dialog.close", tooltip="Close this message.")]
