@@ -17,6 +17,12 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(autouse=True)
+def isolated_saves(monkeypatch, tmp_path_factory):
+    """Runs a test saves without naming a folder go to a temporary one, never the user's data folder."""
+    monkeypatch.setenv("BROWNOUT_SAVES", str(tmp_path_factory.mktemp("default-saves")))
+
+
+@pytest.fixture(autouse=True)
 def deterministic_terminal(monkeypatch):
     """No cursor blink (a blink timer makes snapshots flaky) and colour on whatever the shell says."""
     monkeypatch.delenv("NO_COLOR", raising=False)

@@ -8,10 +8,13 @@ still being computed makes the timer skip rather than queue up.
 
 from __future__ import annotations
 
+import asyncio
 import collections
+import contextlib
 import datetime as dt
 import getpass
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Sequence
@@ -35,6 +38,7 @@ from tui.screens.incident import IncidentScreen
 from tui.screens.picker import DrillEntry, PickerScreen, discover_entries
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from tui.dialogs.message_dialog import MessageDialog
+from tui.textual_fixes import open_command_palette
 
 DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
@@ -48,6 +52,9 @@ AUTOSAVE_EVERY_S = 15.0
 """Wall seconds between saves of a run in progress, so even a killed process leaves what was played."""
 ACHIEVED_WINDOW_S = 2.0
 """Wall time over which the achieved speed is measured."""
+STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name))
+"""The terminal closed (SIGHUP) or the system asked the process to stop (SIGTERM): the run in
+progress is saved before the app exits, rather than losing what was played since the last autosave."""
 
 
 class BrownoutApp(App):
@@ -115,6 +122,10 @@ class BrownoutApp(App):
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        from sim.records.saves import remove_stale_temp_files
+
+        remove_stale_temp_files(self.saves_dir)  # what writes killed mid-way left behind
+        self._install_stop_handlers()
         self.push_screen(PickerScreen(self.drill_entries(), self.best_scores()))
         if self.tick_interval is not None:
             self.sim_timer = self.set_interval(self.tick_interval, self.on_sim_timer, pause=True)
@@ -128,6 +139,37 @@ class BrownoutApp(App):
 
     def on_ready(self) -> None:
         self.check_size(self.size.width, self.size.height)
+
+    def _install_stop_handlers(self) -> None:
+        self._stop_handlers: list[int] = []
+        try:
+            loop = asyncio.get_running_loop()
+            for signum in STOP_SIGNALS:
+                loop.add_signal_handler(signum, self.on_stop_signal, signum)
+                self._stop_handlers.append(signum)
+        except (RuntimeError, NotImplementedError, ValueError):
+            pass  # not the main thread, or Windows: the autosave still bounds what is lost
+
+    def on_unmount(self) -> None:
+        with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
+            loop = asyncio.get_running_loop()
+            for signum in getattr(self, "_stop_handlers", ()):
+                loop.remove_signal_handler(signum)
+
+    def on_stop_signal(self, signum: int) -> None:
+        """SIGHUP / SIGTERM: save the run in progress as it stands ("abandoned"), then exit 128+signum.
+
+        The save comes first: after a hangup the terminal is gone and restoring it may fail.
+        """
+        live = self.live
+        if live is not None and not live.finished:
+            with live.lock:
+                live.paused = True
+                live.tracker.update(live.sim)
+                report = live.tracker.report()
+                self.save_run(live, "abandoned", report)
+            self.live = None
+        self.exit(return_code=128 + signum)
 
     def drill_entries(self) -> tuple[DrillEntry, ...]:
         """The drills the picker offers."""
@@ -201,6 +243,10 @@ class BrownoutApp(App):
         from tui.screens.saves import SavesScreen
 
         self.push_screen(SavesScreen(self.saves_dir))
+
+    def action_command_palette(self) -> None:
+        # Textual's own opens a palette with a fixed id, which clashes with one still closing.
+        open_command_palette(self)
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
@@ -433,8 +479,11 @@ def run_app(
     *,
     player: str | None = None,
     replay: str | os.PathLike | None = None,
-) -> None:
-    """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing."""
+) -> int:
+    """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing.
+
+    Returns the exit code: 0, 1 when the app stopped on an error, 128+N after signal N.
+    """
     entry: Drill | DrillEntry | None = None
     if isinstance(drill, str):
         from sim.drill.loader import find_drill
@@ -449,3 +498,4 @@ def run_app(
     finally:
         # A crash (or an exception out of run) mid-drill still leaves a complete save.
         app.save_unfinished()
+    return app.return_code or 0

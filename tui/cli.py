@@ -2,6 +2,8 @@
 
     brownout [--saves DIR] [--player NAME]          open the app on the drill picker
     brownout play DRILL [--seed N]                   open the app on a drill's briefing
+                                                     (--saves, --player also after the subcommand)
+    brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
     brownout replay SAVE [--verify]
@@ -18,11 +20,24 @@ commands never import Textual: the app is imported only when it is opened.
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+
+
+def _quiet_exit_on_interrupt(signum, frame):
+    # Ctrl+C while still starting up (the imports below take a while): no traceback.
+    raise SystemExit(130)
+
+
+if __name__ == "__main__" or os.path.basename(sys.argv[0]) in ("brownout", "brownout.exe"):
+    # First thing, before the heavy imports; run_cli puts KeyboardInterrupt back once it can
+    # handle it. Not when the module is merely imported (tests, scripts): that is their Ctrl+C.
+    signal.signal(signal.SIGINT, _quiet_exit_on_interrupt)
+
 import argparse
 import json
 import math
-import os
-import sys
 from pathlib import Path
 
 from sim.model.errors import InputError
@@ -53,14 +68,38 @@ def _seed(text: str) -> int:
     return value
 
 
+def _add_app_options(parser: argparse.ArgumentParser, *, default) -> None:
+    parser.add_argument("--saves", metavar="DIR", default=default,
+                        help="folder for saved runs (default $BROWNOUT_SAVES, else brownout/saves in the user data folder)")
+    parser.add_argument("--player", metavar="NAME", default=default, help="player name recorded in saves")
+
+
+def version_text() -> str:
+    """`brownout 0.1.0 (engine 1, save format 1)`: the installed version and what it reads and writes."""
+    from importlib import metadata
+
+    from sim import ENGINE_VERSION
+    from sim.records.saves import FORMAT_VERSION
+
+    try:
+        version = metadata.version("brownout")
+    except metadata.PackageNotFoundError:
+        version = "unknown (not installed)"
+    return f"brownout {version} (engine {ENGINE_VERSION}, save format {FORMAT_VERSION})"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
-    parser.add_argument("--saves", metavar="DIR", help="folder for saved runs (default $BROWNOUT_SAVES or ./saves)")
-    parser.add_argument("--player", metavar="NAME", help="player name recorded in saves")
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    _add_app_options(parser, default=None)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    # The app's options work after the subcommand too (`brownout play X --player ada`); SUPPRESS
+    # keeps a value given before the subcommand when none is given after it.
+    app_options = _Parser(add_help=False)
+    _add_app_options(app_options, default=argparse.SUPPRESS)
 
-    play = commands.add_parser("play", help="open the app on a drill's briefing")
+    play = commands.add_parser("play", help="open the app on a drill's briefing", parents=[app_options])
     play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
     play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
 
@@ -74,7 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     run.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one test case per SLO")
 
-    replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it")
+    replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it",
+                                 parents=[app_options])
     replay.add_argument("save", metavar="SAVE", help="a save file")
     replay.add_argument("--verify", action="store_true", help="re-simulate headless and check the digest")
 
@@ -85,7 +125,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     drills = commands.add_parser("drills", help="shipped and user drills")
     drills_commands = drills.add_subparsers(dest="drills_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
-    drills_commands.add_parser("list", help="list the drills you can play")
+    drills_list = drills_commands.add_parser("list", help="list the drills you can play (fits 80 columns)")
+    drills_list.add_argument("--long", action="store_true", help="also each drill's SLOs (wide)")
     validate = drills_commands.add_parser("validate", help="check drill files and print every problem")
     validate.add_argument("files", metavar="FILE", nargs="+", help="drill TOML files")
 
@@ -104,9 +145,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_cli(argv: list[str]) -> int:
     """Parse and dispatch; every bad input becomes one stderr line and exit code 2."""
-    parser = build_parser()
     try:
+        if signal.getsignal(signal.SIGINT) is _quiet_exit_on_interrupt:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        parser = build_parser()
         args = parser.parse_args(argv)
+        if args.version:
+            print(version_text())
+            return EXIT_OK
         return _dispatch(args)
     except UsageError as error:
         _error(str(error))
@@ -124,7 +170,9 @@ def run_cli(argv: list[str]) -> int:
 
 
 def _error(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
+    from sim.records.saves import printable  # a file name or a quoted value may hold escape sequences
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def _dispatch(args) -> int:
@@ -140,7 +188,7 @@ def _dispatch(args) -> int:
     if command == "saves":
         return _saves_list(args)
     if command == "drills":
-        return _drills_list() if args.drills_command == "list" else _drills_validate(args.files)
+        return _drills_list(args.long) if args.drills_command == "list" else _drills_validate(args.files)
     return _bench(args.drills)
 
 
@@ -162,8 +210,8 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
         kwargs["replay"] = Path(replay)
     from tui.app import run_app  # only now: headless commands never import Textual
 
-    run_app(**kwargs)
-    return EXIT_OK
+    # Non-zero when the app stopped on an error (1) or a signal (128+N): a crash is never "ran fine".
+    return run_app(**kwargs) or EXIT_OK
 
 
 # --------------------------------------------------------------------------- run
@@ -188,6 +236,11 @@ def _run(args) -> int:
     if args.junit:
         _check_writable(args.junit)
     run = run_drill(drill, args.seed, actions=actions, runbook=runbook, policy=policy)
+    # The report first: if the JUnit file cannot be written after all, the run is not lost.
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2, allow_nan=False), flush=True)
+    else:
+        _print_run(run)
     if args.junit:
         from sim.running.junit import write_junit
 
@@ -195,10 +248,6 @@ def _run(args) -> int:
             write_junit(args.junit, [run])
         except OSError as error:
             raise InputError.single(args.junit, f"cannot write the JUnit file: {error.strerror or error}") from None
-    if args.json:
-        print(json.dumps(run.to_dict(), indent=2, allow_nan=False))
-    else:
-        _print_run(run)
     return EXIT_OK
 
 
@@ -209,6 +258,16 @@ def _check_writable(path: str) -> None:
         raise InputError.single(path, f"cannot write the JUnit file: folder {folder} does not exist")
     if Path(path).is_dir():
         raise InputError.single(path, "cannot write the JUnit file: it is a folder")
+    import tempfile
+
+    # Try it: os.access says yes to root on a read-only mount, and permissions are not the only obstacle.
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".brownout-junit-check-"):
+            pass
+    except OSError as error:
+        raise InputError.single(
+            path, f"cannot write the JUnit file: folder {folder}: {error.strerror or error}"
+        ) from None
 
 
 def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
@@ -220,14 +279,21 @@ def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
 def _print_run(run) -> None:
     from rich import box
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+    from rich.text import Text
+
+    class _Console(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich exits 1 here; the reader going away (`| head`) is not an error: run_cli ends quietly.
+            raise BrokenPipeError
 
     # Wide enough for the tables when piped (Rich assumes 80 columns without a terminal).
-    console = Console(highlight=False, width=None if sys.stdout.isatty() else 120)
+    console = _Console(highlight=False, width=None if sys.stdout.isatty() else 120)
     data = run.to_dict()
     report = run.report
     console.print(
-        f"[bold]{run.drill.title}[/] ({run.drill.id}), seed {run.seed}, policy {run.policy}: "
+        f"[bold]{escape(run.drill.title)}[/] ({run.drill.id}), seed {run.seed}, policy {run.policy}: "
         f"{data['duration_s']:g}s simulated in {run.wall_s:.1f}s"
     )
 
@@ -259,7 +325,7 @@ def _print_run(run) -> None:
         shown = ", ".join(f"{t:g}s" for t in breaches[:3]) + (f" +{len(breaches) - 3}" if len(breaches) > 3 else "")
         target = f"{sli.target:.2%}" + (f" <={sli.threshold_s * 1000:g}ms" if sli.threshold_s is not None else "")
         slos.add_row(
-            sli.name,
+            Text(sli.name),  # the drill author's text, not markup
             target,
             f"{sli.attained:.2%}",
             f"{sli.budget_remaining:.0%}",
@@ -278,7 +344,7 @@ def _print_run(run) -> None:
     score.add_column("points", justify="right")
     score.add_column("why")
     for line in report.breakdown:
-        score.add_row(line.item, f"{line.points:.1f} / {line.max_points:g}", line.detail)
+        score.add_row(Text(line.item), f"{line.points:.1f} / {line.max_points:g}", Text(line.detail))
     console.print(score)
 
     events = data["events"]
@@ -299,8 +365,10 @@ def _replay(args) -> int:
     if args.verify:
         from sim.records.replay import verify_save
 
+        from sim.records.saves import printable
+
         result = verify_save(args.save)
-        print(result.message, file=sys.stdout if result.ok else sys.stderr)
+        print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
         return result.exit_code
     from sim.records.saves import load_save
 
@@ -322,39 +390,61 @@ def _saves_list(args) -> int:
 # --------------------------------------------------------------------------- drills
 
 
-def _drills_list() -> int:
+DRILLS_LIST_WIDTH = 80
+"""`drills list` fits a standard terminal: the title column takes what the others leave."""
+
+
+def _drills_list(long: bool = False) -> int:
     from sim.drill.loader import list_drills
+    from sim.records.saves import printable
 
     summaries = list_drills()
     if not summaries:
         print("No drills found.")
         return EXIT_OK
-    rows = [("ID", "TITLE", "LEVEL", "DURATION", "SLOS", "SOURCE")]
+    header = ("ID", "TITLE", "LEVEL", "LENGTH") + (("SLOS",) if long else ()) + ("SOURCE",)
+    rows = []
     for s in summaries:
-        slos = ", ".join(
-            f"{slo.name} {slo.target:.2%}" + (f" <={slo.threshold_s * 1000:g}ms" if slo.threshold_s else "")
-            for slo in s.slos
-        )
-        rows.append((s.id, s.title, "*" * s.difficulty, f"{s.duration_s:g}s", slos, s.source))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
+        row = [s.id, printable(s.title), "*" * s.difficulty, _length(s.duration_s)]
+        if long:
+            row.append(", ".join(
+                f"{slo.name} {slo.target:.2%}" + (f" <={slo.threshold_s * 1000:g}ms" if slo.threshold_s else "")
+                for slo in s.slos
+            ))
+        rows.append((*row, s.source))
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    if not long:
+        others = sum(widths) - widths[1] + 2 * (len(widths) - 1)
+        widths[1] = max(len(header[1]), min(widths[1], DRILLS_LIST_WIDTH - others))
+        rows = [(row[0], _clip(row[1], widths[1]), *row[2:]) for row in rows]
+    for row in [header, *rows]:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return EXIT_OK
 
 
+def _length(seconds: float) -> str:
+    minutes, rest = divmod(round(seconds), 60)
+    return f"{minutes}m{rest:02d}s" if minutes and rest else f"{minutes}m" if minutes else f"{rest}s"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
+
+
 def _drills_validate(files: list[str]) -> int:
     from sim.drill.loader import validate_drill_file
+    from sim.records.saves import printable
 
     failed = 0
     for file in files:
         problems = validate_drill_file(file)
         if problems:
             failed += 1
-            print(f"{file}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
+            print(f"{printable(file)}: {len(problems)} problem{'s' if len(problems) != 1 else ''}", file=sys.stderr)
             for problem in problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {printable(str(problem))}", file=sys.stderr)
         else:
-            print(f"{file}: ok")
+            print(f"{printable(file)}: ok")
     return EXIT_CHECK_FAILED if failed else EXIT_OK
 
 

@@ -27,7 +27,7 @@ import attrs
 
 from sim import ENGINE_VERSION
 from sim.scoring.alerts import Alert, AlertWatch
-from sim.model.errors import InputError
+from sim.model.errors import InputError, Problem
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.records.saves import ForkPoint, Save, file_sha256, load_save
 from sim.scoring.score import SLOTracker
@@ -63,7 +63,7 @@ class VerifyResult:
     message: str
     """One line for the terminal, naming the save and what matched or differed."""
     kind: str = "exact"
-    """exact | bad_save | drill_missing | drill_changed | digest_differs | score_differs"""
+    """exact | bad_save | drill_missing | drill_changed | digest_differs | score_differs | result_differs"""
     digest: str | None = None
     """The re-simulated digest (None when the replay could not run)."""
     score: float | None = None
@@ -115,7 +115,41 @@ def load_drill_for(save: Save, save_file: str = "save") -> Drill:
         )
     drill = load_drill(path, seed=save.seed)
     _check_run_fits_drill(save, drill, save_file)
+    _check_actions_name_the_drill(save, drill, save_file)
     return drill
+
+
+_NAMED_ARGS = {"pool": "pools", "dependency": "dependencies", "class": "classes"}
+"""Action arguments that name a part of the drill, and the ModelSpec field listing those parts."""
+
+
+def _check_actions_name_the_drill(save: Save, drill: Drill, save_file: str) -> None:
+    """Every pool, dependency and class an action names is one the drill has.
+
+    The app only offers the drill's own, and actions files and runbooks are checked
+    against the drill, so another name is a hand edit: an invalid save (exit 2), not a
+    run whose digest differs because the engine refused the action.
+    """
+    model = drill.model
+    problems = []
+    for index, action in enumerate(save.actions):
+        for key, value in action.args:
+            field = _NAMED_ARGS.get(key)
+            if field is None or value is None:
+                continue
+            known = [part.name for part in getattr(model, field)]
+            if key == "pool" and isinstance(value, str) and "/" in value:
+                # A bulkhead pool the engine made: "<shared pool>/<class>" (the app offers them once they exist).
+                shared, _, cls = value.partition("/")
+                if shared in known and cls in {c.name for c in model.classes}:
+                    continue
+            if value not in known:
+                problems.append(Problem(
+                    file=save_file, path=f"actions[{index}].args.{key}",
+                    message=f"drill {drill.id!r} has no {key} {value!r} (it has {', '.join(known) or 'none'})",
+                ))
+    if problems:
+        raise InputError(problems)
 
 
 def _check_run_fits_drill(save: Save, drill: Drill, save_file: str) -> None:
@@ -537,6 +571,46 @@ class Replay:
         return SLOTracker.for_sim(self.drill, self.sim)
 
 
+def _same_fraction(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return math.isclose(a, b, rel_tol=0.0, abs_tol=SCORE_TOLERANCE)
+
+
+def _derived_mismatch(save: Save, report: Any) -> tuple[str, str] | None:
+    """The first stored derived value (score, grade, each SLO's name, target and attainment)
+    that the re-simulated run does not reproduce: (kind, what differs), or None."""
+    from sim.records.saves import slis_from_report
+
+    if save.score is not None and not _same_fraction(float(report.score), save.score):
+        return "score_differs", f"the score is {report.score:.2f}, saved {save.score:.2f}"
+    graded = save.ended == "finished" and save.score is not None
+    expected_grade = str(report.grade) if graded else None
+    if save.grade != expected_grade:
+        if not graded:
+            return "result_differs", (
+                f"result.grade: saved {save.grade!r}, but a run that was not played to the end "
+                f"({save.ended}) gets no grade"
+            )
+        return "result_differs", f"result.grade: saved {save.grade!r}, the replay grades {expected_grade!r}"
+    if save.score is None and not save.slis:
+        return None
+    replayed = slis_from_report(report)
+    if len(replayed) != len(save.slis):
+        return "result_differs", f"result.slis: saved {len(save.slis)} SLOs, the drill has {len(replayed)}"
+    for index, (saved, now) in enumerate(zip(save.slis, replayed)):
+        where = f"result.slis[{index}]"
+        if saved.name != now.name:
+            return "result_differs", f"{where}.name: saved {saved.name!r}, the drill's SLO is {now.name!r}"
+        if not _same_fraction(saved.target, now.target):
+            return "result_differs", f"{where}.target: saved {saved.target:g}, the drill's is {now.target:g}"
+        if not _same_fraction(saved.attained, now.attained):
+            return "result_differs", (
+                f"{where}.attained: saved {saved.attained:.6f}, the replay attains {now.attained:.6f}"
+            )
+    return None
+
+
 def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
     """Re-simulate a save headless and check that it reproduces the recorded run exactly."""
     file = str(path)
@@ -550,13 +624,13 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
         paths = {p.path for p in exc.problems}
         if "save.drill_sha256" in paths:
             kind = "drill_changed"
-        elif "save.end_tick" in paths:
+        elif "save.end_tick" in paths or any(path.startswith("actions[") for path in paths):
             kind = "bad_save"
         else:
             kind = "drill_missing"
         return VerifyResult(ok=False, kind=kind, message=exc.first_line())
     replay = Replay.start(save, drill, save_path=Path(path), checkpoint_every_s=math.inf)
-    tracker = replay.new_tracker() if save.score is not None else None
+    tracker = replay.new_tracker() if save.score is not None or save.grade is not None or save.slis else None
     while not replay.at_end:
         replay.run_to_tick(replay.tick + TRACKER_CHUNK_TICKS)
         if tracker is not None:
@@ -579,16 +653,23 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
     if tracker is not None:
         report = tracker.report()
         score = float(report.score)
-        if not math.isclose(score, save.score, rel_tol=0.0, abs_tol=SCORE_TOLERANCE):
+        mismatch = _derived_mismatch(save, report)
+        if mismatch is not None:
+            kind, what = mismatch
             return VerifyResult(
                 ok=False,
-                kind="score_differs",
+                kind=kind,
                 digest=digest,
                 score=score,
-                message=f"{file}: metrics replay exactly but the score is {score:.2f}, saved {save.score:.2f}"
-                f"{engine_note} (scoring changed?)",
+                message=f"{file}: metrics replay exactly but {what}{engine_note} (edited by hand, or scoring changed?)",
             )
-    score_text = "" if score is None else f", score {score:.1f} {save.grade or ''}".rstrip()
+    if score is None:
+        score_text = ""
+    elif save.ended == "finished":
+        score_text = f", score {score:.1f} {save.grade or ''}".rstrip()
+    else:
+        # Only a run played to the end is graded: the score covers the time played.
+        score_text = f", partial score ({score:.1f}), not graded: {save.ended} at {replay.t_s:g} s"
     return VerifyResult(
         ok=True,
         kind="exact",

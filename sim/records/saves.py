@@ -16,18 +16,26 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import hashlib
 import json
 import math
 import os
 import re
 import tempfile
+import time
 import tomllib
+import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import tomli_w
+
+try:
+    import fcntl
+except ImportError:  # Windows: temporary files are judged by age alone
+    fcntl = None
 
 from sim import ENGINE_VERSION
 from sim.model.errors import InputError, Problem
@@ -136,9 +144,16 @@ class SaveSummary:
 
 
 def default_saves_dir() -> Path:
-    """Where runs are saved: $BROWNOUT_SAVES if set, else ./saves."""
+    """Where runs are saved: $BROWNOUT_SAVES if set, else `saves` in the platform's user data
+    folder (`~/.local/share/brownout/saves` on Linux or `$XDG_DATA_HOME/brownout/saves`,
+    `~/Library/Application Support/brownout/saves` on macOS, `%LOCALAPPDATA%\\brownout\\saves`
+    on Windows), whatever the current folder."""
     configured = os.environ.get(SAVES_ENV)
-    return Path(configured).expanduser() if configured else Path.cwd() / "saves"
+    if configured:
+        return Path(configured).expanduser()
+    import platformdirs
+
+    return platformdirs.user_data_path("brownout", appauthor=False) / "saves"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -173,14 +188,68 @@ def save_filename(drill_id: str, player: str, started_at: dt.datetime) -> str:
     return f"{_safe_name_part(drill_id, 'drill')}-{_safe_name_part(player, 'player')}-{stamp}.toml"
 
 
-def _unique_path(directory: Path, filename: str) -> Path:
-    candidate = directory / filename
-    stem = candidate.stem
+def _candidate_names(filename: str):
+    """`filename`, then `<stem>-2.toml`, `<stem>-3.toml`, ... (the names a new save may claim)."""
+    yield filename
+    stem = filename[: -len(".toml")] if filename.endswith(".toml") else filename
     number = 2
-    while candidate.exists():
-        candidate = directory / f"{stem}-{number}.toml"
+    while True:
+        yield f"{stem}-{number}.toml"
         number += 1
-    return candidate
+
+
+TEMP_GRACE_S = 30.0
+"""A hidden temporary file written to this recently may be about to be renamed (its lock is
+held only while it is written and synced); older ones that nobody holds locked were left by
+a killed write."""
+
+TEMP_GRACE_UNLOCKABLE_S = 3600.0
+"""Where files cannot be locked (no fcntl), a temporary file is taken as abandoned after an hour."""
+
+
+def remove_stale_temp_files(directory: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Delete the hidden `.*.tmp` files that killed writes left in a saves folder; return them.
+
+    A write in progress holds an exclusive lock on its temporary file, so another
+    process running this never removes a file being written.
+    """
+    folder = Path(directory) if directory is not None else default_saves_dir()
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in folder.glob(".*.tmp") if p.is_file()]
+    except OSError:
+        return removed
+    now = time.time()
+    for path in candidates:
+        try:
+            age_s = now - path.stat().st_mtime
+        except OSError:
+            continue
+        if fcntl is None:
+            if age_s >= TEMP_GRACE_UNLOCKABLE_S:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+                    removed.append(path)
+            continue
+        if age_s < TEMP_GRACE_S:
+            continue
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)  # a writer holds it: not ours to remove
+            continue
+        try:
+            path.unlink()
+            removed.append(path)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+    return removed
 
 
 # --------------------------------------------------------------------------- writing
@@ -249,6 +318,37 @@ def dumps_save(save: Save) -> str:
     return tomli_w.dumps(save_to_document(save))
 
 
+def _lock(fd: int) -> None:
+    # Marks the temporary file as being written, so remove_stale_temp_files leaves it alone.
+    if fcntl is not None:
+        with contextlib.suppress(OSError):
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _write_temp(directory: Path, name: str, data: bytes) -> str:
+    """A fully written and fsynced hidden temporary file in `directory`; returns its path.
+
+    It is locked while it is written, so remove_stale_temp_files never takes a file
+    being written for one a killed process left behind.
+    """
+    fd, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    try:
+        try:
+            _lock(fd)
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    return temp_name
+
+
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace `path` with `data` so that readers only ever see the old or the new file.
 
@@ -258,22 +358,62 @@ def write_atomic(path: Path, data: bytes) -> None:
     including Ctrl+C, the temporary file is removed and the old file is untouched.
     """
     directory = path.parent
-    fd, temp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    temp_name = _write_temp(directory, path.name, data)
     try:
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.write(fd, view)
-                view = view[written:]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
         os.replace(temp_name, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
     _fsync_directory(directory)
+
+
+def write_new(directory: Path, filename: str, data: bytes) -> Path:
+    """Create a new file holding `data` under the first free name of `filename`, `<stem>-2.toml`, ...
+
+    The name is claimed atomically, so two writers racing for the same name (two
+    runs of one drill by one player started in the same second) get two files and
+    neither overwrites the other. The complete file is written and synced under a
+    temporary name first, then hard-linked to the free name (a link fails when the
+    name exists), so the new name never shows an empty or partial file. Where hard
+    links are not supported, the name is claimed with an exclusive create and the
+    content renamed over it.
+    """
+    temp_name = _write_temp(directory, filename, data)
+    try:
+        for name in _candidate_names(filename):
+            target = directory / name
+            try:
+                os.link(temp_name, target)
+            except FileExistsError:
+                continue
+            except OSError as error:
+                if error.errno not in _NO_LINK_ERRNOS:
+                    raise
+                if not _claim(target):
+                    continue
+                os.replace(temp_name, target)
+                break
+            os.unlink(temp_name)
+            break
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp_name)
+        raise
+    _fsync_directory(directory)
+    return target
+
+
+_NO_LINK_ERRNOS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK, errno.ENOSYS}
+
+
+def _claim(target: Path) -> bool:
+    """Create `target` empty, exclusively: False when the name is taken."""
+    try:
+        os.close(os.open(target, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+    except FileExistsError:
+        return False
+    return True
 
 
 def _fsync_directory(directory: Path) -> None:
@@ -340,7 +480,8 @@ def build_save(
         digest=sim.digest(),
         actions=tuple(sim.action_log),
         score=None if report is None else float(report.score),
-        grade=None if report is None else str(report.grade),
+        # Only a run played to the end is graded: an early end scores just the time played.
+        grade=None if report is None or ended != "finished" else str(report.grade),
         slis=() if report is None else slis_from_report(report),
         forked_from=forked_from,
     )
@@ -376,7 +517,9 @@ def save_run(
     else:
         directory = Path(saves_dir) if saves_dir is not None else default_saves_dir()
         directory.mkdir(parents=True, exist_ok=True)
-        target = _unique_path(directory, save_filename(save.drill_id, save.player, save.started_at))
+        remove_stale_temp_files(directory)
+        return write_new(directory, save_filename(save.drill_id, save.player, save.started_at),
+                         dumps_save(save).encode("utf-8"))
     return write_save(save, target)
 
 
@@ -645,25 +788,38 @@ class _SaveReader:
             if name is not None and name not in ACTION_NAMES:
                 self.problem(f"{path}.name", f"unknown action {name!r} (expected one of {', '.join(ACTION_NAMES)})")
                 name = None
-            arg_items = self._action_args(args, none_args, path)
+            arg_items = self._action_args(name, args, none_args, path)
             if t_s is not None and name is not None and arg_items is not None:
                 actions.append(Action(t_s=t_s, name=name, args=arg_items))
         return tuple(actions)
 
-    def _action_args(self, args: dict | None, none_args: list, path: str) -> list[tuple[str, object]] | None:
+    def _action_args(
+        self, name: str | None, args: dict | None, none_args: list, path: str
+    ) -> list[tuple[str, object]] | None:
         if args is None:
             return None
         items: list[tuple[str, object]] = []
         ok = True
+        kinds = SAVED_ARG_KINDS.get(name) if name is not None else None
         for key, value in args.items():
+            key_path = f"{path}.args.{_key_text(key)}"
             if isinstance(value, (dict, list, dt.date, dt.time)):
-                self.problem(f"{path}.args.{_key_text(key)}", f"expected a number, text or true/false, got {_describe(value)}")
+                self.problem(key_path, f"expected a number, text or true/false, got {_describe(value)}")
+                ok = False
+            elif kinds is not None and key not in kinds:
+                self.problem(key_path, f"{name} takes no argument {key!r} (it takes {', '.join(kinds)})")
+                ok = False
+            elif kinds is not None and (wrong := _arg_problem(kinds[key], value)) is not None:
+                self.problem(key_path, f"{wrong}, got {_describe(value)}")
                 ok = False
             else:
                 items.append((key, value))
         for index, key in enumerate(none_args):
             if not isinstance(key, str) or key in args:
                 self.problem(f"{path}.none_args[{index}]", f"expected the name of an argument not in args, got {key!r}")
+                ok = False
+            elif kinds is not None and (key not in kinds or not _ARG_KINDS_TAKING_NONE & {kinds[key]}):
+                self.problem(f"{path}.none_args[{index}]", f"{name} has no argument {key!r} that can be left empty")
                 ok = False
             else:
                 items.append((key, None))
@@ -704,6 +860,56 @@ class _SaveReader:
                 "integrity.checksum",
                 "does not match the contents: the save was edited by hand or corrupted",
             )
+
+
+SAVED_ARG_KINDS: dict[str, dict[str, str]] = {
+    "pool.resize": {"pool": "name", "size": "count"},
+    "breaker.force_open": {"dependency": "name"},
+    "breaker.force_close": {"dependency": "name"},
+    "breaker.auto": {"dependency": "name"},
+    "shed.set": {"fraction": "fraction", "mode": "mode"},
+    "queue.set_limit": {"limit": "limit"},
+    "timeout.set": {"dependency": "name", "timeout_s": "timeout"},
+    "retry.set": {"dependency": "name", "class": "name", "retries": "count", "backoff_s": "seconds",
+                  "jitter": "fraction"},
+    "ratelimit.set": {"rate_rps": "number", "burst": "number"},
+    "workers.scale": {"workers": "count"},
+    "bulkhead.set": {"class": "name", "pool": "name", "size": "count"},
+    "fallback.set": {"dependency": "name", "enabled": "bool"},
+    "worker.restart": {"worker": "count"},
+}
+"""The arguments each action may carry in a save's action log (the keys the engine reads), by
+kind. A save whose action has an argument of the wrong kind (a path for a pool size, -1 workers,
+true for a count) is an invalid save, not a run that replays differently. Ranges that depend on
+the drill (a pool larger than the database allows) are the engine's to refuse, as it did live."""
+
+_ARG_KINDS_TAKING_NONE = {"limit", "timeout"}
+"""Kinds whose None means something: no queue limit, no timeout (written as none_args)."""
+
+
+def _arg_problem(kind: str, value: Any) -> str | None:
+    """What is wrong with a saved action argument of `kind` (None when it is fine)."""
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if kind == "name":
+        return None if isinstance(value, str) and value.strip() else "expected a name"
+    if kind == "count":
+        return None if whole and value >= 0 else "expected a whole number >= 0"
+    if kind == "fraction":
+        return None if number and 0.0 <= value <= 1.0 else "expected a fraction from 0 to 1"
+    if kind in ("number", "seconds"):
+        return None if number and math.isfinite(value) and value >= 0 else "expected a finite number >= 0"
+    if kind == "timeout":
+        if value == "none" or (number and math.isfinite(value) and value >= 0):
+            return None
+        return 'expected a timeout in seconds >= 0 or "none"'
+    if kind == "limit":
+        return None if value == "unbounded" or (whole and value >= 0) else 'expected a queue length >= 0 or "unbounded"'
+    if kind == "mode":
+        return None if value in ("random", "priority") else 'expected "random" or "priority"'
+    if kind == "bool":
+        return None if isinstance(value, bool) else "expected true or false"
+    raise ValueError(f"unknown argument kind {kind!r}")
 
 
 _KIND_WORDS = {
@@ -798,6 +1004,25 @@ def best_scores(saves_dir: str | os.PathLike[str] | None = None) -> dict[str, fl
     return best
 
 
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control and format characters (newlines, escape
+    sequences, bidirectional overrides) are written as visible escapes like `\\x1b`.
+
+    A player name or a file name in a shared saves folder is anyone's text; printed raw it
+    could move the cursor, clear the screen or forge lines of output.
+    """
+    if text.isprintable():
+        return text
+    shown = []
+    for char in text:
+        if char.isprintable() and not unicodedata.category(char).startswith("C"):
+            shown.append(char)
+        else:
+            code = ord(char)
+            shown.append(f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}")
+    return "".join(shown)
+
+
 def format_saves_table(summaries: list[SaveSummary]) -> str:
     """`brownout saves list` output: one line per save with drill, player, date, score."""
     if not summaries:
@@ -805,17 +1030,17 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
     rows = [("FILE", "DRILL", "PLAYER", "DATE (UTC)", "ENDED", "SCORE")]
     for s in summaries:
         if not s.ok:
-            rows.append((s.path.name, "-", "-", "-", "unreadable", "-"))
+            rows.append((printable(s.path.name), "-", "-", "-", "unreadable", "-"))
             continue
         score = s.score_text
         ended = s.ended or "-"
         if s.forked_from is not None:
             ended = f"{ended} (fork @{s.forked_from.t_s:g}s)"
         date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
-        rows.append((s.path.name, s.drill_id or "-", s.player or "-", date, ended, score))
+        rows.append((printable(s.path.name), printable(s.drill_id or "-"), printable(s.player or "-"), date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
-    errors = [f"  {s.error}" for s in summaries if not s.ok]
+    errors = [f"  {printable(s.error or '')}" for s in summaries if not s.ok]
     if errors:
         lines.append("")
         lines.append("Unreadable saves:")

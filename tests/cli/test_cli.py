@@ -289,7 +289,7 @@ def test_junit_into_a_missing_folder_fails_before_running(tmp_path):
 
 
 def test_drills_list_shows_shipped_and_user_drills(tmp_path):
-    completed = brownout("drills", "list", env_extra={"BROWNOUT_DRILLS": str(MINI.parent)})
+    completed = brownout("drills", "list", "--long", env_extra={"BROWNOUT_DRILLS": str(MINI.parent)})
     assert completed.returncode == 0, completed.stderr
     lines = completed.stdout.splitlines()
     assert lines[0].split()[:2] == ["ID", "TITLE"]

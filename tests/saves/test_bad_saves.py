@@ -24,6 +24,7 @@ BAD_SAVES = {
     "actions_out_of_order.toml": ["actions[1].t_s", "time order"],
     "bad_digest.toml": ["save.digest", "SHA-256"],
     "not_a_save.toml": ["not a Brownout save", "[drill]"],
+    "bad_action_args.toml": ["actions[0].args.size", "whole number >= 0", "../../etc/passwd", "2 more problems"],
 }
 
 
@@ -86,3 +87,28 @@ def test_hand_edits_that_break_a_field_name_the_field(tmp_path, old, new, words)
     line = caught.value.first_line()
     for word in words:
         assert word in line, f"{word!r} not in {line!r}"
+
+
+def test_action_arguments_of_the_wrong_kind_are_each_named():
+    with pytest.raises(InputError) as caught:
+        load_save(DATA_DIR / "bad_action_args.toml")
+    problems = {problem.path: problem.message for problem in caught.value.problems}
+    assert set(problems) == {"actions[0].args.size", "actions[1].args.size", "actions[2].args.workers"}
+    assert "-1" in problems["actions[1].args.size"] and "true" in problems["actions[2].args.workers"]
+
+
+def test_a_bad_action_argument_makes_verify_exit_2_not_digest_differs():
+    from sim.records.replay import verify_save
+
+    result = verify_save(DATA_DIR / "bad_action_args.toml")
+    assert result.kind == "bad_save" and result.exit_code == 2
+    assert "actions[0].args.size" in result.message
+
+
+def test_saved_argument_kinds_cover_every_action_argument():
+    from sim.records.saves import SAVED_ARG_KINDS
+    from sim.running.actions_file import ACTION_ARGS
+
+    for name, specs in ACTION_ARGS.items():
+        keys = {("dependency", "class") if spec.key == "target" else (spec.key,) for spec in specs}
+        assert {k for group in keys for k in group} == set(SAVED_ARG_KINDS[name]), name

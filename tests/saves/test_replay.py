@@ -330,3 +330,77 @@ def test_a_digest_mismatch_names_a_different_engine_version(played):
     # Same metrics from an older engine are still an exact replay.
     write_save(attrs.evolve(save, engine_version="0"), path)
     assert verify_save(path).ok
+
+
+def _edit_result(path, **changes):
+    save = load_save(path)
+    write_save(attrs.evolve(save, **changes), path)  # the checksum is recomputed: only replay can tell
+
+
+def test_an_edited_grade_is_caught(played):
+    _, _, report, path = played
+    other = "A" if report.grade != "A" else "F"
+    _edit_result(path, grade=other)
+    result = verify_save(path)
+    assert not result.ok and result.exit_code == 1 and result.kind == "result_differs"
+    assert "result.grade" in result.message and repr(other) in result.message
+
+
+def test_an_edited_sli_attainment_is_caught(played):
+    _, _, _, path = played
+    save = load_save(path)
+    slis = (attrs.evolve(save.slis[0], attained=min(1.0, save.slis[0].attained + 0.001)), *save.slis[1:])
+    _edit_result(path, slis=slis)
+    result = verify_save(path)
+    assert result.kind == "result_differs" and "result.slis[0].attained" in result.message
+
+
+def test_an_edited_sli_name_or_count_is_caught(played):
+    _, _, _, path = played
+    save = load_save(path)
+    _edit_result(path, slis=(attrs.evolve(save.slis[0], name="made-up"), *save.slis[1:]))
+    assert "result.slis[0].name" in verify_save(path).message
+    _edit_result(path, slis=save.slis[:-1])
+    assert verify_save(path).kind == "result_differs"
+
+
+def test_a_run_ended_early_is_saved_without_a_grade_and_verify_prints_none(drill_file, tmp_path):
+    drill = load_drill(drill_file)
+    sim, report = play(drill, until_s=4.1)
+    for ended in ("abandoned", "crashed"):
+        path = save_played(drill, sim, report, tmp_path / ended, ended=ended)
+        save = load_save(path)
+        assert save.grade is None and save.score == report.score
+        result = verify_save(path)
+        assert result.ok, result.message
+        assert f" {report.grade}" not in result.message.split("matches")[1]
+        assert "not graded" in result.message and ended in result.message
+
+
+def test_a_grade_on_a_run_ended_early_is_caught(drill_file, tmp_path):
+    drill = load_drill(drill_file)
+    sim, report = play(drill, until_s=4.1)
+    path = save_played(drill, sim, report, tmp_path, ended="crashed")
+    _edit_result(path, grade="A")
+    result = verify_save(path)
+    assert result.kind == "result_differs" and "gets no grade" in result.message
+
+
+def test_an_action_naming_a_pool_the_drill_lacks_is_an_invalid_save(played):
+    _, _, _, path = played
+    save = load_save(path)
+    renamed = (attrs.evolve(save.actions[0], args={"pool": "replica", "size": 16}), *save.actions[1:])
+    write_save(attrs.evolve(save, actions=renamed), path)
+    result = verify_save(path)
+    assert result.kind == "bad_save" and result.exit_code == 2
+    assert "actions[0].args.pool" in result.message and "'replica'" in result.message
+    with pytest.raises(InputError, match="has no pool"):
+        Replay.open(path)
+
+
+def test_an_action_on_a_bulkhead_pool_the_engine_made_is_valid(played):
+    _, _, _, path = played
+    save = load_save(path)
+    bulkhead = attrs.evolve(save.actions[0], args={"pool": "main/ask", "size": 4})
+    write_save(attrs.evolve(save, actions=(bulkhead, *save.actions[1:])), path)
+    assert verify_save(path).kind == "digest_differs"  # a different run, but a valid save

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import sys
 from pathlib import Path
 
 import attrs
@@ -108,8 +109,14 @@ def test_default_saves_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BROWNOUT_SAVES", str(tmp_path / "elsewhere"))
     assert default_saves_dir() == tmp_path / "elsewhere"
     monkeypatch.delenv("BROWNOUT_SAVES")
-    monkeypatch.chdir(tmp_path)
-    assert default_saves_dir() == tmp_path / "saves"
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))
+    # The user's data folder, not the current one: a run saved from any folder is found from any other.
+    folder = default_saves_dir()
+    assert folder.parts[-2:] == ("brownout", "saves") and not folder.is_relative_to(Path.cwd())
+    if sys.platform.startswith("linux"):
+        assert folder == tmp_path / "data-home" / "brownout" / "saves"
 
 
 def test_list_saves_newest_first_with_unreadable_files_last(sample_save, tmp_path):

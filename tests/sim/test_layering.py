@@ -1,6 +1,6 @@
 """sim/ is a headless core in layers: each layer imports only the layers below it.
 
-The rules are the table in ARCHITECTURE.md; importing all of sim must not pull in
+The rules are the ALLOWED table below; importing all of sim must not pull in
 textual, rich or tui.
 """
 

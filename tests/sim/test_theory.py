@@ -44,7 +44,7 @@ def _agrees(got: float, half: float, want: float) -> None:
 
 
 # Customers per case: near saturation a single queue needs far more of them for a
-# confidence interval narrow enough to test (DESIGN.md, "Validation against theory").
+# confidence interval narrow enough to test (README, "The simulator": `sim.tools.validate`).
 CUSTOMERS = {0.5: 60_000, 0.8: 60_000, 0.9: 250_000, 0.95: 300_000}
 
 

@@ -8,11 +8,12 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
+from tui.textual_fixes import DismissOnce
 
 from tui.dialogs.forms import ActionForm, FieldError, FormField
 
 
-class ActionDialog(ModalScreen[dict | None]):
+class ActionDialog(DismissOnce, ModalScreen[dict | None]):
     """Asks for an action's values; dismisses with the parsed values, or None when cancelled.
 
     A bad value keeps the dialog open and says which field and what range.

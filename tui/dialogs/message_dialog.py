@@ -7,9 +7,10 @@ from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, Static
+from tui.textual_fixes import DismissOnce
 
 
-class MessageDialog(ModalScreen[None]):
+class MessageDialog(DismissOnce, ModalScreen[None]):
     """A title, a scrollable body and an OK button."""
 
     BINDINGS = [Binding("escape,enter", "close", "Close", id="dialog.close", tooltip="Close this message.")]
@@ -21,7 +22,7 @@ class MessageDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog-box"):
-            yield Label(self.title_text, id="dialog-title")
+            yield Label(self.title_text, id="dialog-title", markup=False)
             with VerticalScroll(id="dialog-body"):
                 yield Static(self.body, markup=False)
             yield Button("OK", variant="primary", id="ok")

@@ -43,6 +43,8 @@ class BriefingScreen(Screen):
     """Read the situation, then Start (Enter) or go Back (Escape)."""
 
     COMMANDS = {ScreenCommands}
+    AUTO_FOCUS = "#start"
+    """Focus Start when the screen shows (a query in on_mount failed if it was left at once)."""
     BINDINGS = [
         Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
         Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),
@@ -56,7 +58,7 @@ class BriefingScreen(Screen):
     def compose(self) -> ComposeResult:
         drill = self.drill
         with Vertical(id="briefing"):
-            yield Static(f"{drill.title}", id="briefing-title")
+            yield Static(drill.title, id="briefing-title", markup=False)
             yield Static(
                 f"difficulty {drill.difficulty}/5  ·  {format_clock(drill.duration_s)}  ·  seed {drill.seed}",
                 id="briefing-meta",
@@ -81,9 +83,6 @@ class BriefingScreen(Screen):
             scope = f" ({', '.join(slo.classes)})" if slo.classes else ""
             lines.append(f"  • {slo.name}: {describe_slo(slo)} of {slo.events} requests{scope}")
         return "\n".join(lines)
-
-    def on_mount(self) -> None:
-        self.query_one("#start", Button).focus()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":

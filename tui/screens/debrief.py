@@ -112,7 +112,7 @@ class DebriefScreen(Screen):
     def compose(self) -> ComposeResult:
         report = self.report
         with VerticalScroll(id="debrief"):
-            yield Static(f"Debrief — {self.drill.title}", id="debrief-title")
+            yield Static(f"Debrief — {self.drill.title}", id="debrief-title", markup=False)
             with Vertical(id="debrief-top"):
                 yield Static(self._headline(), id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
@@ -152,7 +152,7 @@ class DebriefScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#debrief-top").border_title = "Score"
         table = self.query_one("#compare-table", DataTable)
-        table.add_columns("Run", "Score", *(sli.name[:12] for sli in self.report.slis), "Mitigated")
+        table.add_columns("Run", "Score", *(Text(sli.name[:12]) for sli in self.report.slis), "Mitigated")
         self.query_one("#breakdown").border_title = "Breakdown"
         if self.played_to_the_end:
             self._add_row(table, "You", self.report)

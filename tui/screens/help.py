@@ -9,6 +9,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
+from tui.textual_fixes import DismissOnce
 
 from tui.commands import MITIGATIONS
 
@@ -58,7 +59,7 @@ def help_tables() -> Group:
     )
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(DismissOnce, ModalScreen[None]):
     """Escape, q or ? closes it."""
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close", tooltip="Close help.")]

@@ -91,6 +91,8 @@ class IncidentScreen(Screen):
     def show_frame(self, frame: Frame) -> None:
         """Hand one frame to every widget (cheap: widgets re-render only what changed)."""
         self.frame = frame
+        if not self.query(ClockBar):
+            return  # being taken down (the run ended, keys raced the switch): no widgets to show it
         self.query_one(ClockBar).frame = frame
         self.query_one("#slots", GaugeBar).reading = frame.slots
         self.query_one("#workers", GaugeBar).reading = frame.workers
@@ -107,7 +109,7 @@ class IncidentScreen(Screen):
         log.show(frame.log, frame.log_total)
         for entry in new_entries:
             if entry.kind == "REFUSED":
-                self.notify(entry.text, title="Action refused", severity="error", timeout=6)
+                self.notify(entry.text, title="Action refused", severity="error", timeout=6, markup=False)
         self.sub_title = f"{frame.t_s:.0f}s"
 
     def _sync_rows(self, container_id: str, widget_type, readings) -> None:
@@ -155,7 +157,7 @@ class IncidentScreen(Screen):
             form = form_for(action, live.drill.model, gauges, applied)
         except NotApplicable as why:
             live.speed_cap = None
-            self.notify(f"{action}: {why}", title="Not available", severity="warning")
+            self.notify(f"{action}: {why}", title="Not available", severity="warning", markup=False)
             return
         if not form.needs_input:
             live.speed_cap = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import attrs
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -99,21 +100,24 @@ class PickerScreen(Screen):
         with Vertical(id="picker"):
             yield Static("BROWNOUT  ·  choose a drill, Enter for its briefing", id="picker-title")
             yield RowTable(id="drill-table")
-            yield Static("", id="drill-detail")
+            yield Static("", id="drill-detail", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Drill", "Level", "Length", "SLOs", "Best")
-        for entry in self.entries:
+        for index, entry in enumerate(self.entries):
             best = self.best_scores.get(entry.id)
+            # Text cells: DataTable reads a str cell as markup, and a drill's text is the author's.
             table.add_row(
-                entry.title if len(entry.title) <= TITLE_WIDTH else entry.title[: TITLE_WIDTH - 1] + "…",
-                difficulty_stars(entry.difficulty),
-                format_clock(entry.duration_s),
-                " ".join(short_slo(s) for s in entry.slos) or "-",
-                "-" if best is None else f"{best:.0f}",
-                key=entry.id,
+                Text(entry.title if len(entry.title) <= TITLE_WIDTH else entry.title[: TITLE_WIDTH - 1] + "…"),
+                Text(difficulty_stars(entry.difficulty)),
+                Text(format_clock(entry.duration_s)),
+                Text(" ".join(short_slo(s) for s in entry.slos) or "-"),
+                Text("-" if best is None else f"{best:.0f}"),
+                # By position: a user's copy of a shipped drill keeps its id, and a
+                # repeated row key would crash the picker (rows are looked up by index).
+                key=str(index),
             )
         if not self.entries:
             self.query_one("#drill-detail", Static).update("No drills found. Put .toml drills in the drills folder.")

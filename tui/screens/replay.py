@@ -27,7 +27,7 @@ from sim.scoring.alerts import AlertWatch
 from sim.model.errors import InputError
 from sim.drill.hints import HintWatch
 from sim.records.replay import Replay
-from sim.records.saves import ForkPoint
+from sim.records.saves import ForkPoint, printable
 from sim.scoring.score import SLOTracker
 from tui.commands import ScreenCommands
 from tui.frame import Frame, LogEntry, format_clock
@@ -121,7 +121,7 @@ class ReplayRun(LiveRun):
 
     def frame(self) -> Frame:
         frame = super().frame()
-        return attrs.evolve(frame, title=f"REPLAY {self.replay.save.player}: {frame.title}")
+        return attrs.evolve(frame, title=f"REPLAY {printable(self.replay.save.player)}: {frame.title}")
 
 
 class ReplayFrameReady(Message):

@@ -10,13 +10,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Static
 
-from sim.records.saves import SaveSummary, default_saves_dir, list_saves
+from sim.records.saves import SaveSummary, default_saves_dir, list_saves, printable
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.row_table import RowTable
@@ -65,6 +66,8 @@ class SavesScreen(Screen):
         yield Footer()
 
     def on_mount(self) -> None:
+        if not self.query(DataTable):
+            return  # closed again before it was mounted (keys typed fast): nothing to fill
         self.query_one(DataTable).add_columns(*COLUMNS)
         self.action_reload()
 
@@ -73,7 +76,8 @@ class SavesScreen(Screen):
         table.clear()
         self.summaries = list_saves(self.saves_dir)
         for index, summary in enumerate(self.summaries):
-            table.add_row(*summary_row(summary), key=str(index))
+            # Text cells: DataTable reads a str cell as markup, and a player name is the player's.
+            table.add_row(*(Text(printable(cell)) for cell in summary_row(summary)), key=str(index))
         if not self.summaries:
             self.query_one("#saves-detail", Static).update(
                 "No saves yet: every finished or abandoned drill is saved here."
@@ -111,7 +115,8 @@ class SavesScreen(Screen):
         if summary is None:
             return
         if not summary.ok:
-            self.notify(summary.error or "unreadable save", title="Cannot replay", severity="error", timeout=8)
+            self.notify(summary.error or "unreadable save", title="Cannot replay", severity="error", timeout=8,
+                        markup=False)
             return
         from tui.screens.replay import open_replay
 
@@ -121,7 +126,7 @@ class SavesScreen(Screen):
         summary = self.selected
         if summary is None:
             return
-        self.notify(f"Re-simulating {summary.path.name}...", timeout=3)
+        self.notify(f"Re-simulating {summary.path.name}...", timeout=3, markup=False)
         self.run_worker(lambda: self._verify(summary.path), thread=True, group="verify", name="verify-save")
 
     def _verify(self, path: Path) -> None:
@@ -130,7 +135,7 @@ class SavesScreen(Screen):
         result = verify_save(path)
         self.app.call_from_thread(
             self.notify, result.message, title="Exact replay" if result.ok else "Not exact",
-            severity="information" if result.ok else "error", timeout=10,
+            severity="information" if result.ok else "error", timeout=10, markup=False,
         )
 
     def action_back(self) -> None:
