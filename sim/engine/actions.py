@@ -229,6 +229,9 @@ def _fallback_set(sim, action, t0):
     enabled = action.arg("enabled", True)
     if not isinstance(enabled, bool):
         raise Refused(f"enabled must be true or false, got {enabled!r}")
+    if enabled and sim._deps[di].authenticates:
+        raise Refused(f"{sim._deps[di].name} authenticates requests and fails closed: "
+                      "serving without it would let anyone in")
     sim._dep_state[di].fallback = enabled
     return f"fallback for {sim._deps[di].name} {'ON: serving degraded' if enabled else 'off'}"
 

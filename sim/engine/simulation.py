@@ -325,7 +325,7 @@ class Simulation:
         shapes: dict[str, tuple[int, ...]] = {}
         shapes.update(
             class_arrivals=(nc, 2), class_completed=(nc, 2), class_failed=(nc, 2), class_rejected=(nc, 2),
-            class_within=(nc, 2, nt), pool_in_use=(npl,), pool_size=(npl,), pool_waiters=(npl,),
+            class_within=(nc, 2, nt), class_degraded=(nc, 2), pool_in_use=(npl,), pool_size=(npl,), pool_waiters=(npl,),
             breaker_state=(n_deps,), dep_active=(n_deps,),
         )
         dtypes = {k: np.int32 for k in shapes}
@@ -515,6 +515,9 @@ class Simulation:
         self._tick_counts[:] = 0
         self._tick_class = np.zeros((4, self._n_cls, 2), dtype=np.int64)
         self._tick_within = np.zeros((self._n_cls, 2, len(self.latency_thresholds_s)), dtype=np.int64)
+        # Degraded answers per class and attempt kind, for scoring what a fallback costs;
+        # not digested (the scalar "degraded" count already is), so saves replay unchanged.
+        self._tick_degraded = np.zeros((self._n_cls, 2), dtype=np.int64)
         self._tick_success = []
         self._tick_lat_sum = 0.0
         self._run_delayed(t0)
@@ -1352,6 +1355,10 @@ class Simulation:
         self._tick_success.append((t - self._t_arr[rows], self._cls[rows] * 2 + (self._att[rows] > 0)))
         self._bump("completed", rows.size)
         deg = _count(self._degraded[rows])
+        if deg:
+            degraded = rows[self._degraded[rows]]
+            self._tick_degraded += np.bincount(self._cls[degraded] * 2 + (self._att[degraded] > 0),
+                                               minlength=2 * self._n_cls).reshape(-1, 2)
         self._bump("degraded", deg)
         self._tot["completed"] += rows.size
         self._tot["degraded"] += deg
@@ -1667,6 +1674,7 @@ class Simulation:
         b["class_failed"][pos] = tc[2]
         b["class_rejected"][pos] = tc[3]
         b["class_within"][pos] = self._tick_within
+        b["class_degraded"][pos] = self._tick_degraded
         if self._pools:
             waiting = self._phase[:hw] == POOL_WAIT
             b["pool_in_use"][pos] = [p.in_use for p in self._pools]

@@ -537,8 +537,13 @@ class Replay:
         return SLOTracker.for_sim(self.drill, self.sim)
 
 
-def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
-    """Re-simulate a save headless and check that it reproduces the recorded run exactly."""
+def verify_save(path: str | os.PathLike[str], references=None) -> VerifyResult:
+    """Re-simulate a save headless and check that it reproduces the recorded run exactly.
+
+    The score is a grade against do nothing and par on the same seed: it is checked when
+    `references(drill, seed)` is given (`sim.running.headless.compare`, which this layer
+    cannot import), else only the metrics are.
+    """
     file = str(path)
     try:
         save = load_save(path)
@@ -556,7 +561,7 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
             kind = "drill_missing"
         return VerifyResult(ok=False, kind=kind, message=exc.first_line())
     replay = Replay.start(save, drill, save_path=Path(path), checkpoint_every_s=math.inf)
-    tracker = replay.new_tracker() if save.score is not None else None
+    tracker = replay.new_tracker() if save.score is not None and references is not None else None
     while not replay.at_end:
         replay.run_to_tick(replay.tick + TRACKER_CHUNK_TICKS)
         if tracker is not None:
@@ -577,7 +582,14 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
         )
     score = None
     if tracker is not None:
+        # The grade is against do nothing and par on the same seed, over the same span.
+        from sim.scoring.score import judge
+
         report = tracker.report()
+        none_run, par_run = references(drill, save.seed)
+        span = report.duration_s
+        report = judge(report, none_run.report_until(span), par_run.report_until(span),
+                       branch=save.forked_from is not None)
         score = float(report.score)
         if not math.isclose(score, save.score, rel_tol=0.0, abs_tol=SCORE_TOLERANCE):
             return VerifyResult(
