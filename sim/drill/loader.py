@@ -805,7 +805,8 @@ def _read_service(ctx: _Context, raw) -> ServiceSpec | _Invalid:
 
 # --------------------------------------------------------------------------- [dependencies.*], [pools.*], [caches.*]
 
-_DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_connections", "capacity", "breaker")
+_DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_connections", "capacity", "breaker",
+                    "authenticates", "degraded_cost")
 _DATABASE_ONLY = ("knee", "contention", "max_connections")
 _SERVICE_ONLY = ("capacity",)
 _BREAKER_KEYS = ("window", "failure_threshold", "min_calls", "open", "half_open_probes")
@@ -898,7 +899,21 @@ def _read_dependency(ctx: _Context, name: str, path: str, raw: dict) -> Dependen
         max_connections=table.get("max_connections", _read_int, low=1, high=10**6, default=defaults["max_connections"]),
         capacity=table.get("capacity", _read_int, low=0, high=10**6, default=defaults["capacity"]),
         breaker=_read_breaker(ctx, _join(path, "breaker"), raw.get("breaker")),
+        authenticates=table.get("authenticates", _read_bool, default=False),
     )
+
+
+def _read_degraded_costs(ctx: _Context, raw) -> tuple[tuple[str, float], ...]:
+    """(dependency, degraded_cost) for every [dependencies.NAME] that prices its fallback answers."""
+    costs = []
+    if isinstance(raw, dict):
+        for name, body in raw.items():
+            if isinstance(body, dict) and "degraded_cost" in body:
+                cost = _read_float(ctx, _join("dependencies", name, "degraded_cost"), body["degraded_cost"],
+                                   low=0.0, high=1.0)
+                if not _is_invalid(cost):
+                    costs.append((name, cost))
+    return tuple(costs)
 
 
 def _read_pool(ctx: _Context, name: str, path: str, raw: dict, names: _Names) -> PoolSpec | _Invalid:
@@ -1166,7 +1181,7 @@ def _read_time(ctx: _Context, path: str, value, incident_start_s, duration_s):
 
 # --------------------------------------------------------------------------- [[slo]]
 
-_SLO_KEYS = ("name", "kind", "target", "threshold", "classes", "events")
+_SLO_KEYS = ("name", "kind", "target", "threshold", "classes", "events", "window")
 
 
 def _read_class_list(ctx, path, value, names: _Names):
@@ -1197,6 +1212,7 @@ def _read_slo(ctx: _Context, path: str, raw: dict, names: _Names) -> SLOSpec | _
         threshold_s=threshold_s,
         classes=table.get("classes", _read_class_list, names, default=()),
         events=table.get("events", _read_choice, ("fresh", "attempts"), default="fresh"),
+        window_s=table.get("window", _read_duration, positive=True, high=366 * 86400.0, default=30 * 86400.0),
     )
 
 
@@ -1401,7 +1417,20 @@ def _read_hint(ctx: _Context, path: str, raw: dict, names: _Names, incident_star
 
 # --------------------------------------------------------------------------- the whole file
 
-_TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "caches", "faults", "slo", "par", "hints")
+_TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "caches", "faults", "slo", "par", "hints",
+                   "wrong_move", "debrief")
+_DEBRIEF_KEYS = ("lesson", "wrong_move")
+
+
+def _read_debrief(ctx: _Context, raw) -> tuple[str, str]:
+    """[debrief]: the lesson the debrief teaches, and what the drill's [[wrong_move]] is, in words."""
+    table = _table(ctx, "debrief", raw, _DEBRIEF_KEYS, required=False)
+    if table is None:
+        return "", ""
+    table.check_keys()
+    lesson = table.get("lesson", _read_str, default="")
+    wrong_move = table.get("wrong_move", _read_str, default="")
+    return ("" if _is_invalid(lesson) else lesson.strip()), ("" if _is_invalid(wrong_move) else wrong_move.strip())
 
 
 def _collect_names(ctx: _Context, document: dict) -> _Names:
@@ -1465,7 +1494,11 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
             ctx.report("slo", f'SLO "{name}" is defined twice')
     timing = (incident_start_s, duration_s)
     par = section("par", _read_action, names, service, *timing)
+    # A wrong move may well be refused by the engine (that is part of the lesson): no capacity check.
+    wrong_move = section("wrong_move", _read_action, names, service, *timing)
     hints = section("hints", _read_hint, names, *timing)
+    lesson, wrong_move_text = _read_debrief(ctx, document.get("debrief"))
+    degraded_costs = _read_degraded_costs(ctx, document.get("dependencies"))
     if not isinstance(header, _DrillHeader):
         return _INVALID
     model = _build(
@@ -1482,6 +1515,8 @@ def _read_document(ctx: _Context, document: dict) -> Drill | _Invalid:
         # Stable sort: same-time actions keep the order the file gives them.
         par=tuple(sorted(par, key=lambda action: action.t_s)) if not _is_invalid(par) else _INVALID,
         hints=hints, incident_start_s=incident_start_s,
+        debrief=lesson, degraded_costs=degraded_costs, wrong_move_text=wrong_move_text,
+        wrong_move=tuple(sorted(wrong_move, key=lambda action: action.t_s)) if not _is_invalid(wrong_move) else _INVALID,
     )
 
 

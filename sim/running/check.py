@@ -20,6 +20,7 @@ so a seed costs about one whole run plus the parts after each rung's first actio
 from __future__ import annotations
 
 import math
+import time
 
 import attrs
 
@@ -71,6 +72,8 @@ class SeedResult:
     seed: int
     rungs: tuple[Rung, ...]
     first_page_s: float | None
+    cpu_s: float = 0.0
+    """CPU seconds the ladder took on this seed."""
 
     def rung(self, name: str) -> Rung:
         return next(r for r in self.rungs if r.name == name)
@@ -99,16 +102,19 @@ def ladder_scripts(drill: Drill) -> tuple[tuple[str, tuple[Action, ...]], ...]:
     return tuple(scripts)
 
 
-def check_seed(drill: Drill, seed: int) -> SeedResult:
-    """Play the ladder on one seed (the drill must be loaded with that seed)."""
-    scripts = ladder_scripts(drill)
+def check_seed(drill: Drill, seed: int, *, full: bool = True) -> SeedResult:
+    """Play the ladder on one seed (the drill must be loaded with that seed); not `full`,
+    only do nothing and par (a cheaper check of the rules about those two)."""
+    started = time.process_time()
+    scripts = ladder_scripts(drill) if full else ()
     none_run, par_run, runs = ladder(drill, seed, tuple(s for _, s in scripts),
                                      policies=tuple(name for name, _ in scripts))
     rungs = []
     for name, run in (("none", none_run), ("par", par_run), *zip((n for n, _ in scripts), runs)):
         verdict = run.report.verdict
         rungs.append(Rung(name, verdict.score, verdict.grade, tuple(line.you for line in verdict.spent)))
-    return SeedResult(seed=seed, rungs=tuple(rungs), first_page_s=none_run.report.first_page_s)
+    return SeedResult(seed=seed, rungs=tuple(rungs), first_page_s=none_run.report.first_page_s,
+                      cpu_s=time.process_time() - started)
 
 
 def judge_ladder(drill: Drill, results: list[SeedResult]) -> tuple[str, ...]:
@@ -119,7 +125,8 @@ def judge_ladder(drill: Drill, results: list[SeedResult]) -> tuple[str, ...]:
         none = result.rung("none")
         if none.grade != "F":
             problems.append(f"seed {result.seed}: do nothing grades {none.grade} ({none.score:.0f}), not F")
-        order = ["par", *(f"par+{d:g}s" for d in DELAYS_S)]
+        names = {rung.name for rung in result.rungs}
+        order = [name for name in ("par", *(f"par+{d:g}s" for d in DELAYS_S)) if name in names]
         for earlier, later in zip(order, order[1:]):
             a, b = result.rung(earlier), result.rung(later)
             if b.score > a.score + LADDER_NOISE:
@@ -155,18 +162,21 @@ def check_drill(path, seeds: tuple[int, ...]) -> DrillCheck:
 
 def format_check(check: DrillCheck) -> str:
     """A drill's ladder as a table: per rung, score and grade on each seed, and the mean budget spent."""
-    names = [r.name for r in check.seeds[0].rungs]
+    names = [r.name for r in max(check.seeds, key=lambda s: len(s.rungs)).rungs]
     seeds = [s.seed for s in check.seeds]
     header = ["rung", *(f"seed {s}" for s in seeds), *(f"{n[:12]} spent" for n in check.slo_names)]
     rows = [header]
     for name in names:
-        rungs = [s.rung(name) for s in check.seeds]
-        spent = [sum(r.spent[i] for r in rungs) / len(rungs) for i in range(len(check.slo_names))]
-        rows.append([name, *(f"{r.score:3.0f} {r.grade}" for r in rungs), *(_share(x) for x in spent)])
+        rungs = [next((r for r in s.rungs if r.name == name), None) for s in check.seeds]
+        played = [r for r in rungs if r is not None]
+        spent = [sum(r.spent[i] for r in played) / len(played) for i in range(len(check.slo_names))]
+        rows.append([name, *("-" if r is None else f"{r.score:3.0f} {r.grade}" for r in rungs),
+                     *(_share(x) for x in spent)])
     pages = [s.first_page_s for s in check.seeds]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    cpu_s = sum(s.cpu_s for s in check.seeds)
     lines = [f"{check.drill_id}: {'well posed' if check.ok else 'ILL POSED'}; first page at "
-             + ", ".join("-" if p is None else f"{p:.0f}s" for p in pages)]
+             + ", ".join("-" if p is None else f"{p:.0f}s" for p in pages) + f"; {cpu_s:.0f} CPU s"]
     for row in rows:
         lines.append("  " + "  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths))))
     lines.extend(f"  problem: {p}" for p in check.problems)
