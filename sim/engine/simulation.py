@@ -206,7 +206,10 @@ class Simulation:
             for si, st in enumerate(cls.plan):
                 self._is_db_step[ci, si] = isinstance(st, DbStep)
         self._class_timeout = np.array([INF if c.timeout_s is None else c.timeout_s for c in model.classes])
-        self._arriving: np.ndarray | None = None
+        self._pending = np.empty(0, dtype=np.int64)
+        """Rows that arrived this tick and have not yet met the rate limiter and queue limit, in time order."""
+        self._committed_t = 0.0
+        """This tick's slot-queue decisions are taken up to here (see `_serve_queue`)."""
         self._class_rate = np.array([c.arrivals.rate_rps for c in model.classes], dtype=float)
         self._pool_wait_possible = False
         """False only when no request waits for a connection (lets a round skip the pools)."""
@@ -534,11 +537,18 @@ class Simulation:
         self._admit_arrivals(t0, t1)
         for _ in range(100_000):
             self._advance_running(t0, t1)
+            # Every transition before t1 is stepped: clients past their deadline give up
+            # now, and retries due inside the tick arrive at their own time.
+            self._expire_clients(t1)
+            self._enter([], [], [], t1)
             # Only work started just now can still change phase inside this tick.
-            if self._serve_queue(t0, t1) >= t1:
+            if self._serve_queue(t0, t1) >= t1 and not self._retry_due(t1):
                 break
-        self._expire_queue(t1)
         self._expire_clients(t1)
+
+    def _retry_due(self, t1: float) -> bool:
+        """Whether a retry scheduled since the last admission falls due before t1."""
+        return any(_any(times < t1) for times, _, _ in self._retry_new)
 
     # ------------------------------------------------------------------ request table
 
@@ -599,6 +609,11 @@ class Simulation:
         return base * self._traffic_factor[ci]
 
     def _admit_arrivals(self, t0: float, t1: float) -> None:
+        """This tick's fresh arrivals and due retries pass the shedder and wait to be reached.
+
+        They become `_pending` rows in time order: the slot queue's scan meets each at its
+        own time and applies the rate limiter and the queue limit there (see `_serve_queue`).
+        """
         mid = 0.5 * (t0 + t1)
         ts, cls, att = [], [], []
         for ci in range(self._n_cls):
@@ -607,14 +622,27 @@ class Simulation:
                 ts.append(self._rng_arrivals.uniform(t0, t1, n))
                 cls.append(np.full(n, ci, dtype=np.int64))
                 att.append(np.zeros(n, dtype=np.int64))
+        self._committed_t = t0
+        self._enter(ts, cls, att, t1)
+        # Smoothed offered rate per class (about 5 s), for priority shedding.
+        alpha = min(1.0, self.dt_s / 5.0)
+        self._class_rate += alpha * (self._tick_class[0].sum(axis=1) / self.dt_s - self._class_rate)
+
+    def _enter(self, ts: list, cls: list, att: list, t1: float) -> None:
+        """Arrivals (and the retries due before t1) are counted, shed or made pending rows.
+
+        A retry that fell due behind the point up to which this tick's queue decisions are
+        already taken (`_committed_t`) arrives at that point: it cannot change them.
+        """
         if self._retry_new:
             new, self._retry_new = self._retry_new, []
             self._retry_t = np.concatenate((self._retry_t, *(x[0] for x in new)))
             self._retry_cls = np.concatenate((self._retry_cls, *(x[1] for x in new)))
             self._retry_att = np.concatenate((self._retry_att, *(x[2] for x in new)))
-        due = self._retry_t < t1
+        when = np.maximum(self._retry_t, self._committed_t)
+        due = when < t1
         if _any(due):
-            ts.append(self._retry_t[due])
+            ts.append(when[due])
             cls.append(self._retry_cls[due])
             att.append(self._retry_att[due])
             keep = ~due
@@ -627,17 +655,13 @@ class Simulation:
         order = np.lexsort((a, c, t))
         t, c, a = t[order], c[order], a[order]
         self._count_arrivals(c, a)
-        ok = np.ones(t.size, dtype=bool)
-        if self._rate is not None:
-            ok &= self._token_bucket(t)
-            self._reject(~ok, t, c, a, 0)
         if self._shed_fraction > 0:
-            shed = self._shed_mask(c) & ok
+            shed = self._shed_mask(c)
             self._reject(shed, t, c, a, 1)
-            ok &= ~shed
-        if not _any(ok):
+            if _any(shed):
+                t, c, a = t[~shed], c[~shed], a[~shed]
+        if t.size == 0:
             return
-        t, c, a = t[ok], c[ok], a[ok]
         rows = self._new_rows(t.size)
         self._phase[rows] = QUEUED
         self._cls[rows] = c
@@ -651,30 +675,30 @@ class Simulation:
         self._reported[rows] = False
         self._degraded[rows] = False
         self._stream_mb[rows] = 0.0
-        self._arriving = rows
-        """Rows that arrived this tick, in time order: still subject to the queue limit."""
+        if self._pending.size:
+            rows = np.concatenate((self._pending, rows))
+            rows = rows[np.argsort(self._wait_t[rows], kind="stable")]
+        self._pending = rows
 
     def _count_arrivals(self, c: np.ndarray, a: np.ndarray) -> None:
         retry = (a > 0).astype(np.int64)
-        per_class = np.bincount(c * 2 + retry, minlength=2 * self._n_cls).reshape(-1, 2)
-        self._tick_class[0] += per_class
-        # Smoothed offered rate per class (about 5 s), for priority shedding.
-        alpha = min(1.0, self.dt_s / 5.0)
-        self._class_rate += alpha * (per_class.sum(axis=1) / self.dt_s - self._class_rate)
+        self._tick_class[0] += np.bincount(c * 2 + retry, minlength=2 * self._n_cls).reshape(-1, 2)
         self._bump("arrivals", c.size)
         self._bump("retry_arrivals", int(retry.sum()))
         self._bump("fresh_arrivals", c.size - int(retry.sum()))
 
-    def _token_bucket(self, t: np.ndarray) -> np.ndarray:
-        """Token-bucket admission in arrival order (sequential by nature, cheap: floats only)."""
-        ok = np.zeros(t.size, dtype=bool)
+    def _take_tokens(self, t: list[float]) -> list[bool]:
+        """The rate limiter's answer to arrivals at times t (in order), one token each."""
+        ok = []
         tokens, last, rate, burst = self._tokens, self._tokens_t, self._rate, self._burst
-        for i, ti in enumerate(t.tolist()):
+        for ti in t:
             tokens = min(burst, tokens + (ti - last) * rate)
             last = ti
             if tokens >= 1.0:
                 tokens -= 1.0
-                ok[i] = True
+                ok.append(True)
+            else:
+                ok.append(False)
         self._tokens, self._tokens_t = tokens, last
         return ok
 
@@ -712,41 +736,55 @@ class Simulation:
         Returns the earliest time a request started here next changes phase (inf if none
         started), so the tick knows whether another round is due.
 
-        Candidates are taken in arrival order; each gets the earliest free slot, starting
-        at max(its arrival, the slot's free time). A segment that finishes the request
-        inside the tick pushes its slot back at its exact end time. An arrival that finds
-        `queue_limit` requests waiting is refused; a waiter whose client deadline passes
-        before a slot frees leaves at the deadline.
+        Candidates are the waiting queue, then this tick's pending arrivals, in time order.
+        Each gets the earliest free slot and starts at max(its arrival, the slot's free
+        time); a segment that finishes the request inside the tick pushes its slot back at
+        its exact end. At its own arrival time a pending arrival meets the rate limiter,
+        then, if no slot is free, the queue limit (refused if `queue_limit` requests are
+        waiting then). A waiter whose client deadline passes before a slot frees leaves at
+        that deadline, and its place frees then.
+
+        Decisions are taken only before the horizon: the earliest moment a slot could come
+        free that the heap does not know of yet (work started here that goes on to a pool
+        or another segment inside the tick). The tick steps that work and calls again, so
+        every start, refusal and departure holds at its own time, whatever dt.
         """
-        arriving = self._arriving
-        n_new = 0
-        if arriving is not None:
-            self._arriving = None
-            self._queue = np.concatenate((self._queue, arriving))
-            n_new = arriving.size
-        queue = self._queue
-        if queue.size == 0:
+        queue, pending = self._queue, self._pending
+        n_old = queue.size
+        cand = np.concatenate((queue, pending)) if pending.size else queue
+        n = cand.size
+        if n == 0:
             return INF
+        limit = self._queue_limit
+        rate_limited = self._rate is not None
         usable = self._usable_slots()
         idle = usable[self._slot_holder[usable] < 0]
-        if idle.size == 0:
-            self._enforce_queue_limit(queue, n_new)
-            return INF
-        idle = self._spread(idle)
-        if n_new == queue.size and idle.size >= n_new:
-            # Nobody was waiting and there is a free slot for every arrival: each starts
-            # the moment it arrives (the common, healthy case; no ordering to decide).
-            slots = idle[:n_new]
-            self._slot[queue] = slots
-            self._slot_holder[slots] = queue
-            self._apply_segments(queue, self._wait_t[queue], self._draw_segments(queue))
-            self._queue = queue[:0]
-            return float(self._next_t[queue].min())
+        if idle.size:
+            idle = self._spread(idle)
+        if n_old == 0 and idle.size >= n:
+            # Nobody waits and, for every arrival, a slot free since the tick began: each
+            # starts the moment it arrives (the healthy case; the heap would choose the same).
+            early = idle[self._slot_free_t[idle] <= t0]
+            if early.size >= n:
+                self._pending = pending[:0]
+                self._committed_t = max(self._committed_t, float(self._wait_t[cand[-1]]))
+                rows = cand
+                if rate_limited:
+                    ok = np.array(self._take_tokens(self._wait_t[rows].tolist()), dtype=bool)
+                    if not ok.all():
+                        self._reject_queued(rows[~ok], 0)
+                        rows = rows[ok]
+                    if rows.size == 0:
+                        return INF
+                slots = early[: rows.size]
+                self._slot[rows] = slots
+                self._slot_holder[slots] = rows
+                self._apply_segments(rows, self._wait_t[rows], self._draw_segments(rows))
+                return float(self._next_t[rows].min())
         # Ties in free time go to the least busy worker (the order of `idle`).
         free = list(zip(np.maximum(self._slot_free_t[idle], t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
-        limit = self._queue_limit
-        n_old = queue.size - n_new
+        horizon = t1
         # Segments of the candidates are drawn ahead in growing chunks. The draw does
         # not depend on where inside the tick the segment starts, so this is the same
         # as drawing when service starts.
@@ -758,42 +796,51 @@ class Simulation:
         drawn = 0
         durations: list = []
         releases_slot: list = []
-        starts_pos, starts_t, starts_slot, leave_pos, reject_pos = [], [], [], [], []
-        waiting_starts: collections.deque = collections.deque()
-        abandon: list = []
-        stopped = queue.size
+        starts_pos, starts_t, starts_slot, leave_pos, reject_pos, limited_pos = [], [], [], [], [], []
+        waiting_until: collections.deque = collections.deque()
+        """Start times of candidates started here: each waited until then."""
+        left_at: list = []
+        """Heap of the deadlines of candidates that left: each waited until then."""
+        tokens, last, rate, burst = self._tokens, self._tokens_t, self._rate, self._burst
+        stop = n
         # The loop runs once per candidate: bind what it calls.
-        heappop, heappush = heapq.heappop, heapq.heappush
-        for i in range(queue.size):
+        heappop, heappush, popleft = heapq.heappop, heapq.heappush, waiting_until.popleft
+        for i in range(n):
             if i >= len(waits):
-                part = queue[i: i + max(64, 2 * i, 4 * len(free))]
+                part = cand[i: i + max(64, 2 * i, 4 * len(free))]
                 waits.extend(self._wait_t[part].tolist())
                 deadlines.extend(self._deadline[part].tolist())
             w, dl = waits[i], deadlines[i]
-            if i >= n_old and limit is not None:
-                while waiting_starts and waiting_starts[0] <= w:
-                    waiting_starts.popleft()
-                while abandon and abandon[0] <= w:
-                    heappop(abandon)
-                if len(waiting_starts) + len(abandon) >= limit:
-                    reject_pos.append(i)
-                    continue
-            if not free:
-                stopped = i
-                break
-            ft, _, s = free[0]
+            ft = free[0][0] if free else INF
             start = w if w > ft else ft
-            if start >= t1:
-                stopped = i
+            if start >= horizon:
+                stop = i
                 break
+            if i >= n_old:
+                if rate_limited:
+                    tokens = min(burst, tokens + (w - last) * rate)
+                    last = w
+                    if tokens < 1.0:
+                        limited_pos.append(i)
+                        continue
+                    tokens -= 1.0
+                if limit is not None and start > w:
+                    # It would wait: refused if the queue is full at its arrival.
+                    while waiting_until and waiting_until[0] <= w:
+                        popleft()
+                    while left_at and left_at[0] <= w:
+                        heappop(left_at)
+                    if len(waiting_until) + len(left_at) >= limit:
+                        reject_pos.append(i)
+                        continue
             if start > dl:
                 leave_pos.append(i)
-                heappush(abandon, dl)
+                heappush(left_at, dl)
                 continue
-            heappop(free)
+            s = heappop(free)[2]
             while i >= drawn:
-                size = min(queue.size - drawn, max(64, 2 * drawn, 2 * len(free) + 2))
-                chunk = self._draw_segments(queue[drawn: drawn + size])
+                size = min(n - drawn, max(64, 2 * drawn, 2 * len(free) + 2))
+                chunk = self._draw_segments(cand[drawn: drawn + size])
                 chunks.append((drawn, chunk))
                 durations.extend(chunk.dur.tolist())
                 releases_slot.extend((chunk.ends_plan | (chunk.end_kind == END_FAIL)).tolist())
@@ -801,19 +848,75 @@ class Simulation:
             starts_pos.append(i)
             starts_t.append(start)
             starts_slot.append(s)
-            if limit is not None:
-                waiting_starts.append(start)
             end = start + durations[i]
-            if releases_slot[i] and end < t1:
-                heappush(free, (end, -1, s))
+            waiting_until.append(start)
+            if end < t1:
+                if releases_slot[i]:
+                    heappush(free, (end, -1, s))
+                elif end < horizon:
+                    horizon = end
+            if dl < end and dl < horizon:
+                # Its client gives up at dl and may retry: a new arrival the heap cannot see.
+                horizon = dl
+        # Candidates not reached wait past the horizon (no slot frees before it): the
+        # departures and refusals due before it are still decided here, at their times.
+        proc_end = n
+        if stop < n:
+            if stop < n_old:
+                dl_old = self._deadline[cand[stop:n_old]]
+                leave_pos.extend((stop + (dl_old < horizon).nonzero()[0]).tolist())
+                still_old = np.sort(dl_old)
+            else:
+                still_old = np.empty(0)
+            p0 = max(stop, n_old)
+            w_rest = self._wait_t[cand[p0:]]
+            m = int(np.searchsorted(w_rest, horizon, "left"))
+            proc_end = p0 + m
+            if m and not rate_limited and limit is None:
+                dl_new = self._deadline[cand[p0:proc_end]]
+                leave_pos.extend((p0 + (dl_new < horizon).nonzero()[0]).tolist())
+            elif m:
+                dl_new = self._deadline[cand[p0:proc_end]].tolist()
+                staying: list = []
+                """Heap of the deadlines of arrivals admitted here (each waits until then or past the horizon)."""
+                n_still = still_old.size
+                for j, w in enumerate(w_rest[:m].tolist()):
+                    if rate_limited:
+                        tokens = min(burst, tokens + (w - last) * rate)
+                        last = w
+                        if tokens < 1.0:
+                            limited_pos.append(p0 + j)
+                            continue
+                        tokens -= 1.0
+                    if limit is not None:
+                        while waiting_until and waiting_until[0] <= w:
+                            popleft()
+                        while left_at and left_at[0] <= w:
+                            heappop(left_at)
+                        while staying and staying[0] <= w:
+                            heappop(staying)
+                        waiting = len(waiting_until) + len(left_at) + len(staying)
+                        if n_still:
+                            waiting += n_still - int(np.searchsorted(still_old, w, "right"))
+                        if waiting >= limit:
+                            reject_pos.append(p0 + j)
+                            continue
+                    dl = dl_new[j]
+                    heappush(staying, dl)
+                    if dl < horizon:
+                        leave_pos.append(p0 + j)
+        self._tokens, self._tokens_t = tokens, last
+        self._committed_t = horizon
+        if limited_pos:
+            self._reject_queued(cand[np.array(limited_pos)], 0)
         if reject_pos:
-            self._reject_queued(queue[np.array(reject_pos)], 2)
+            self._reject_queued(cand[np.array(reject_pos)], 2)
         if leave_pos:
-            gone = queue[np.array(leave_pos)]
+            gone = cand[np.sort(np.array(leave_pos))]
             self._fail(gone, self._deadline[gone], R_TIMEOUT)
         if starts_pos:
             pos = np.array(starts_pos)
-            rows = queue[pos]
+            rows = cand[pos]
             slots = np.array(starts_slot, dtype=np.int64)
             self._slot[rows] = slots
             self._slot_holder[slots] = rows
@@ -821,27 +924,13 @@ class Simulation:
             earliest = float(self._next_t[rows].min())
         else:
             earliest = INF
-        taken = np.zeros(queue.size, dtype=bool)
-        for chosen in (starts_pos, leave_pos, reject_pos):
+        taken = np.zeros(proc_end, dtype=bool)
+        for chosen in (starts_pos, leave_pos, reject_pos, limited_pos):
             if chosen:
                 taken[np.array(chosen)] = True
-        self._queue = queue[~taken]
-        # Arrivals the loop did not reach found no free slot: only the limit decides.
-        unreached_new = queue.size - max(stopped, n_old)
-        if n_new and unreached_new > 0:
-            self._enforce_queue_limit(self._queue, unreached_new)
-        return earliest
-
-    def _enforce_queue_limit(self, queue: np.ndarray, n_new: int) -> None:
-        """No slot frees before these arrivals: each one that finds the queue full is rejected."""
-        if self._queue_limit is None or n_new == 0:
-            return
-        n_old = queue.size - n_new
-        room = max(0, self._queue_limit - n_old)
-        if n_new > room:
-            rejected = queue[n_old + room:]
-            self._reject_queued(rejected, 2)
-            self._queue = queue[: n_old + room]
+        self._queue = cand[:proc_end][~taken]
+        self._pending = cand[proc_end:]
+        return min(earliest, horizon) if horizon < t1 else earliest
 
     def _reject_queued(self, rows: np.ndarray, reason: int) -> None:
         """Arrivals refused at the door: they were never admitted."""
@@ -866,17 +955,6 @@ class Simulation:
         if ok_workers.size == 0:
             return np.empty(0, dtype=np.int64)
         return (ok_workers[:, None] * self._conc + np.arange(self._conc)[None, :]).ravel()
-
-    def _expire_queue(self, t1: float) -> None:
-        """Queued requests whose client deadline passed leave the queue at that deadline."""
-        q = self._queue
-        if q.size == 0:
-            return
-        gone = self._deadline[q] < t1
-        if _any(gone):
-            rows = q[gone]
-            self._fail(rows, self._deadline[rows], R_TIMEOUT)
-            self._queue = q[~gone]
 
     # ------------------------------------------------------------------ segments
 
@@ -1168,7 +1246,13 @@ class Simulation:
         return _count((self._phase[:hw] == POOL_WAIT) & (self._pool[:hw] == pi))
 
     def _serve_pools(self, t0: float, t1: float) -> bool:
-        """Grant free connections FCFS; a waiter past its acquire timeout gives up."""
+        """Grant free connections FCFS; a waiter past its acquire timeout gives up.
+
+        Like the slot queue, a pool decides only before its horizon: the earliest
+        transition still to be stepped in this tick (it may bring a waiter or return a
+        connection), or the earliest return of a connection granted here. Later grants
+        and timeouts wait for the next round, so each holds at its own time, whatever dt.
+        """
         if not self._pool_wait_possible:
             return False
         hw = self._hw
@@ -1176,6 +1260,7 @@ class Simulation:
         if waiting.size == 0:
             self._pool_wait_possible = False
             return False
+        horizon = min(t1, float(self._next_t[:hw].min()))
         granted_any = False
         wp = self._pool[waiting]
         lo, hi = int(wp.min()), int(wp.max())
@@ -1184,27 +1269,26 @@ class Simulation:
             rows = waiting[wp == pi]
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
             free = sorted(pool.free_times)
-            if not free and (patience == INF or float(self._wait_t[rows].min()) + patience >= t1):
+            if not free and (patience == INF or float(self._wait_t[rows].min()) + patience >= horizon):
                 continue  # no connection to hand out and nobody's acquire timeout runs out
-            take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, t1)
+            take, start = ([], []) if not free else self._fcfs_grants(rows, free, patience, t0, horizon)
+            pool_horizon = horizon
+            if take:
+                granted_any = True
+                others_waiting = rows.size - len(take) > 0
+                kept, first_back = self._grant_connections(pi, rows[take], np.array(start), others_waiting=others_waiting)
+                take = take[:kept]
+                pool_horizon = min(horizon, first_back)
             pool.free_times = free[len(take):]
-            n_gone = 0
             if patience != INF:
                 taken = np.zeros(rows.size, dtype=bool)
                 taken[take] = True
                 deadline = self._wait_t[rows] + patience
-                timed_out = ~taken & (deadline < t1)
-                gone = timed_out.nonzero()[0]
-                n_gone = gone.size
-                if n_gone:
-                    if free:
-                        # In queue order, like the grants (their retries draw jitter in this order).
-                        gone = gone[np.argsort(deadline[gone], kind="stable")]
-                    self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(n_gone, R_POOL_TIMEOUT))
-            if take:
-                granted_any = True
-                others_waiting = rows.size - len(take) - n_gone > 0
-                self._grant_connections(pi, rows[take], np.array(start), others_waiting=others_waiting)
+                gone = (~taken & (deadline < pool_horizon)).nonzero()[0]
+                if gone.size:
+                    # In queue order, like the grants (their retries draw jitter in this order).
+                    gone = gone[np.argsort(deadline[gone], kind="stable")]
+                    self._finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
         return granted_any
 
     def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
@@ -1230,19 +1314,22 @@ class Simulation:
             take, start, _ = _scan_grants(wait_all, np.argsort(wait_all, kind="stable"), free, patience, t0, t1)
         return take, start
 
-    def _grant_connections(self, pi: int, rows: np.ndarray, start: np.ndarray, others_waiting: bool) -> None:
-        """Rows hold a connection and run queries.
+    def _grant_connections(self, pi: int, rows: np.ndarray, start: np.ndarray, others_waiting: bool) -> tuple[int, float]:
+        """Rows (in grant order) hold a connection and run queries.
 
         With nobody else waiting a row keeps the connection for the rest of its step's
         queries (release and immediate re-acquire with an empty queue is the same thing);
         otherwise it runs one query and queues again behind the others, which is what
         makes N+1 query patterns collapse under contention.
+
+        A grant due at or after the moment an earlier grant's connection comes back is
+        not made (that connection may serve a waiter sooner): returns how many of the
+        rows were granted, and the earliest return of a connection granted here.
         """
         pool = self._pools[pi]
-        pool.in_use += rows.size
         di = pool.database
         dep = self._deps[di]
-        active = sum(p.in_use for p in self._pools if p.database == di)
+        active = sum(p.in_use for p in self._pools if p.database == di) + rows.size
         # A database slows once active queries pass its knee, so a bigger pool is not free.
         contention = max(1.0, active / dep.knee) ** dep.contention if dep.knee > 0 else 1.0
         timeout = self._effective_timeout(di, None)
@@ -1253,10 +1340,20 @@ class Simulation:
         else:
             total, err, n_q = self._query_run(di, self._qleft[rows], float(start[0]), timeout)
             total *= contention
+        back = start + total
+        kept = rows.size
+        if kept > 1:
+            first_back = np.minimum.accumulate(back)
+            late = (start[1:] >= first_back[:-1]).nonzero()[0]
+            if late.size:
+                kept = int(late[0]) + 1
+                rows, back, err, n_q = rows[:kept], back[:kept], err[:kept], n_q[:kept]
+        pool.in_use += kept
         self._qleft[rows] -= n_q
         self._phase[rows] = QUERY
-        self._next_t[rows] = start + total
+        self._next_t[rows] = back
         self._end_kind[rows] = np.where(err, END_FAIL, END_CONTINUE)
+        return kept, float(back.min())
 
     def _query_run(self, di: int, n_q: np.ndarray, t: float, timeout: float | None):
         """Rows run n_q queries back to back on one connection, stopping at the first error.
@@ -1378,11 +1475,8 @@ class Simulation:
         self._schedule_retries(np.asarray(t, dtype=float), c, self._att[rows])
 
     def _schedule_retries(self, t: np.ndarray, c: np.ndarray, a: np.ndarray) -> None:
-        """A failed or rejected attempt comes back as a new arrival after its backoff.
-
-        A retry due inside the current tick arrives at the next tick's start: arrivals
-        of a tick are drawn before its requests run (a delay of at most dt).
-        """
+        """A failed or rejected attempt comes back as a new arrival after its backoff,
+        at its own time (inside this tick too: `_run_tick` admits it before the tick ends)."""
         policy = self._retry_table
         go = a < policy[0][c]
         if not _any(go):
@@ -1392,7 +1486,7 @@ class Simulation:
         wait = base * mult ** a
         if _any(jitter):
             wait = wait * (1.0 - jitter * self._rng_retry.random(t.size))
-        self._retry_new.append((np.maximum(t + wait, self.t_s + self.dt_s), c, a + 1))
+        self._retry_new.append((t + wait, c, a + 1))
 
     # ------------------------------------------------------------------ tick start: state updates
 

@@ -53,10 +53,11 @@ def queue_model(c: int, arrival_rps: float, mean_service_s: float, queue_limit: 
 
 
 def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: float = 0.001,
-            queue_limit: int | None = None, batches: int = 20, warmup: float = 0.02) -> Measurement:
+            queue_limit: int | None = None, batches: int = 20, warmup: float = 0.02,
+            dt_s: float = 0.05) -> Measurement:
     """Run the engine as M/M/c(/K) at utilisation rho (offered) for about `customers` arrivals."""
     arrival_rps = rho * c / mean_service_s
-    sim = Simulation(queue_model(c, arrival_rps, mean_service_s, queue_limit), seed, history_ticks=1024)
+    sim = Simulation(queue_model(c, arrival_rps, mean_service_s, queue_limit, dt_s), seed, history_ticks=1024)
     horizon_s = customers / arrival_rps
     started = time.process_time()
     sim.run_until(warmup * horizon_s)
@@ -73,18 +74,19 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
         hist, res = sim.latency_histogram(), sim.result()
         done = res.completed - prev.completed
         total_ms = res.latency_mean_ms * res.completed - prev.latency_mean_ms * prev.completed
-        means.append(total_ms / done)
+        means.append(total_ms / done if done else math.nan)
         p95s.append(1000 * histogram.percentiles(hist - prev_hist, (0.95,))[0])
         rejects.append((res.rejected_total - prev.rejected_total) / max(res.arrivals - prev.arrivals, 1))
         prev_hist, prev = hist, res
     res = sim.result()
     completed = res.completed - base.completed
-    mean_ms = (res.latency_mean_ms * res.completed - base.latency_mean_ms * base.completed) / completed
+    mean_ms = ((res.latency_mean_ms * res.completed - base.latency_mean_ms * base.completed) / completed
+               if completed else math.nan)
     arrived = res.arrivals - base.arrivals
     rejected = res.rejected_total - base.rejected_total
     admitted_rps = (arrived - rejected) / (sim.t_s - warmup * horizon_s)
     t_crit = 2.093  # Student t, 19 degrees of freedom, 97.5 %
-    half = lambda xs: t_crit * float(np.std(xs, ddof=1)) / math.sqrt(len(xs))  # noqa: E731
+    half = lambda xs: t_crit * float(np.nanstd(xs, ddof=1)) / math.sqrt(len(xs))  # noqa: E731
     in_sys = float(np.mean(in_system))
     return Measurement(
         customers=int(arrived),
@@ -95,8 +97,8 @@ def measure(c: int, rho: float, customers: float, seed: int, *, mean_service_s: 
         reject_ratio=rejected / arrived,
         reject_half=half(rejects),
         in_system=in_sys,
-        little_ms=1000 * in_sys / admitted_rps,
-        little_half_ms=1000 * half(batch_in_system) / admitted_rps,
+        little_ms=1000 * in_sys / admitted_rps if admitted_rps else math.nan,
+        little_half_ms=1000 * half(batch_in_system) / admitted_rps if admitted_rps else math.nan,
         cpu_s=time.process_time() - started,
     )
 
