@@ -744,13 +744,13 @@ class SLOTracker:
 
     def _statuses_at(self, ticks: int, burns: np.ndarray, windows_s: tuple[float, ...],
                      budget: np.ndarray) -> tuple[SLOStatus, ...]:
-        g = self._cum_at(self._cum_good, ticks).tolist() if ticks else [0] * len(self._targets)
-        v = self._cum_at(self._cum_valid, ticks).tolist() if ticks else [0] * len(self._targets)
-        cost = self._cum_at(self._cum_degraded_cost, ticks).tolist() if ticks else [0.0] * len(self._targets)
+        good, valid = self._cum_at(self._cum_good, ticks), self._cum_at(self._cum_valid, ticks)
+        g, v = good.tolist(), valid.tolist()
+        cost = self._cum_at(self._cum_degraded_cost, ticks).tolist()
         per_window = self._ticks_for(EVAL_WINDOW_S)
         window_start = (ticks // per_window) * per_window
-        wg = (self._cum_at(self._cum_good, ticks) - self._cum_at(self._cum_good, window_start)).tolist() if ticks else g
-        wv = (self._cum_at(self._cum_valid, ticks) - self._cum_at(self._cum_valid, window_start)).tolist() if ticks else v
+        wg = (good - self._cum_at(self._cum_good, window_start)).tolist()
+        wv = (valid - self._cum_at(self._cum_valid, window_start)).tolist()
         out = []
         for i, slo in enumerate(self.slos):
             spent = (v[i] - g[i] + cost[i]) / budget[i] if budget[i] > 0 else 0.0
