@@ -4,7 +4,7 @@ Every drill must load and validate cleanly on its own seed and on other seeds
 (which redraw its seeded ranges), be a well-formed lesson (SLOs of both kinds,
 a par solution that comes after the first symptoms, 2-4 hints, a wrong move and
 a debrief lesson), and be well posed (`sim.running.check`): doing nothing grades
-F and par A on seeds 1-3, and on seed 1 the whole ladder (par delayed 15, 30,
+F and par A on seeds 1-2, and on seed 1 the whole ladder (par delayed 15, 30,
 60 s, the wrong move, the fallback shortcuts) scores in order. Whole-drill runs
 are most of the suite's time: every rung forks from the do-nothing run at its
 first action.
@@ -24,8 +24,10 @@ DRILL_PATHS = sorted(Path(SHIPPED_DRILLS_DIR).glob("*.toml"))
 OTHER_SEEDS = (1, 2, 3, 4, 5)
 SEEDS = (None, *OTHER_SEEDS)
 """None is the drill's own [drill].seed."""
-LADDER_SEEDS = (1, 2, 3)
-"""Seeds of the well-posedness check (`brownout drills check --seeds 3` plays all three fully)."""
+LADDER_SEEDS = (1, 2)
+"""Seeds of the well-posedness check: the whole ladder on the first, do nothing and par on the
+second (`brownout drills check --seeds 3` plays the ladder fully on three; the suite cannot
+afford it: n-plus-one's ladder alone is ~2 CPU minutes)."""
 REACTION_S = 5.0
 """The first par action must come at least this long after the incident starts:
 a trainee acts on symptoms, not on foreknowledge."""
