@@ -26,7 +26,8 @@ from model_factory import (
     window,
     with_faults,
 )
-from sim.engine.simulation import POOL_RESIZE_DELAY_S, Simulation
+from sim.engine.pools import POOL_RESIZE_DELAY_S
+from sim.engine.simulation import Simulation
 from sim.model.spec import BreakerSpec, CpuStep, Fault, MemorySpec
 
 SEED = 5

@@ -91,7 +91,7 @@ def test_queue_pool_and_limiter_bounds_hold_at_every_transition(case):
     assert max_overlap(log.queue_stays) <= limit, "the queue held more than its limit at some instant"
 
     for pool in model.pools:
-        pi = sim._pool_index[pool.name]
+        pi = sim.pools.shared_index(pool.name)
         assert max_overlap(log.holds.get(pi, [])) <= pool.size, "a pool lent more connections than it has"
         if pool.acquire_timeout_s is not None:
             waits = log.grant_waits.get(pi, [])

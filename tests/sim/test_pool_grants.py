@@ -1,6 +1,6 @@
 """The pool hand-out: the vectorised pairing must equal the plain one-by-one walk.
 
-`_scan_grants` pairs the k-th waiter with the k-th free connection in one step and
+`scan_grants` pairs the k-th waiter with the k-th free connection in one step and
 walks one by one only past a waiter whose acquire timeout runs out first. The
 walk below is its specification: waiters in FCFS order, each gets the next free
 connection at max(its wait start, the connection's free time, the tick start),
@@ -15,7 +15,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.engine.simulation import _scan_grants
+from sim.engine.pools import scan_grants
 
 
 def _walk(wait_all, order, free, patience, t0, t1):
@@ -51,7 +51,7 @@ def test_vectorised_grants_equal_the_one_by_one_walk(waits, free, patience, t0, 
     order = np.argsort(wait_all, kind="stable")
     free = sorted(free)
     expected = _walk(wait_all, order, free, patience, t0, t0 + dt)
-    take, start, complete = _scan_grants(wait_all, order, free, patience, t0, t0 + dt)
+    take, start, complete = scan_grants(wait_all, order, free, patience, t0, t0 + dt)
     assert (take, start, complete) == expected
 
 
@@ -59,7 +59,7 @@ def test_a_timed_out_waiter_is_passed_over_and_the_next_one_gets_the_connection(
     # 0.2 s patience: waiter 0 (since 0.0) gives up before the first connection frees at 0.3.
     wait_all = np.array([0.0, 0.25, 0.26])
     order = np.arange(3)
-    take, start, complete = _scan_grants(wait_all, order, [0.3, 0.4], 0.2, 0.2, 0.45)
+    take, start, complete = scan_grants(wait_all, order, [0.3, 0.4], 0.2, 0.2, 0.45)
     assert take == [1, 2]
     assert start == [0.3, 0.4]
     assert complete is True

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from sim.engine import simulation as engine
+from sim.engine import codes as engine
 from sim.engine.simulation import Simulation
 
 
@@ -29,6 +29,8 @@ class TransitionLog:
     def __init__(self, sim: Simulation):
         self.sim = sim
         self.queue_stays: list[tuple[float, float]] = []
+        self.starts = 0
+        """Requests that left the queue for a slot (at once or after a wait)."""
         self.holds: dict[int, list[tuple[float, float]]] = {}
         self.grant_waits: dict[int, list[float]] = {}
         self.acquire_timeouts: list[tuple[float, float]] = []
@@ -40,27 +42,29 @@ class TransitionLog:
 
     def _wrap(self) -> None:
         sim = self.sim
-        apply_segments, fail, grant = sim._apply_segments, sim._fail, sim._grant_connections
-        end_queries, finish, reject_queued = sim._end_queries, sim._finish, sim._reject_queued
-        enter = sim._enter
+        table = sim.table
+        apply_segments, fail, grant = sim.plans.start, sim.outcomes.fail, sim.pools._grant_connections
+        end_queries, finish, reject_queued = sim.pools.end_queries, sim.outcomes.finish, sim.queue._reject_queued
+        enter = sim.ingress.enter
 
         def logged_apply_segments(rows, start_t, seg, pos=None):
-            queued = sim._phase[rows] == engine.QUEUED
+            queued = table.phase[rows] == engine.QUEUED
+            self.starts += int(queued.sum())
             if queued.any():
-                for w, s in zip(sim._wait_t[rows[queued]].tolist(), np.asarray(start_t)[queued].tolist()):
+                for w, s in zip(table.wait_t[rows[queued]].tolist(), np.asarray(start_t)[queued].tolist()):
                     if s > w:
                         self.queue_stays.append((w, s))
             return apply_segments(rows, start_t, seg, pos)
 
         def logged_fail(rows, t, reason):
-            queued = sim._phase[rows] == engine.QUEUED
-            for w, s in zip(sim._wait_t[rows[queued]].tolist(), np.asarray(t)[queued].tolist()):
+            queued = table.phase[rows] == engine.QUEUED
+            for w, s in zip(table.wait_t[rows[queued]].tolist(), np.asarray(t)[queued].tolist()):
                 if s > w:
                     self.queue_stays.append((w, s))
             return fail(rows, t, reason)
 
         def logged_grant(pi, rows, start, others_waiting):
-            waited_since = sim._wait_t[rows].copy()
+            waited_since = table.wait_t[rows].copy()
             kept, first_back = grant(pi, rows, start, others_waiting)
             for row, w, s in zip(rows[:kept].tolist(), waited_since[:kept].tolist(), start[:kept].tolist()):
                 self.grant_waits.setdefault(pi, []).append(s - w)
@@ -74,39 +78,39 @@ class TransitionLog:
                     self.holds.setdefault(held[0], []).append((held[1], e))
 
         def logged_end_queries(rows):
-            release(rows, sim._next_t[rows])
+            release(rows, table.next_t[rows])
             return end_queries(rows)
 
         def logged_finish(rows, t, ok, reasons=None):
             if not ok and reasons is not None:
-                timed_out = (np.asarray(reasons) == engine.R_POOL_TIMEOUT) & (sim._phase[rows] == engine.POOL_WAIT)
-                for w, s in zip(sim._wait_t[rows[timed_out]].tolist(), np.asarray(t)[timed_out].tolist()):
+                timed_out = (np.asarray(reasons) == engine.R_POOL_TIMEOUT) & (table.phase[rows] == engine.POOL_WAIT)
+                for w, s in zip(table.wait_t[rows[timed_out]].tolist(), np.asarray(t)[timed_out].tolist()):
                     self.acquire_timeouts.append((w, s))
             # A worker killed mid-query hands its connections back at the kill.
-            querying = sim._phase[rows] == engine.QUERY
+            querying = table.phase[rows] == engine.QUERY
             if querying.any():
                 release(rows[querying], np.asarray(t)[querying])
             return finish(rows, t, ok, reasons)
 
         def logged_enter(ts, cls, att, t1):
-            before = sim._pending
+            before = sim.queue._pending
             out = enter(ts, cls, att, t1)
-            new = np.setdiff1d(sim._pending, before, assume_unique=True)
-            self.limiter_passes.extend(sim._t_arr[new].tolist())
+            new = np.setdiff1d(sim.queue._pending, before, assume_unique=True)
+            self.limiter_passes.extend(table.t_arr[new].tolist())
             return out
 
         def logged_reject_queued(rows, reason):
             if reason == 0:
-                self.limiter_refusals.extend(sim._t_arr[rows].tolist())
+                self.limiter_refusals.extend(table.t_arr[rows].tolist())
             return reject_queued(rows, reason)
 
-        sim._apply_segments = logged_apply_segments
-        sim._fail = logged_fail
-        sim._grant_connections = logged_grant
-        sim._end_queries = logged_end_queries
-        sim._finish = logged_finish
-        sim._enter = logged_enter
-        sim._reject_queued = logged_reject_queued
+        sim.plans.start = logged_apply_segments
+        sim.outcomes.fail = logged_fail
+        sim.pools._grant_connections = logged_grant
+        sim.pools.end_queries = logged_end_queries
+        sim.outcomes.finish = logged_finish
+        sim.ingress.enter = logged_enter
+        sim.queue._reject_queued = logged_reject_queued
 
     def close(self) -> None:
         """Requests still waiting at the end of the run stay in the queue for good."""
@@ -115,7 +119,7 @@ class TransitionLog:
         for t in self.limiter_refusals:
             passes.remove(t)
         self.limiter_passes = passes
-        for w in sim._wait_t[sim._queue].tolist():
+        for w in sim.table.wait_t[sim.queue._queue].tolist():
             self.queue_stays.append((w, math.inf))
         for pi, since in self._held_since.values():
             self.holds.setdefault(pi, []).append((since, math.inf))

@@ -32,7 +32,7 @@ CASES = {
     "queue.set_limit": ({"limit": "50"}, lambda sim: sim.gauges().queue_limit == 50),
     "timeout.set": ({"timeout_s": "0.4"}, lambda sim: _dependency(sim.gauges(), "llm").timeout_s == 0.4),
     "retry.set": ({"retries": "0", "backoff_s": "1"},
-                  lambda sim: (sim._client_retry[0].retries, sim._client_retry[0].backoff_s) == (0, 1.0)),
+                  lambda sim: (sim.retries.policy(0).retries, sim.retries.policy(0).backoff_s) == (0, 1.0)),
     "ratelimit.set": ({"rate_rps": "30", "burst": "10"}, lambda sim: sim.gauges().ratelimit_rps == 30.0),
     "workers.scale": ({"workers": "6"}, lambda sim: sim.gauges().target_workers == 6),
     "bulkhead.set": ({"size": "5"}, lambda sim: getattr(_pool(sim.gauges(), "main/ask"), "target_size", 0) == 5),

@@ -1,0 +1,70 @@
+"""Scripted faults: each starts and ends on its tick boundary and sets its effect on the component it hits."""
+
+from __future__ import annotations
+
+from sim.engine.caches import Caches
+from sim.engine.clock import Clock
+from sim.engine.codes import INF, R_WORKER_LOST
+from sim.engine.dependencies import Dependencies
+from sim.engine.events import EventLog
+from sim.engine.ingress import Ingress
+from sim.engine.slots import Slots
+from sim.engine.workers import Workers
+from sim.model.spec import Fault, ModelSpec
+
+
+class Faults:
+    """The drill's fault timeline: edges log events and act once; effects are recomputed when one changes."""
+
+    def __init__(self, model: ModelSpec, clock: Clock, deps: Dependencies, ingress: Ingress, caches: Caches,
+                 slots: Slots, workers: Workers, events: EventLog):
+        self._faults = model.faults
+        self._class_index = {c.name: i for i, c in enumerate(model.classes)}
+        self._clock = clock
+        self._deps = deps
+        self._ingress = ingress
+        self._caches = caches
+        self._slots = slots
+        self._workers = workers
+        self._events = events
+        self._fault_active = [False] * len(model.faults)
+
+    def update(self, t0: float) -> None:
+        """Faults start and end at t0; their effects hold for the tick."""
+        changed = False
+        for i, f in enumerate(self._faults):
+            active = f.at_s <= t0 + 1e-9 and t0 < f.end_s - 1e-9
+            if active != self._fault_active[i]:
+                self._fault_active[i] = active
+                changed = True
+                self._fault_edge(f, active, t0)
+        if changed or t0 == 0:
+            self._recompute_fault_effects()
+        self._workers.leak(self._clock.dt_s)
+
+    def _fault_edge(self, f: Fault, starting: bool, t0: float) -> None:
+        word = "starts" if starting else "ends"
+        self._events.add(t0, "fault_start" if starting else "fault_end", f"fault {f.kind} on {f.target} {word}", f.target)
+        if starting and f.kind == "cache_flush":
+            self._caches.flush(f.target, f.hit_ratio)
+        if f.kind == "lose_workers":
+            if starting:
+                for w in self._slots.newest_up(f.count):
+                    self._workers.kill(w, t0, R_WORKER_LOST, INF if f.duration_s is None else f.end_s, "lost")
+            else:
+                self._slots.bring_back_at(f.end_s, t0)
+
+    def _recompute_fault_effects(self) -> None:
+        self._deps.clear_fault_effects()
+        self._ingress.clear_traffic_factors()
+        leak_mb_per_s = 0.0
+        for active, f in zip(self._fault_active, self._faults):
+            if not active:
+                continue
+            if self._deps.index(f.target) is not None:
+                self._deps.add_fault_effect(f)
+            elif f.kind == "traffic" and f.target in self._class_index:
+                self._ingress.scale_traffic(self._class_index[f.target], f.factor)
+            elif f.kind == "memory_leak":
+                leak_mb_per_s += f.mb_per_s
+        self._workers.set_leak(leak_mb_per_s)
