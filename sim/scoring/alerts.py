@@ -39,12 +39,19 @@ same samples, so a run's `first_page_s` is the page the player saw.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import attrs
 
-if TYPE_CHECKING:
-    from sim.scoring.score import SLOStatus
+
+class SLOReading(Protocol):
+    """What an alert reads of an SLO (`sim.scoring.score.SLOStatus` is one)."""
+
+    name: str
+    target: float
+    budget_spent: float
+
+    def burn(self, window_s: float) -> float: ...
 
 
 @attrs.frozen
@@ -83,7 +90,7 @@ _RANK = {"OK": 0, **{rule.word: len(ALERT_RULES) - i for i, rule in enumerate(AL
 PAGE_WORDS = frozenset(rule.word for rule in ALERT_RULES if rule.page)
 
 
-def slo_state(status: SLOStatus, previous: str) -> tuple[str, str]:
+def slo_state(status: SLOReading, previous: str) -> tuple[str, str]:
     """(level, word) of an SLO: the most severe alert whose windows both burn at its rate,
     or that was already up (at `previous` or a more severe one) and has not cleared.
 
@@ -138,7 +145,7 @@ class AlertWatch:
     words: dict[str, str] = attrs.Factory(dict)
     """SLO name -> its state word since the last alert (absent: OK)."""
 
-    def check(self, t_s: float, statuses: tuple[SLOStatus, ...]) -> list[Alert]:
+    def check(self, t_s: float, statuses: tuple[SLOReading, ...]) -> list[Alert]:
         """Judge one sample at sim time t_s; the alerts it raises or clears, in SLO order."""
         if t_s < ALERT_WARMUP_S:
             return []
