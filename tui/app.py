@@ -424,12 +424,31 @@ class BrownoutApp(App):
         self.switch_to_debrief(live, report, ended, save_note)
 
     def switch_to_debrief(self, live: LiveRun, report: ScoreReport, ended: str, save_note: str) -> None:
-        """Replace the incident screen (and anything over it) with the debrief."""
+        """Replace the incident screen (and anything over it) with the debrief.
+
+        The run is saved ungraded first (grading plays do nothing and par, which takes seconds);
+        once the debrief has graded it, the save is written again with the score.
+        """
         while not isinstance(self.screen, IncidentScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
+        save_path, forked_from = self.save_path, self.forked_from
+
+        def record_grade(graded: ScoreReport) -> None:
+            if save_path is None:
+                return
+            from sim.records.saves import save_run
+
+            try:
+                save_run(live.drill, live.sim, player=self.player, started_at=live.started_at,
+                         ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=graded,
+                         saves_dir=self.saves_dir, path=save_path, forked_from=forked_from)
+            except (ValueError, OSError):
+                pass  # the ungraded save stands
+
         self.switch_screen(
             DebriefScreen(live.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
-                          hints_fired=dict(live.hints_fired), save_note=save_note)
+                          hints_fired=dict(live.hints_fired), save_note=save_note,
+                          branch=forked_from is not None, on_graded=record_grade)
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:

@@ -10,9 +10,10 @@
     brownout saves list [--saves DIR]
     brownout drills list
     brownout drills validate FILE...
+    brownout drills check [DRILL...] [--seeds N]
     brownout bench [DRILL...]
 
-Exit codes: 0 ran; 1 a check failed (`drills validate`, `replay --verify`);
+Exit codes: 0 ran; 1 a check failed (`drills validate`, `drills check`, `replay --verify`);
 2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
 options) with a one-line error on stderr naming the file and field. Headless
 commands never import Textual: the app is imported only when it is opened.
@@ -88,6 +89,13 @@ def version_text() -> str:
     return f"brownout {version} (engine {ENGINE_VERSION}, save format {FORMAT_VERSION})"
 
 
+def _positive(text: str) -> int:
+    value = _seed(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
@@ -129,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     drills_list.add_argument("--long", action="store_true", help="also each drill's SLOs (wide)")
     validate = drills_commands.add_parser("validate", help="check drill files and print every problem")
     validate.add_argument("files", metavar="FILE", nargs="+", help="drill TOML files")
+    check = drills_commands.add_parser("check", help="play each drill's ladder on N seeds; exit 1 if one is ill posed")
+    check.add_argument("drills", metavar="DRILL", nargs="*", help="drill ids or files (default: every shipped drill)")
+    check.add_argument("--seeds", type=_positive, default=6, metavar="N", help="seeds 1..N (default 6)")
 
     bench = commands.add_parser("bench", help="simulated requests per wall second, per shipped drill")
     bench.add_argument("drills", metavar="DRILL", nargs="*", help="drill ids or files (default: every shipped drill)")
@@ -188,6 +199,8 @@ def _dispatch(args) -> int:
     if command == "saves":
         return _saves_list(args)
     if command == "drills":
+        if args.drills_command == "check":
+            return _drills_check(args.drills, args.seeds)
         return _drills_list(args.long) if args.drills_command == "list" else _drills_validate(args.files)
     return _bench(args.drills)
 
@@ -276,6 +289,11 @@ def _fmt(value, pattern: str = "{:.1f}", none: str = "-") -> str:
     return pattern.format(value)
 
 
+def _share(x: float) -> str:
+    """A share of a month's budget: more digits when small."""
+    return f"{x:.2%}" if abs(x) < 0.1 else f"{x:.1%}"
+
+
 def _print_run(run) -> None:
     from rich import box
     from rich.console import Console
@@ -316,36 +334,47 @@ def _print_run(run) -> None:
         + ", ".join(f"{k} {_fmt(latency[k])}" for k in ("mean", "p50", "p95", "p99"))
     )
 
-    slos = Table(title="SLOs", box=box.SIMPLE, title_justify="left")
-    for column, justify in (("SLO", "left"), ("target", "right"), ("attained", "right"), ("budget left", "right"),
-                            ("burn 1m/5m", "right"), ("breached at", "left"), ("met", "left")):
-        slos.add_column(column, justify=justify, no_wrap=column != "breached at")
+    verdict = report.verdict
+    spent = {line.slo: line for line in verdict.spent} if verdict else {}
+    slos = Table(title="SLOs (budgets are the month's: the drill is one incident in the SLO's window)",
+                 box=box.SIMPLE, title_justify="left")
+    for column, justify in (("SLO", "left"), ("target", "right"), ("attained", "right"), ("degraded", "right"),
+                            ("month budget spent", "right"), ("do nothing", "right"), ("par", "right"),
+                            ("burn 1m max", "right")):
+        slos.add_column(column, justify=justify, no_wrap=True)
     for sli in report.slis:
-        breaches = sli.breached_at_s
-        shown = ", ".join(f"{t:g}s" for t in breaches[:3]) + (f" +{len(breaches) - 3}" if len(breaches) > 3 else "")
         target = f"{sli.target:.2%}" + (f" <={sli.threshold_s * 1000:g}ms" if sli.threshold_s is not None else "")
+        line = spent.get(sli.name)
         slos.add_row(
             Text(sli.name),  # the drill author's text, not markup
             target,
             f"{sli.attained:.2%}",
-            f"{sli.budget_remaining:.0%}",
-            f"{_fmt(sli.burn_rate_1m_max)} / {_fmt(sli.burn_rate_5m_max)}",
-            shown or "never",
-            "yes" if sli.met else "NO",
+            str(sli.degraded),
+            _share(sli.budget_spent),
+            _share(line.none) if line else "-",
+            _share(line.par) if line else "-",
+            _fmt(sli.burn_rate_1m_max),
         )
     console.print(slos)
+    pages = [a for a in report.alerts if a.kind == "ALERT"]
     console.print(
-        f"  time to detect: {_fmt(report.time_to_detect_s, '{:.0f}s', 'no breach')}, "
-        f"time to mitigate: {_fmt(report.time_to_mitigate_s, '{:.0f}s', 'not mitigated')}"
+        f"  first page: {_fmt(report.first_page_s, '{:.0f}s', 'none')}"
+        + (f" ({', '.join(f'{a.t_s:.0f}s {a.slo} {a.word}' for a in pages[:4])})" if pages else "")
     )
-
-    score = Table(title=f"Score {report.score:.1f} / 100, grade {report.grade}", box=box.SIMPLE, title_justify="left")
-    score.add_column("item")
-    score.add_column("points", justify="right")
-    score.add_column("why")
-    for line in report.breakdown:
-        score.add_row(Text(line.item), f"{line.points:.1f} / {line.max_points:g}", Text(line.detail))
-    console.print(score)
+    if verdict is None:
+        console.print("  not graded")
+    else:
+        acted = "-" if verdict.acted_at_s is None else f"{verdict.acted_at_s:.0f}s"
+        par_acted = "-" if verdict.par_acted_at_s is None else f"{verdict.par_acted_at_s:.0f}s"
+        console.print(f"  the action that helped: yours at {acted}, par's at {par_acted}")
+        score = Table(title=f"Score {report.score:.1f} / 100, grade {report.grade}", box=box.SIMPLE,
+                      title_justify="left")
+        score.add_column("item")
+        score.add_column("points", justify="right")
+        score.add_column("why")
+        for line in report.breakdown:
+            score.add_row(Text(line.item), f"{line.points:.1f} / {line.max_points:g}", Text(line.detail))
+        console.print(score)
 
     events = data["events"]
     if events:
@@ -364,10 +393,11 @@ def _print_run(run) -> None:
 def _replay(args) -> int:
     if args.verify:
         from sim.records.replay import verify_save
+        from sim.running.headless import compare
 
         from sim.records.saves import printable
 
-        result = verify_save(args.save)
+        result = verify_save(args.save, references=compare)
         print(printable(result.message), file=sys.stdout if result.ok else sys.stderr)
         return result.exit_code
     from sim.records.saves import load_save
@@ -446,6 +476,20 @@ def _drills_validate(files: list[str]) -> int:
         else:
             print(f"{printable(file)}: ok")
     return EXIT_CHECK_FAILED if failed else EXIT_OK
+
+
+def _drills_check(drills: list[str], seeds: int) -> int:
+    from sim.drill.loader import SHIPPED_DRILLS_DIR, find_drill
+    from sim.running.check import check_drill, format_check
+
+    paths = [find_drill(d) for d in drills] if drills else sorted(SHIPPED_DRILLS_DIR.glob("*.toml"))
+    ill = 0
+    for path in paths:
+        check = check_drill(path, tuple(range(1, seeds + 1)))
+        print(format_check(check), flush=True)
+        ill += not check.ok
+    print(f"{len(paths) - ill} of {len(paths)} drills well posed on {seeds} seed{'s' if seeds != 1 else ''}")
+    return EXIT_CHECK_FAILED if ill else EXIT_OK
 
 
 # --------------------------------------------------------------------------- bench

@@ -153,7 +153,7 @@ class SLOReading:
     """How fast the budget burns now, in multiples of the sustainable rate."""
     level: str
     state_word: str
-    """OK / AT RISK / BURNING / BREACHED."""
+    """OK / TICKET / SLOW BURN / FAST BURN (see `sim.scoring.alerts`)."""
 
 
 @attrs.frozen

@@ -448,7 +448,7 @@ class LiveRun:
         warming_up = self.sim.t_s < ALERT_WARMUP_S
         for status in self.tracker.status():
             level, word = slo_state(status, self.alerts.words.get(status.name, "OK"))
-            if warming_up and word != "BREACHED":
+            if warming_up:
                 level, word = "ok", "OK"
             readings.append(
                 SLOReading(

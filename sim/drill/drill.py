@@ -28,6 +28,9 @@ class SLOSpec:
     threshold_s: float | None = None
     classes: tuple[str, ...] = ()
     events: str = attrs.field(default="fresh", validator=v.in_({"fresh", "attempts"}))
+    window_s: float = attrs.field(default=30 * 86400.0, validator=v.gt(0))
+    """The period the target holds over (30 days unless the drill says otherwise): the drill is
+    one incident inside it, and its error budget is the month's (see `sim.scoring.score`)."""
 
 
 @attrs.frozen
@@ -54,7 +57,16 @@ class Drill:
     par: tuple[Action, ...] = ()
     hints: tuple[Hint, ...] = ()
     incident_start_s: float = 0.0
-    """When the incident begins (the first fault), for time-to-mitigate."""
+    """When the incident begins (the first fault): the traffic before it stands in for the month's."""
+    debrief: str = ""
+    """The lesson shown after a run: what a seasoned on-call engineer does in this incident, and why."""
+    degraded_costs: tuple[tuple[str, float], ...] = ()
+    """(dependency, bad events one degraded answer costs) for dependencies whose fallback the drill
+    prices; the others cost `sim.scoring.score.DEFAULT_DEGRADED_COST`."""
+    wrong_move: tuple[Action, ...] = ()
+    """A plausible wrong response (`brownout drills check` plays it; it must not grade above C)."""
+    wrong_move_text: str = ""
+    """What the wrong move is, in a few words."""
     source_path: str | None = None
     source_sha256: str | None = None
 

@@ -193,6 +193,9 @@ def _fallback_set(sim, action, t0):
     enabled = action.arg("enabled", True)
     if not isinstance(enabled, bool):
         raise Refused(f"enabled must be true or false, got {enabled!r}")
+    if enabled and sim.deps.spec(di).authenticates:
+        raise Refused(f"{sim.deps.spec(di).name} authenticates requests and fails closed: "
+                      "serving without it would let anyone in")
     sim.deps.set_fallback(di, enabled)
     return f"fallback for {sim.deps.spec(di).name} {'ON: serving degraded' if enabled else 'off'}"
 

@@ -59,6 +59,9 @@ class Metrics:
         self._row_pos = 0
         self._tick_class = np.zeros((4, n_classes, 2), dtype=np.int64)
         self._tick_within = np.zeros((n_classes, 2, len(latency_thresholds_s)), dtype=np.int64)
+        # Degraded answers per class and attempt kind, for scoring what a fallback costs; not
+        # digested (the scalar "degraded" count already is), so digests and saves are unchanged.
+        self._tick_degraded = np.zeros((n_classes, 2), dtype=np.int64)
         self._tick_success: list = []
         self._tick_lat_sum = 0.0
 
@@ -75,7 +78,7 @@ class Metrics:
         nc, nt = self._n_cls, len(self._thresholds)
         shapes: dict[str, tuple[int, ...]] = dict(
             class_arrivals=(nc, 2), class_completed=(nc, 2), class_failed=(nc, 2), class_rejected=(nc, 2),
-            class_within=(nc, 2, nt), pool_in_use=(n_pools,), pool_size=(n_pools,), pool_waiters=(n_pools,),
+            class_within=(nc, 2, nt), class_degraded=(nc, 2), pool_in_use=(n_pools,), pool_size=(n_pools,), pool_waiters=(n_pools,),
             breaker_state=(n_deps,), dep_active=(n_deps,),
         )
         dtypes = {k: np.int32 for k in shapes}
@@ -90,6 +93,7 @@ class Metrics:
         self._tick_counts[:] = 0
         self._tick_class = np.zeros((4, self._n_cls, 2), dtype=np.int64)
         self._tick_within = np.zeros((self._n_cls, 2, len(self._thresholds)), dtype=np.int64)
+        self._tick_degraded = np.zeros((self._n_cls, 2), dtype=np.int64)
         self._tick_success = []
         self._tick_lat_sum = 0.0
 
@@ -114,10 +118,14 @@ class Metrics:
         self.bump(f"rejected_{REJECT_REASONS[reason]}", c.size)
         self._tot_reject[reason] += c.size
 
-    def count_successes(self, latency: np.ndarray, code: np.ndarray, degraded: int) -> None:
-        """Successes with these latencies and class*2+retry codes (binned at the end of the tick)."""
+    def count_successes(self, latency: np.ndarray, code: np.ndarray, degraded: np.ndarray) -> None:
+        """Successes with these latencies and class*2+retry codes (binned at the end of the tick);
+        `degraded` marks those a fallback answered."""
         self._tick_success.append((latency, code))
         n = latency.size
+        if degraded.any():
+            self._tick_degraded += np.bincount(code[degraded], minlength=2 * self._n_cls).reshape(-1, 2)
+        degraded = int(np.count_nonzero(degraded))
         self.bump("completed", n)
         self.bump("degraded", degraded)
         self._tot["completed"] += n
@@ -180,6 +188,7 @@ class Metrics:
         history.buffer("class_failed")[pos] = tc[2]
         history.buffer("class_rejected")[pos] = tc[3]
         history.buffer("class_within")[pos] = self._tick_within
+        history.buffer("class_degraded")[pos] = self._tick_degraded
         for names, columns in ((POOL_SERIES, pool_columns), (DEPENDENCY_SERIES, dependency_columns)):
             if columns is not None:
                 for name, column in zip(names, columns):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.codes import R_TIMEOUT, RUNNING, any_set, count
+from sim.engine.codes import R_TIMEOUT, RUNNING, any_set
 from sim.engine.metrics import Metrics
 from sim.engine.requests import RequestTable
 from sim.engine.retries import ClientRetries
@@ -62,7 +62,7 @@ class Outcomes:
             return
         table = self._table
         self._metrics.count_successes(t - table.t_arr[rows], table.cls[rows] * 2 + (table.att[rows] > 0),
-                                      count(table.degraded[rows]))
+                                      table.degraded[rows])
         table.reported[rows] = True
 
     def fail_outcome(self, rows, t, reasons) -> None:

@@ -205,6 +205,9 @@ class Dependency:
     max_connections: int = attrs.field(default=100, validator=v.ge(1))
     capacity: int = attrs.field(default=0, validator=_nonneg)
     breaker: BreakerSpec | None = None
+    authenticates: bool = False
+    """An authentication service: the service fails closed, so `fallback.set` on it is refused
+    (answering without checking who is asking is a security incident, not a mitigation)."""
 
 
 @attrs.frozen

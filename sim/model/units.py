@@ -14,10 +14,10 @@ import attrs
 
 _NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 
-_DURATION_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_UNITS_S = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 # Longest units first so "ms" is not read as "m" followed by junk.
-_DURATION_PART = re.compile(rf"({_NUMBER})\s*(us|ms|s|m|h)")
-_DURATION_WHOLE = re.compile(rf"\s*(?:{_NUMBER}\s*(?:us|ms|s|m|h)\s*)+")
+_DURATION_PART = re.compile(rf"({_NUMBER})\s*(us|ms|s|m|h|d)")
+_DURATION_WHOLE = re.compile(rf"\s*(?:{_NUMBER}\s*(?:us|ms|s|m|h|d)\s*)+")
 
 # Memory sizes are binary: 1 GB = 1024 MB, 1 KB = 1/1024 MB, as tools like `free` show them.
 _SIZE_UNITS_MB = {"b": 1 / (1024 * 1024), "kb": 1 / 1024, "mb": 1.0, "gb": 1024.0, "tb": 1024.0 * 1024.0}
@@ -35,7 +35,7 @@ class UnitError(ValueError):
 
 
 def parse_duration_s(text: str) -> float:
-    """Seconds in a duration string such as "250ms", "90s", "5m", "1h" or "1m30s"."""
+    """Seconds in a duration string such as "250ms", "90s", "5m", "1h", "1m30s" or "30d"."""
     if not isinstance(text, str) or not _DURATION_WHOLE.fullmatch(text):
         raise UnitError(f"expected a duration like {DURATION_EXAMPLE}, \"250ms\" or \"5m\"")
     total_s = sum(float(number) * _DURATION_UNITS_S[unit] for number, unit in _DURATION_PART.findall(text))

@@ -611,8 +611,13 @@ def _derived_mismatch(save: Save, report: Any) -> tuple[str, str] | None:
     return None
 
 
-def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
-    """Re-simulate a save headless and check that it reproduces the recorded run exactly."""
+def verify_save(path: str | os.PathLike[str], references=None) -> VerifyResult:
+    """Re-simulate a save headless and check that it reproduces the recorded run exactly.
+
+    The score is a grade against do nothing and par on the same seed: it is checked when
+    `references(drill, seed)` is given (`sim.running.headless.compare`, which this layer
+    cannot import), else only the metrics are.
+    """
     file = str(path)
     try:
         save = load_save(path)
@@ -630,7 +635,8 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
             kind = "drill_missing"
         return VerifyResult(ok=False, kind=kind, message=exc.first_line())
     replay = Replay.start(save, drill, save_path=Path(path), checkpoint_every_s=math.inf)
-    tracker = replay.new_tracker() if save.score is not None or save.grade is not None or save.slis else None
+    has_results = save.score is not None or save.grade is not None or bool(save.slis)
+    tracker = replay.new_tracker() if has_results and references is not None else None
     while not replay.at_end:
         replay.run_to_tick(replay.tick + TRACKER_CHUNK_TICKS)
         if tracker is not None:
@@ -651,7 +657,14 @@ def verify_save(path: str | os.PathLike[str]) -> VerifyResult:
         )
     score = None
     if tracker is not None:
+        # The grade is against do nothing and par on the same seed, over the same span.
+        from sim.scoring.score import judge
+
         report = tracker.report()
+        none_run, par_run = references(drill, save.seed)
+        span = report.duration_s
+        report = judge(report, none_run.report_until(span), par_run.report_until(span),
+                       branch=save.forked_from is not None)
         score = float(report.score)
         mismatch = _derived_mismatch(save, report)
         if mismatch is not None:

@@ -479,9 +479,10 @@ def build_save(
         end_tick=int(sim.tick),
         digest=sim.digest(),
         actions=tuple(sim.action_log),
-        score=None if report is None else float(report.score),
-        # Only a run played to the end is graded: an early end scores just the time played.
-        grade=None if report is None or ended != "finished" else str(report.grade),
+        # Ungraded until judged against do nothing and par (the app grades in the debrief, then
+        # saves again); only a run played to the end is graded: an early end scores the time played.
+        score=None if report is None or report.score is None else float(report.score),
+        grade=None if report is None or report.grade is None or ended != "finished" else str(report.grade),
         slis=() if report is None else slis_from_report(report),
         forked_from=forked_from,
     )
@@ -996,10 +997,14 @@ def list_saves(saves_dir: str | os.PathLike[str] | None = None) -> list[SaveSumm
 
 
 def best_scores(saves_dir: str | os.PathLike[str] | None = None) -> dict[str, float]:
-    """The best score per drill id among finished, readable saves (for the drill picker)."""
+    """The best score per drill id among finished, readable saves (for the drill picker).
+
+    A run branched from a replay never counts: it was played with hindsight.
+    """
     best: dict[str, float] = {}
     for summary in list_saves(saves_dir):
-        if summary.ok and summary.ended == "finished" and summary.score is not None and summary.drill_id:
+        if (summary.ok and summary.ended == "finished" and summary.score is not None and summary.drill_id
+                and summary.forked_from is None):
             best[summary.drill_id] = max(best.get(summary.drill_id, -math.inf), summary.score)
     return best
 
@@ -1035,7 +1040,7 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
         score = s.score_text
         ended = s.ended or "-"
         if s.forked_from is not None:
-            ended = f"{ended} (fork @{s.forked_from.t_s:g}s)"
+            ended = f"{ended} (branch @{s.forked_from.t_s:g}s, not a best)"
         date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
         rows.append((printable(s.path.name), printable(s.drill_id or "-"), printable(s.player or "-"), date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

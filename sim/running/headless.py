@@ -20,7 +20,7 @@ from sim.drill.drill import Drill
 from sim.engine.simulation import Simulation
 from sim.model.observe import FAIL_REASONS, REJECT_REASONS
 from sim.running.runbook import Firing, Runbook, RunbookRunner
-from sim.scoring.score import ScoreReport, SLOTracker
+from sim.scoring.score import ScoreReport, SLOTracker, judge
 from sim.model.spec import Action
 
 UPDATE_EVERY_S = 5.0
@@ -47,6 +47,22 @@ class HeadlessRun:
     firings: tuple[Firing, ...] = ()
     """Runbook rules that fired."""
     wall_s: float = 0.0
+    tracker: SLOTracker | None = attrs.field(default=None, eq=False, repr=False)
+    """The run's tracker, to cut its report at an earlier moment (`report_until`)."""
+
+    def report_until(self, t_s: float) -> ScoreReport:
+        """The run's facts over [0, t_s] (ungraded), to compare it with a run that ended then."""
+        if t_s >= self.report.duration_s - 1e-9:
+            return attrs.evolve(self.report, verdict=None)
+        if self.tracker is None:
+            raise ValueError("this run kept no tracker")
+        return self.tracker.report(until_s=t_s)
+
+    def graded(self, none: HeadlessRun, par: HeadlessRun, *, branch: bool = False) -> HeadlessRun:
+        """This run with its report judged against do nothing and par over its own span."""
+        span = self.report.duration_s
+        report = judge(self.report, none.report_until(span), par.report_until(span), branch=branch)
+        return attrs.evolve(self, report=report)
 
     def to_dict(self) -> dict:
         """The `brownout run --json` object (schema: RUN_JSON_SCHEMA, README "Headless runs")."""
@@ -54,6 +70,7 @@ class HeadlessRun:
         failed = {"total": result.failed_total, **{r: int(result.failed.get(r, 0)) for r in FAIL_REASONS}}
         rejected = {"total": result.rejected_total, **{r: int(result.rejected.get(r, 0)) for r in REJECT_REASONS}}
         report = self.report.to_dict()
+        verdict = report["verdict"]
         return {
             "drill": self.drill.id,
             "title": self.drill.title,
@@ -80,11 +97,16 @@ class HeadlessRun:
                 "p99": _finite_or_none(result.p99_ms),
             },
             "slo": report["slo"],
-            "time_to_detect_s": report["time_to_detect_s"],
-            "time_to_mitigate_s": report["time_to_mitigate_s"],
+            "budget_spent": verdict["budget_spent"] if verdict else None,
+            "first_page_s": report["first_page_s"],
+            "alerts": report["alerts"],
+            "response_s": verdict["response_s"] if verdict else None,
+            "par_response_s": verdict["par_response_s"] if verdict else None,
+            "branch": bool(verdict and verdict["branch"]),
             "score": report["score"],
             "grade": report["grade"],
             "breakdown": report["breakdown"],
+            "verdict": verdict,
             "cost": report["cost"],
             "windows": report["windows"],
             "events": [
@@ -158,6 +180,7 @@ class _Stepper:
             events=tuple(self.tracker.events),
             firings=tuple(self.runner.firings) if self.runner is not None else (),
             wall_s=time.perf_counter() - started,
+            tracker=self.tracker,
         )
 
 
@@ -168,40 +191,77 @@ def run_drill(
     runbook: Runbook | None = None,
     *,
     policy: str | None = None,
+    graded: bool = True,
 ) -> HeadlessRun:
     """Simulate the whole drill headless and score it.
 
     Each action is applied at the first tick boundary at or after its `t_s`;
     runbook rules are checked on every tick's gauges and their actions applied
-    at the next boundary.
+    at the next boundary. Graded (the default), do nothing and par are played on
+    the same seed too (sharing the stretch before anyone acts) and the run is
+    judged against them; `graded=False` plays the run alone, without a score.
     """
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
-    stepper = _Stepper(drill, seed, actions, runbook)
     if policy is None:
         policy = "actions" if actions else "none"
-        if stepper.runner is not None:
+        if runbook is not None and runbook.rules:
             policy += "+runbook"
-    return stepper.finish(drill, seed, policy, started)
+    if not graded:
+        return _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
+    if runbook is not None and runbook.rules:
+        # A runbook may act at any tick: the run shares nothing with do nothing.
+        mine = _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
+        none_run, par_run = compare(drill, seed)
+        return mine.graded(none_run, par_run)
+    none_run, par_run, (mine,) = ladder(drill, seed, (actions,), policies=(policy,))
+    return mine
 
 
 def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
-    """"Do nothing" and the drill's par solution, on the same seed.
+    """"Do nothing" and the drill's par solution on the same seed, each graded against both.
 
     Both runs are identical until par's first action, so par forks from "do
     nothing" there instead of simulating that stretch twice.
     """
+    none_run, par_run, _ = ladder(drill, seed, ())
+    return none_run, par_run
+
+
+def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ...], *,
+           policies: tuple[str, ...] | None = None) -> tuple[HeadlessRun, HeadlessRun, tuple[HeadlessRun, ...]]:
+    """Do nothing, par, and one run per action script, all on one seed, each graded against the first two.
+
+    Every run is do nothing until its first action: the do-nothing run is simulated
+    once and each other run forks from it at its first action (in time order), so a
+    ladder of par delayed by 15, 30 and 60 s costs far less than four whole runs.
+    """
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
     nothing = _Stepper(drill, seed, (), None)
-    if drill.par:
-        nothing.run_to(min(_tick_of(a.t_s, nothing.sim.dt_s) for a in drill.par))
-    par = nothing.fork(drill.par)
+    dt_s = nothing.sim.dt_s
+    wanted = [("par", drill.par)] + [
+        ((policies[i] if policies else f"script {i}"), tuple(script)) for i, script in enumerate(scripts)
+    ]
+    order = sorted(range(len(wanted)), key=lambda k: min((_tick_of(a.t_s, dt_s) for a in wanted[k][1]), default=10**12))
+    forks: dict[int, _Stepper] = {}
+    for k in order:
+        script = wanted[k][1]
+        if not script:
+            continue
+        nothing.run_to(min(_tick_of(a.t_s, dt_s) for a in script))
+        forks[k] = nothing.fork(script)
     shared_s = time.perf_counter() - started
     none_run = nothing.finish(drill, seed, "none", started)
-    # Each run's wall time counts the shared stretch once, as if it had run alone.
-    par_run = par.finish(drill, seed, "par", time.perf_counter() - shared_s)
-    return none_run, par_run
+    finished = []
+    for k, (policy, script) in enumerate(wanted):
+        if k in forks:
+            finished.append(forks[k].finish(drill, seed, policy, time.perf_counter() - shared_s))
+        else:
+            finished.append(attrs.evolve(none_run, policy=policy))
+    par_run = finished[0]
+    graded = [run.graded(none_run, par_run) for run in finished]
+    return none_run.graded(none_run, par_run), graded[0], tuple(graded[1:])
 
 
 def _tick_of(t_s: float, dt_s: float) -> int:
@@ -217,6 +277,9 @@ _COUNT = {"type": "integer", "minimum": 0}
 def _object(properties: dict, *, extra: bool = False) -> dict:
     return {"type": "object", "properties": properties, "required": list(properties), "additionalProperties": extra}
 
+
+_SPENT = _object({"slo": {"type": "string"}, "you": _NUMBER, "none": _NUMBER, "par": _NUMBER})
+_LINE = _object({"item": {"type": "string"}, "points": _NUMBER, "max": _NUMBER, "detail": {"type": "string"}})
 
 RUN_JSON_SCHEMA: dict = _object(
     {
@@ -255,11 +318,14 @@ RUN_JSON_SCHEMA: dict = _object(
                     "valid": _COUNT,
                     "bad": _COUNT,
                     "attained": _NUMBER,
-                    "budget_events": _NUMBER,
-                    "budget_remaining": _NUMBER,
+                    "degraded": _COUNT,
+                    "degraded_cost": _NUMBER,
+                    "window_s": _NUMBER,
+                    "month_budget_events": _NUMBER,
+                    "budget_spent": _NUMBER,
+                    "run_budget_events": _NUMBER,
                     "met": {"type": "boolean"},
                     "breached_at": {"type": "array", "items": _NUMBER},
-                    "budget_exhausted_at": _NUMBER_OR_NULL,
                     "burn_rate_1m_max": _NUMBER_OR_NULL,
                     "burn_rate_5m_max": _NUMBER_OR_NULL,
                     "burn_rate_1m_end": _NUMBER_OR_NULL,
@@ -268,13 +334,29 @@ RUN_JSON_SCHEMA: dict = _object(
                 }
             ),
         },
-        "time_to_detect_s": _NUMBER_OR_NULL,
-        "time_to_mitigate_s": _NUMBER_OR_NULL,
-        "score": {"type": "number", "minimum": 0, "maximum": 100},
-        "grade": {"type": "string", "enum": ["A", "B", "C", "D", "F"]},
-        "breakdown": {
+        "budget_spent": {"type": ["array", "null"], "items": _SPENT},
+        "first_page_s": _NUMBER_OR_NULL,
+        "alerts": {
             "type": "array",
-            "items": _object({"item": {"type": "string"}, "points": _NUMBER, "max": _NUMBER, "detail": {"type": "string"}}),
+            "items": _object({"t_s": _NUMBER, "slo": {"type": "string"}, "word": {"type": "string"},
+                              "page": {"type": "boolean"}}),
+        },
+        "response_s": _NUMBER_OR_NULL,
+        "par_response_s": _NUMBER_OR_NULL,
+        "branch": {"type": "boolean"},
+        "score": {"type": ["number", "null"], "minimum": 0, "maximum": 100},
+        "grade": {"type": ["string", "null"], "enum": ["A", "B", "C", "D", "F", None]},
+        "breakdown": {"type": "array", "items": _LINE},
+        "verdict": {
+            "type": ["object", "null"],
+            "properties": {
+                "score": _NUMBER, "grade": {"type": "string"}, "breakdown": {"type": "array", "items": _LINE},
+                "budget_spent": {"type": "array", "items": _SPENT}, "avoided": _NUMBER_OR_NULL,
+                "first_page_s": _NUMBER_OR_NULL, "helped_at_s": _NUMBER_OR_NULL, "par_helped_at_s": _NUMBER_OR_NULL,
+                "acted_at_s": _NUMBER_OR_NULL, "par_acted_at_s": _NUMBER_OR_NULL, "response_s": _NUMBER_OR_NULL,
+                "par_response_s": _NUMBER_OR_NULL, "span_s": _NUMBER, "branch": {"type": "boolean"},
+            },
+            "additionalProperties": False,
         },
         "cost": _object(
             {
@@ -286,6 +368,7 @@ RUN_JSON_SCHEMA: dict = _object(
                 "needless_shed_fraction": _NUMBER,
                 "restarts": _COUNT,
                 "refused_actions": _COUNT,
+                "degraded": _COUNT,
                 "points": _NUMBER,
             }
         ),

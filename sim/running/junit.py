@@ -36,8 +36,8 @@ def junit_tree(runs: list[HeadlessRun]) -> ET.ElementTree:
         properties = ET.SubElement(suite, "properties")
         for name, value in (
             ("drill", run.drill.id), ("seed", run.seed), ("policy", run.policy),
-            ("score", f"{report.score:.2f}"), ("grade", report.grade),
-            ("time_to_mitigate_s", "none" if report.time_to_mitigate_s is None else f"{report.time_to_mitigate_s:g}"),
+            ("score", "none" if report.score is None else f"{report.score:.2f}"), ("grade", report.grade or "none"),
+            ("first_page_s", "none" if report.first_page_s is None else f"{report.first_page_s:g}"),
         ):
             ET.SubElement(properties, "property", name=name, value=str(value))
         for sli in report.slis:
@@ -51,7 +51,7 @@ def junit_tree(runs: list[HeadlessRun]) -> ET.ElementTree:
                     type="SLOBreached",
                     message=(
                         f"{sli.name}: attained {sli.attained:.4%} < target {sli.target:.4%}; "
-                        f"budget remaining {sli.budget_remaining:.0%} ({sli.bad} bad of {sli.valid} valid)"
+                        f"{sli.budget_spent:.2%} of the month's budget spent ({sli.bad} bad of {sli.valid} valid)"
                     ),
                 )
                 windows = ", ".join(f"{t:g}s" for t in sli.breached_at_s) or "none"

@@ -1,26 +1,49 @@
-"""SLO scoring: good-events / valid-events SLIs, error budgets, burn rates and a score.
+"""SLO scoring: the month's error budget an incident spent, and a grade against what was possible.
 
-The arithmetic is the standard SRE one, from the engine's per-tick history:
+**SLOs as a service has them.** An `[[slo]]` target holds over a window (30 days
+unless the drill sets `window`). The drill is one incident inside that month.
+What is assumed: the traffic before the incident (from t = 0 to the first fault)
+stands in for the rest of the month, at the same rate of valid events, and the
+rest of the month spends none of the budget. So
 
-- availability SLI = successful requests / valid requests, where valid =
-  completed + failed + rejected (shed and rate-limited requests are bad);
-- latency SLI = requests answered within the threshold / valid requests;
-- an SLO's `events` says whether retries are valid events ("attempts") or only
-  first attempts ("fresh"); its `classes` restrict it to some traffic classes;
-- error budget = (1 - target) x valid events; budget remaining = 1 - bad / budget;
-- burn rate over a window = (bad / valid in the window) / (1 - target).
+    month's valid events = valid events before the incident / its duration x window
+    month's budget       = (1 - target) x month's valid events
+    spent                = bad events of the run / month's budget
 
-The run is cut into EVAL_WINDOW_S evaluation windows; a window whose SLI is
-below target is a breach. Time to detect = first breach after the incident
-start; time to mitigate = incident start -> every SLI back inside its SLO for a
-sustained SUSTAINED_S minute (measured after the last breached window).
+Bad events are the SLI's (failed, rejected, shed; for latency also the slow),
+plus degraded answers: a fallback answer is not free, each costs the drill's
+`degraded_cost` of its dependency (DEFAULT_DEGRADED_COST unless the drill says)
+in every SLO that covers its class. The headline of a run is, per SLO, the share
+of the month's budget it spent, beside "do nothing" and par on the same seed.
+
+**The score** (0-100) measures the response against what was possible on this
+seed, over the same span of sim time (an early-ended run is compared with do
+nothing and par cut at the same moment). With S = the month's budget spent,
+summed over the SLOs (each in its own budget's units):
+
+- impact, IMPACT_POINTS x the share of do-nothing's avoidable spend avoided:
+  (S_none - S_you) / (S_none - S_par), clipped to 0..1 (par's spend earns full
+  marks; doing better than par is shown as such, without extra points);
+- response, RESPONSE_POINTS: from the first page (the do-nothing run's, which is
+  the page the player got or would have got) to the action that helped: the
+  player's last action before their spend fell HELP_FRACTION of par's saving
+  behind do-nothing's. Full marks up to par's response (acting before the page
+  counts as responding at it), then falling linearly to 0 at RESPONSE_GRACE_S
+  later; no points when nothing helped;
+- collateral, COLLATERAL_POINTS: cost points (capacity, pools, needless
+  shedding, restarts, refused actions, as below) spent beyond par's, item by
+  item, one score point each.
+
+Every term moves smoothly with the bad events and the seconds: there is no line
+that a tenth of a point of SLI switches on or off. More bad events at the same
+cost never score higher. A run branched from a replay is graded like any other
+but marked as a branch (it had hindsight) and never counts as a best score.
 
 `SLOTracker.update(sim)` consumes the ticks simulated since its previous call,
-so the app can call it every frame for a live error budget and burn-rate
-alerts, and a headless run of any length is scored without keeping the whole
-history in the engine. `score_run(drill, sim)` scores a finished run at once.
-The score weights are the documented constants below (README: "How a run is
-scored").
+so the app can call it every frame for live budgets and burn-rate pages, and a
+headless run of any length is scored without keeping the engine's history.
+`SLOTracker.report()` gives the run's facts (SLIs, budgets, pages, cost);
+`judge(you, none, par)` grades them.
 """
 
 from __future__ import annotations
@@ -31,30 +54,34 @@ import attrs
 import numpy as np
 
 from sim.drill.drill import Drill, SLOSpec
+from sim.model.spec import ACTION_NAMES, CallStep
+from sim.scoring.alerts import ALERT_RULES, ALERT_WARMUP_S, ALERT_WINDOWS_S, Alert, AlertWatch, first_page_s
 
 EVAL_WINDOW_S = 10.0
-"""Length of an evaluation window: SLIs, p95 and p99 are judged per window."""
-SUSTAINED_S = 60.0
-"""How long every SLI must stay inside its SLO for the incident to count as mitigated."""
+"""Length of an evaluation window: the debrief's SLI strips show one cell per window."""
 BURN_WINDOWS_S = (60.0, 300.0)
-"""Burn rates are reported over 1-minute and 5-minute windows."""
+"""Burn rates reported in a run's SLI results (highest and final)."""
+SAMPLE_EVERY_S = 0.25
+"""Pages are judged on samples this far apart (`sim.drill.hints.SAMPLE_EVERY_S`, the app's cadence)."""
 
-BUDGET_POINTS = 40.0
-"""Points for error budget, split evenly across the drill's SLOs."""
-BUDGET_SOFTNESS = 3.0
-"""An SLO keeps weight / (1 + spent / BUDGET_SOFTNESS) of its points, spent = bad / budget:
-every extra bad event costs something, exhausting the budget exactly keeps 75 %."""
-ALL_MET_POINTS = 30.0
-"""Points for ending the drill with every SLO met (bad events within budget)."""
-MITIGATION_POINTS = 15.0
-"""Points for time to mitigate, falling linearly to 0 over the time left after the incident."""
-COST_POINTS = 15.0
-"""Points for cost and collateral; each cost point below is one score point lost, at most 15."""
+DEFAULT_DEGRADED_COST = 0.5
+"""Bad events one degraded answer costs when the drill does not price its dependency."""
+
+IMPACT_POINTS = 70.0
+"""Points for the share of do-nothing's avoidable budget spend the response avoided (par: all)."""
+RESPONSE_POINTS = 20.0
+"""Points for responding as fast as par (from the first page to the response paying off)."""
+RESPONSE_GRACE_S = 120.0
+"""The response points fall linearly to 0 over this much time later than par."""
+HELP_FRACTION = 0.1
+"""A response "pays off" once it has saved this share of what par saves over the run."""
+COLLATERAL_POINTS = 10.0
+"""Points for collateral; each cost point beyond par's costs one score point."""
 
 CAPACITY_COST = 10.0
-"""Cost points for doubling the worker slots for the whole drill (pro rata)."""
+"""Cost points for doubling the worker slots for the whole run (pro rata)."""
 POOL_COST = 5.0
-"""Cost points for doubling every connection pool for the whole drill (pro rata)."""
+"""Cost points for doubling every connection pool for the whole run (pro rata)."""
 NEEDLESS_SHED_COST = 20.0
 """Cost points for shedding (or rate-limiting) all traffic while capacity sat idle (pro rata)."""
 RESTART_COST = 2.0
@@ -64,6 +91,10 @@ REFUSED_COST = 1.0
 
 GRADES = ((90.0, "A"), (80.0, "B"), (70.0, "C"), (60.0, "D"), (0.0, "F"))
 """Grade by score: the first whose floor the score reaches."""
+
+MIN_AVOIDABLE = 1e-6
+"""When par saves less than this share of a month's budget over do nothing, there was nothing
+to avoid: impact is then full unless the run spent more than par."""
 
 
 def grade_for(score: float) -> str:
@@ -80,7 +111,7 @@ def _none_if_nan(value: float) -> float | None:
 
 @attrs.frozen
 class SLIResult:
-    """One SLO judged over a whole run."""
+    """One SLO judged over a run."""
 
     name: str
     kind: str
@@ -92,31 +123,42 @@ class SLIResult:
     attained: float
     """good / valid (1.0 when there were no valid events)."""
     budget_events: float
-    """The error budget in events: (1 - target) x valid."""
+    """(1 - target) x the run's valid events: the share of budget this run's own traffic earned."""
     budget_remaining: float
-    """1 - bad / budget: 1.0 untouched, 0.0 exactly spent, negative when overspent."""
+    """1 - bad / budget_events (negative when the run alone overspent it)."""
     met: bool
+    """The SLI over the run reached its target."""
     breached_at_s: tuple[float, ...]
     """End times of the evaluation windows whose SLI was below target."""
-    budget_exhausted_at_s: float | None
-    """When the bad events first exceeded the whole run's budget (None: never)."""
     burn_rate_1m_max: float | None
-    """Highest 1-minute burn rate over the run (None when the run is shorter than a minute)."""
     burn_rate_5m_max: float | None
     burn_rate_1m_end: float | None
-    """Burn rate over the last minute of the run."""
     burn_rate_5m_end: float | None
     by_class: tuple[tuple[str, float | None], ...]
     """(class name, attained) for each class the SLO covers (None: no valid events)."""
+    degraded: int = 0
+    """Degraded (fallback) answers among the SLO's valid events."""
+    degraded_cost: float = 0.0
+    """What they cost, in bad events."""
+    window_s: float = 30 * 86400.0
+    month_valid_events: float = 0.0
+    """Valid events the SLO's window holds at the pre-incident rate."""
+    month_budget_events: float = 0.0
+    """(1 - target) x month_valid_events."""
 
     @property
     def bad(self) -> int:
         return self.valid - self.good
 
     @property
+    def effective_bad(self) -> float:
+        """Bad events plus what the degraded answers cost."""
+        return self.bad + self.degraded_cost
+
+    @property
     def budget_spent(self) -> float:
-        """bad / budget (0 when there is no budget because nothing was valid)."""
-        return self.bad / self.budget_events if self.budget_events > 0 else 0.0
+        """Share of the month's error budget this run spent (0 without a budget)."""
+        return self.effective_bad / self.month_budget_events if self.month_budget_events > 0 else 0.0
 
     def to_dict(self) -> dict:
         """Plain JSON-ready values."""
@@ -130,11 +172,14 @@ class SLIResult:
             "valid": self.valid,
             "bad": self.bad,
             "attained": self.attained,
-            "budget_events": self.budget_events,
-            "budget_remaining": self.budget_remaining,
+            "degraded": self.degraded,
+            "degraded_cost": self.degraded_cost,
+            "window_s": self.window_s,
+            "month_budget_events": self.month_budget_events,
+            "budget_spent": self.budget_spent,
+            "run_budget_events": self.budget_events,
             "met": self.met,
             "breached_at": list(self.breached_at_s),
-            "budget_exhausted_at": self.budget_exhausted_at_s,
             "burn_rate_1m_max": self.burn_rate_1m_max,
             "burn_rate_5m_max": self.burn_rate_5m_max,
             "burn_rate_1m_end": self.burn_rate_1m_end,
@@ -187,6 +232,8 @@ class CostReport:
     """needless_shed / all arrivals."""
     restarts: int
     refused_actions: int
+    degraded: int = 0
+    """Degraded (fallback) answers; their cost is counted in the SLOs' budgets, not in points here."""
 
     @property
     def capacity_points(self) -> float:
@@ -209,8 +256,13 @@ class CostReport:
         return REFUSED_COST * self.refused_actions
 
     @property
+    def items(self) -> tuple[float, ...]:
+        """Cost points per item: capacity, pools, needless shedding, restarts, refused actions."""
+        return (self.capacity_points, self.pool_points, self.shed_points, self.restart_points, self.refused_points)
+
+    @property
     def points(self) -> float:
-        """Total cost points (before the COST_POINTS cap)."""
+        """Total cost points."""
         return self.capacity_points + self.pool_points + self.shed_points + self.restart_points + self.refused_points
 
     def to_dict(self) -> dict:
@@ -224,6 +276,7 @@ class CostReport:
             "needless_shed_fraction": self.needless_shed_fraction,
             "restarts": self.restarts,
             "refused_actions": self.refused_actions,
+            "degraded": self.degraded,
             "points": self.points,
         }
 
@@ -246,28 +299,106 @@ class ScoreLine:
 
 
 @attrs.frozen
-class ScoreReport:
-    """The judgement of one run: score, grade, the breakdown and every SLI."""
+class SpentLine:
+    """One SLO: the share of the month's budget spent by the run, do nothing and par."""
+
+    slo: str
+    you: float
+    none: float
+    par: float
+
+    def to_dict(self) -> dict:
+        return {"slo": self.slo, "you": self.you, "none": self.none, "par": self.par}
+
+
+@attrs.frozen
+class Verdict:
+    """A run graded against do nothing and par on the same seed, over the same span."""
 
     score: float
-    """0-100, the sum of the breakdown's points."""
     grade: str
     breakdown: tuple[ScoreLine, ...]
+    spent: tuple[SpentLine, ...]
+    """Per SLO, the month's budget spent (shares of each SLO's own month budget)."""
+    avoided: float | None
+    """Share of do-nothing's avoidable spend the run avoided (1.0: as par; above: better than par;
+    None: par avoided nothing, so there was nothing to measure)."""
+    first_page_s: float | None
+    """The first page of the do-nothing run: the one the player got, or would have got."""
+    helped_at_s: float | None
+    """When the run's actions started to pay off (None: they never did)."""
+    par_helped_at_s: float | None
+    acted_at_s: float | None
+    """The run's last action at or before helped_at_s: the one that helped."""
+    par_acted_at_s: float | None
+    response_s: float | None
+    """first page -> acted_at_s, the action that helped (negative: before the page; None: nothing helped)."""
+    par_response_s: float | None
+    span_s: float
+    """The sim time every run was judged over."""
+    branch: bool = False
+    """A run branched from a replay: it had hindsight, and never counts as a best score."""
+
+    def to_dict(self) -> dict:
+        return {
+            "score": self.score,
+            "grade": self.grade,
+            "breakdown": [line.to_dict() for line in self.breakdown],
+            "budget_spent": [line.to_dict() for line in self.spent],
+            "avoided": self.avoided,
+            "first_page_s": self.first_page_s,
+            "helped_at_s": self.helped_at_s,
+            "par_helped_at_s": self.par_helped_at_s,
+            "acted_at_s": self.acted_at_s,
+            "par_acted_at_s": self.par_acted_at_s,
+            "response_s": self.response_s,
+            "par_response_s": self.par_response_s,
+            "span_s": self.span_s,
+            "branch": self.branch,
+        }
+
+
+@attrs.frozen
+class ScoreReport:
+    """What happened in one run (SLIs, budgets, pages, cost) and, once judged, its verdict."""
+
     slis: tuple[SLIResult, ...]
     duration_s: float
     """Simulated time scored."""
     incident_start_s: float
-    time_to_detect_s: float | None
-    """Incident start -> end of the first breached window (None: never breached)."""
-    time_to_mitigate_s: float | None
-    """Incident start -> every SLI inside its SLO for a sustained minute
-    (0 when never breached; None when not mitigated before the end)."""
     cost: CostReport
     windows: tuple[WindowResult, ...]
+    alerts: tuple[Alert, ...] = ()
+    """Pages and tickets raised and cleared, judged on the app's sample cadence."""
+    first_page_s: float | None = None
+    """When this run first paged (None: it never did)."""
+    actions_s: tuple[float, ...] = ()
+    """Times of the operator's applied (not refused) actions."""
+    curve_t_s: np.ndarray = attrs.field(factory=lambda: np.zeros(0), eq=False, repr=False)
+    """End time of every tick."""
+    curve_bad: np.ndarray = attrs.field(factory=lambda: np.zeros((0, 0)), eq=False, repr=False)
+    """Per tick and SLO, the cumulative effective bad events (bad + degraded cost)."""
+    verdict: Verdict | None = None
+
+    @property
+    def score(self) -> float | None:
+        return None if self.verdict is None else self.verdict.score
+
+    @property
+    def grade(self) -> str | None:
+        return None if self.verdict is None else self.verdict.grade
+
+    @property
+    def breakdown(self) -> tuple[ScoreLine, ...]:
+        return () if self.verdict is None else self.verdict.breakdown
 
     @property
     def all_met(self) -> bool:
         return all(sli.met for sli in self.slis)
+
+    @property
+    def degraded(self) -> int:
+        return self.cost.degraded
 
     def to_dict(self) -> dict:
         """Plain JSON-ready values (see README "Headless runs" for the schema)."""
@@ -275,11 +406,12 @@ class ScoreReport:
             "score": self.score,
             "grade": self.grade,
             "breakdown": [line.to_dict() for line in self.breakdown],
+            "verdict": None if self.verdict is None else self.verdict.to_dict(),
             "slo": [sli.to_dict() for sli in self.slis],
             "duration_s": self.duration_s,
             "incident_start_s": self.incident_start_s,
-            "time_to_detect_s": self.time_to_detect_s,
-            "time_to_mitigate_s": self.time_to_mitigate_s,
+            "first_page_s": self.first_page_s,
+            "alerts": [{"t_s": a.t_s, "slo": a.slo, "word": a.word, "page": a.is_page} for a in self.alerts],
             "cost": self.cost.to_dict(),
             "windows": [window.to_dict() for window in self.windows],
         }
@@ -287,22 +419,37 @@ class ScoreReport:
 
 @attrs.frozen
 class SLOStatus:
-    """A live view of one SLO while a run is going on (for gauges and alerts)."""
+    """A live view of one SLO while a run is going on (for gauges and pages)."""
 
     name: str
     target: float
     good: int
     valid: int
     attained: float
-    budget_remaining: float
-    """Of the budget earned so far: 1 - bad / ((1 - target) x valid so far)."""
-    burn_rate_1m: float
-    """Over the last minute (or what has been simulated of it); 0 with no valid events."""
-    burn_rate_5m: float
-    window_sli: float | None
+    budget_spent: float
+    """Share of the month's error budget spent so far."""
+    burns: tuple[tuple[float, float], ...]
+    """(window_s, burn rate over the last window_s, or the run so far when shorter)."""
+    window_sli: float | None = None
     """SLI of the evaluation window in progress (None: nothing valid yet)."""
-    breaches: int
+    breaches: int = 0
     """Completed evaluation windows below target so far."""
+
+    def burn(self, window_s: float) -> float:
+        """The burn rate over one of ALERT_WINDOWS_S or BURN_WINDOWS_S (0 for other windows)."""
+        for w, value in self.burns:
+            if w == window_s:
+                return value
+        return 0.0
+
+    @property
+    def burn_rate_1m(self) -> float:
+        return self.burn(60.0)
+
+    @property
+    def budget_remaining(self) -> float:
+        """Share of the month's error budget left."""
+        return 1.0 - self.budget_spent
 
 
 class _Rows:
@@ -350,14 +497,24 @@ def _burn(bad: np.ndarray, valid: np.ndarray, target: float) -> np.ndarray:
         return np.where(valid > 0, bad / np.maximum(valid, 1) / (1.0 - target), 0.0)
 
 
+def _class_degraded_costs(drill: Drill) -> np.ndarray:
+    """Per traffic class, what one degraded answer costs: the dearest dependency its plan calls."""
+    priced = dict(drill.degraded_costs)
+    costs = []
+    for cls in drill.model.classes:
+        deps = [st.dependency for st in cls.plan if isinstance(st, CallStep)]
+        costs.append(max((priced.get(dep, DEFAULT_DEGRADED_COST) for dep in deps), default=DEFAULT_DEGRADED_COST))
+    return np.array(costs, dtype=np.float64)
+
+
 class SLOTracker:
     """Accumulates a run's SLIs tick by tick from the engine's history.
 
     Call `update(sim)` at least once every `history_ticks` ticks (the app: every
-    frame; headless: every few seconds); `status()` gives the live error budget
-    and burn rates; `report()` scores everything consumed so far. One tracker
-    follows one run forward: after `sim.restore` to an earlier tick, start a new
-    tracker.
+    frame; headless: every few seconds); `status()` gives the live budgets and
+    burn rates; `report()` gives the run's facts over everything consumed so far
+    (or up to a moment). One tracker follows one run forward: after
+    `sim.restore` to an earlier tick, start a new tracker.
     """
 
     def __init__(self, drill: Drill, latency_thresholds_s: tuple[float, ...]):
@@ -377,45 +534,33 @@ class SLOTracker:
                 self._threshold_index.append(self._find_threshold(slo))
             else:
                 self._threshold_index.append(None)
+        self._degraded_cost = _class_degraded_costs(drill)
         self.baseline_slots = drill.model.service.workers * drill.model.service.concurrency
         self.baseline_pool_sizes = tuple(p.size for p in drill.model.pools)
 
-        n_slo = len(self.slos)
+        n_slo = max(len(self.slos), 1)
         self.ticks = 0
         """Ticks consumed so far."""
         self.t_s = 0.0
         self._t_s = _Rows(1, np.float64)
-        # Good and valid events per SLO as running sums over the ticks, so `status` (asked on
-        # every gauge sample) costs the same at any point of a run: a sum over the last n ticks
-        # is a difference of two rows. The per-tick counts are their differences.
-        self._cum_good = _Rows(max(n_slo, 1), np.int64)
-        self._cum_valid = _Rows(max(n_slo, 1), np.int64)
+        # Running sums per tick, so `status` (asked on every gauge sample) costs the same at any
+        # point of a run, and a report can stop at any tick: a sum over ticks is a difference of rows.
+        self._cum_good = _Rows(n_slo, np.int64)
+        self._cum_valid = _Rows(n_slo, np.int64)
+        self._cum_degraded = _Rows(n_slo, np.int64)
+        self._cum_degraded_cost = _Rows(n_slo, np.float64)
+        self._cum_good_by_class = _Rows(n_slo * max(len(self.class_names), 1), np.int64)
+        self._cum_valid_by_class = _Rows(n_slo * max(len(self.class_names), 1), np.int64)
+        # Whole slot-ticks / connection-ticks (times dt only when read: a float running sum would
+        # depend on how the run was cut into update() calls), needless shed, arrivals, degraded.
+        self._cum_cost = _Rows(5, np.int64)
         self._windows_judged = 0
-        self._window_breaches = np.zeros(max(n_slo, 1), dtype=np.int64)
+        self._window_breaches = np.zeros(n_slo, dtype=np.int64)
         self._targets = np.array([slo.target for slo in self.slos] or [1.0])
         self._percentiles_ms = _Rows(2, np.float64)
-        self._class_good = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
-        self._class_valid = np.zeros((n_slo, len(self.class_names)), dtype=np.int64)
-        self.arrivals = 0
-        # Whole slot-ticks / connection-ticks, times dt only when read: a float running sum
-        # would depend on how the run was cut into update() calls, and a replay must score
-        # exactly what the live run scored.
-        self.extra_slot_ticks = 0
-        self.extra_connection_ticks = 0
-        self.needless_shed = 0
         self.events_seen = 0
         self.events: list = []
         """Every engine event consumed so far (the engine keeps only the most recent)."""
-
-    @property
-    def extra_slot_s(self) -> float:
-        """Slot-seconds above the drill's initial capacity so far."""
-        return self.extra_slot_ticks * self.dt_s
-
-    @property
-    def extra_connection_s(self) -> float:
-        """Connection-seconds above the drill's initial pool sizes so far."""
-        return self.extra_connection_ticks * self.dt_s
 
     @classmethod
     def for_sim(cls, drill: Drill, sim) -> SLOTracker:
@@ -430,6 +575,16 @@ class SLOTracker:
             f"SLO {slo.name!r}: latency threshold {slo.threshold_s!r} s is not among the simulation's "
             f"latency_thresholds_s {self.latency_thresholds_s!r}; build it with Simulation.from_drill"
         )
+
+    @property
+    def extra_slot_s(self) -> float:
+        """Slot-seconds above the drill's initial capacity so far."""
+        return float(self._cum_cost.values[-1, 0]) * self.dt_s if self.ticks else 0.0
+
+    @property
+    def extra_connection_s(self) -> float:
+        """Connection-seconds above the drill's initial pool sizes so far."""
+        return float(self._cum_cost.values[-1, 1]) * self.dt_s if self.ticks else 0.0
 
     def update(self, sim) -> None:
         """Consume every tick simulated since the previous call, and the new events."""
@@ -453,6 +608,8 @@ class SLOTracker:
                     "busy_slots", "p95_ms", "p99_ms",
                 )
             }
+            if "class_degraded" in history.names:
+                rows["class_degraded"] = np.array(history.buffer("class_degraded")[positions])
             self.ingest(rows)
         total = sim.events_total
         if total > self.events_seen:
@@ -464,8 +621,16 @@ class SLOTracker:
         count = len(rows["t_s"])
         completed = rows["class_completed"]
         valid_all = completed + rows["class_failed"] + rows["class_rejected"]
-        good_block = np.zeros((count, max(len(self.slos), 1)), dtype=np.int64)
+        degraded_all = rows.get("class_degraded")
+        if degraded_all is None:
+            degraded_all = np.zeros_like(completed)
+        n_slo, n_cls = max(len(self.slos), 1), max(len(self.class_names), 1)
+        good_block = np.zeros((count, n_slo), dtype=np.int64)
         valid_block = np.zeros_like(good_block)
+        degraded_block = np.zeros_like(good_block)
+        degraded_cost_block = np.zeros((count, n_slo), dtype=np.float64)
+        good_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
+        valid_class_block = np.zeros_like(good_class_block)
         for i, slo in enumerate(self.slos):
             axes = self._event_axes[i]
             if slo.kind == "availability":
@@ -473,30 +638,38 @@ class SLOTracker:
             else:
                 good_by_class = rows["class_within"][:, :, axes, self._threshold_index[i]].sum(axis=2)
             valid_by_class = valid_all[:, :, axes].sum(axis=2)
+            degraded_by_class = degraded_all[:, :, axes].sum(axis=2)
             mask = self._class_masks[i]
             good_block[:, i] = good_by_class[:, mask].sum(axis=1)
             valid_block[:, i] = valid_by_class[:, mask].sum(axis=1)
-            self._class_good[i] += good_by_class.sum(axis=0).astype(np.int64)
-            self._class_valid[i] += valid_by_class.sum(axis=0).astype(np.int64)
-        for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block)):
+            degraded_block[:, i] = degraded_by_class[:, mask].sum(axis=1)
+            degraded_cost_block[:, i] = (degraded_by_class[:, mask] * self._degraded_cost[mask]).sum(axis=1)
+            good_class_block[:, i, : good_by_class.shape[1]] = good_by_class
+            valid_class_block[:, i, : valid_by_class.shape[1]] = valid_by_class
+        for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block),
+                               (self._cum_degraded, degraded_block), (self._cum_degraded_cost, degraded_cost_block),
+                               (self._cum_good_by_class, good_class_block.reshape(count, -1)),
+                               (self._cum_valid_by_class, valid_class_block.reshape(count, -1))):
             before = running.values[-1] if running.length else 0
             running.extend(np.cumsum(block, axis=0) + before)
         self._t_s.extend(np.asarray(rows["t_s"], dtype=np.float64).reshape(count, 1))
         self._percentiles_ms.extend(np.stack((rows["p95_ms"], rows["p99_ms"]), axis=1))
 
-        self.arrivals += int(np.sum(rows["arrivals"]))
         total_slots = np.asarray(rows["total_slots"], dtype=np.float64)
-        self.extra_slot_ticks += int(np.maximum(total_slots - self.baseline_slots, 0).sum())
+        extra_slots = np.maximum(total_slots - self.baseline_slots, 0)
         pool_size = np.asarray(rows["pool_size"], dtype=np.float64).reshape(count, -1)
         baseline = np.zeros(pool_size.shape[1])
         known = min(len(self.baseline_pool_sizes), pool_size.shape[1])
         baseline[:known] = self.baseline_pool_sizes[:known]
-        self.extra_connection_ticks += int(np.maximum(pool_size - baseline, 0).sum())
+        extra_connections = np.maximum(pool_size - baseline, 0).sum(axis=1)
         # Shedding is "needless" when the tick ended with idle slots and nothing queued:
         # the service could have served those requests.
         idle = (rows["queue_depth"] == 0) & (rows["busy_slots"] < rows["total_slots"])
-        shed = rows["rejected_shed"] + rows["rejected_ratelimit"]
-        self.needless_shed += int(shed[idle].sum())
+        shed = (rows["rejected_shed"] + rows["rejected_ratelimit"]) * idle
+        cost_block = np.stack((extra_slots, extra_connections, shed, rows["arrivals"],
+                               degraded_all.sum(axis=(1, 2))), axis=1).astype(np.int64)
+        before = self._cum_cost.values[-1] if self._cum_cost.length else 0
+        self._cum_cost.extend(np.cumsum(cost_block, axis=0) + before)
         self.ticks += count
         self.t_s = float(rows["t_s"][-1])
 
@@ -505,10 +678,57 @@ class SLOTracker:
     def _ticks_for(self, seconds: float) -> int:
         return max(1, int(round(seconds / self.dt_s)))
 
-    def _sum_since(self, running: _Rows, tick: int) -> np.ndarray:
-        """Per SLO, the sum over ticks [tick, now) of a series, from its running sums."""
+    def _cum_at(self, running: _Rows, ticks) -> np.ndarray:
+        """Running sums after `ticks` ticks (0: zeros), for an int or an array of ints."""
         values = running.values
-        return values[-1] - values[tick - 1] if tick > 0 else values[-1].copy()
+        ticks = np.asarray(ticks)
+        safe = np.maximum(ticks - 1, 0)
+        out = values[safe] if len(values) else np.zeros((*ticks.shape, values.shape[1]), dtype=values.dtype)
+        return np.where((ticks > 0)[..., None], out, 0)
+
+    def _valid_rate(self, ticks) -> np.ndarray:
+        """Per SLO, valid events per second before the incident, as known after `ticks` ticks
+        (an int, or an array giving rows): before the incident starts (or when it starts at 0),
+        the rate so far."""
+        ticks = np.atleast_1d(np.asarray(ticks))
+        t_s = self._t_s.values[:, 0]
+        before = int(np.searchsorted(t_s, self.drill.incident_start_s + 1e-9, side="right"))
+        base = np.minimum(ticks, before) if before > 0 else ticks
+        base_s = np.where(base > 0, t_s[np.maximum(base - 1, 0)] if len(t_s) else 0.0, 0.0)
+        valid = self._cum_at(self._cum_valid, base).astype(np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((base_s > 0)[:, None], valid / np.maximum(base_s, 1e-12)[:, None], 0.0)
+
+    def month_valid_events(self, ticks: int | None = None) -> np.ndarray:
+        """Per SLO, the valid events its window holds at the pre-incident rate (see the module docstring)."""
+        ticks = self.ticks if ticks is None else ticks
+        windows = np.array([slo.window_s for slo in self.slos] or [1.0])
+        return self._valid_rate(ticks)[0] * windows
+
+    def month_budget_events(self, ticks: int | None = None) -> np.ndarray:
+        """Per SLO, the month's error budget in events: (1 - target) x month_valid_events."""
+        return (1.0 - self._targets) * self.month_valid_events(ticks)
+
+    def _burns_at(self, ticks: np.ndarray, windows_s: tuple[float, ...]) -> np.ndarray:
+        """Burn rates [sample, window, SLO] over the last window at each tick count.
+
+        A window reaching back before the run starts is filled, like the rest of the month,
+        with good traffic at the pre-incident rate: the service was healthy before the drill.
+        """
+        ticks = np.asarray(ticks)
+        good_now, valid_now = self._cum_at(self._cum_good, ticks), self._cum_at(self._cum_valid, ticks)
+        rate = self._valid_rate(ticks)
+        out = np.zeros((len(ticks), len(windows_s), len(self._targets)))
+        for w, window_s in enumerate(windows_s):
+            width = self._ticks_for(window_s)
+            start = np.maximum(ticks - width, 0)
+            before_run = (np.maximum(width - ticks, 0) * self.dt_s)[:, None] * rate
+            valid = valid_now - self._cum_at(self._cum_valid, start)
+            bad = valid - (good_now - self._cum_at(self._cum_good, start))
+            valid = valid + before_run
+            with np.errstate(divide="ignore", invalid="ignore"):
+                out[:, w, :] = np.where(valid > 0, bad / np.maximum(valid, 1e-12) / (1.0 - self._targets), 0.0)
+        return out
 
     def _judge_windows(self) -> None:
         """Count breaches in the evaluation windows completed since the last call."""
@@ -516,137 +736,152 @@ class SLOTracker:
         done = self.ticks // per_window
         if done <= self._windows_judged:
             return
-        # The last tick of each newly completed window; a window's sum is the running sum
-        # there minus the running sum at the end of the window before it.
-        last = np.arange(self._windows_judged + 1, done + 1) * per_window - 1
-        sums = []
-        for running in (self._cum_good, self._cum_valid):
-            cum = running.values
-            before = np.where((last >= per_window)[:, None], cum[np.maximum(last - per_window, 0)], 0)
-            sums.append(cum[last] - before)
-        wgood, wvalid = sums
+        last = np.arange(self._windows_judged + 1, done + 1) * per_window
+        wgood = self._cum_at(self._cum_good, last) - self._cum_at(self._cum_good, last - per_window)
+        wvalid = self._cum_at(self._cum_valid, last) - self._cum_at(self._cum_valid, last - per_window)
         self._window_breaches += ((wvalid > 0) & (wgood < self._targets * wvalid - 1e-9)).sum(axis=0)
         self._windows_judged = done
 
-    def status(self) -> tuple[SLOStatus, ...]:
-        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run)."""
-        if not self.ticks:
-            zero = np.zeros(len(self._targets), dtype=np.int64)
-            g = v = wg = wv = zero
-            recent = [(zero, zero), (zero, zero)]
-        else:
-            g, v = self._cum_good.values[-1], self._cum_valid.values[-1]
-            recent = [(self._sum_since(self._cum_valid, max(self.ticks - n, 0)),
-                       self._sum_since(self._cum_good, max(self.ticks - n, 0)))
-                      for n in (self._ticks_for(w) for w in BURN_WINDOWS_S)]
-            per_window = self._ticks_for(EVAL_WINDOW_S)
-            window_start = (self.ticks // per_window) * per_window
-            wg, wv = self._sum_since(self._cum_good, window_start), self._sum_since(self._cum_valid, window_start)
-        self._judge_windows()
-        g, v, wg, wv = g.tolist(), v.tolist(), wg.tolist(), wv.tolist()
-        recent = [(vb.tolist(), gb.tolist()) for vb, gb in recent]
+    def _statuses_at(self, ticks: int, burns: np.ndarray, windows_s: tuple[float, ...],
+                     budget: np.ndarray) -> tuple[SLOStatus, ...]:
+        good, valid = self._cum_at(self._cum_good, ticks), self._cum_at(self._cum_valid, ticks)
+        g, v = good.tolist(), valid.tolist()
+        cost = self._cum_at(self._cum_degraded_cost, ticks).tolist()
+        per_window = self._ticks_for(EVAL_WINDOW_S)
+        window_start = (ticks // per_window) * per_window
+        wg = (good - self._cum_at(self._cum_good, window_start)).tolist()
+        wv = (valid - self._cum_at(self._cum_valid, window_start)).tolist()
         out = []
         for i, slo in enumerate(self.slos):
-            bad = v[i] - g[i]
-            budget = (1.0 - slo.target) * v[i]
-            burns = [(vb[i] - gb[i]) / vb[i] / (1.0 - slo.target) if vb[i] else 0.0 for vb, gb in recent]
-            out.append(
-                SLOStatus(
-                    name=slo.name,
-                    target=slo.target,
-                    good=g[i],
-                    valid=v[i],
-                    attained=g[i] / v[i] if v[i] else 1.0,
-                    budget_remaining=1.0 - bad / budget if budget > 0 else 1.0,
-                    burn_rate_1m=burns[0],
-                    burn_rate_5m=burns[1],
-                    window_sli=wg[i] / wv[i] if wv[i] else None,
-                    breaches=int(self._window_breaches[i]),
-                )
-            )
+            spent = (v[i] - g[i] + cost[i]) / budget[i] if budget[i] > 0 else 0.0
+            out.append(SLOStatus(
+                name=slo.name, target=slo.target, good=g[i], valid=v[i], attained=g[i] / v[i] if v[i] else 1.0,
+                budget_spent=float(spent),
+                burns=tuple((w, float(burns[k, i])) for k, w in enumerate(windows_s)),
+                window_sli=wg[i] / wv[i] if wv[i] else None,
+                breaches=int(self._window_breaches[i]),
+            ))
         return tuple(out)
+
+    _STATUS_WINDOWS = tuple(sorted(set(ALERT_WINDOWS_S) | set(BURN_WINDOWS_S)))
+
+    def status(self) -> tuple[SLOStatus, ...]:
+        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run)."""
+        self._judge_windows()
+        burns = self._burns_at(np.array([self.ticks]), self._STATUS_WINDOWS)[0]
+        return self._statuses_at(self.ticks, burns, self._STATUS_WINDOWS, self.month_budget_events())
+
+    def alerts(self, ticks: int | None = None) -> tuple[Alert, ...]:
+        """The pages and tickets of the run up to `ticks`, judged on the app's samples.
+
+        The app samples at tick 0, every `sample_every_ticks` ticks and at the drill's last tick;
+        this replays the same judgement on the same samples, so it lists what the player saw.
+        """
+        from sim.drill.hints import sample_every_ticks
+
+        ticks = self.ticks if ticks is None else ticks
+        every = sample_every_ticks(self.dt_s)
+        samples = list(range(every, ticks + 1, every))
+        end_tick = int(math.ceil(self.drill.duration_s / self.dt_s - 1e-9))
+        if ticks == end_tick and (not samples or samples[-1] != ticks):
+            samples.append(ticks)
+        if not samples or not self.slos:
+            return ()
+        samples = np.array(samples)
+        t_s = self._t_s.values[samples - 1, 0]
+        keep = t_s >= ALERT_WARMUP_S
+        samples, t_s = samples[keep], t_s[keep]
+        burns = self._burns_at(samples, ALERT_WINDOWS_S)
+        budget = self.month_budget_events(ticks)
+        bad = (self._cum_at(self._cum_valid, samples) - self._cum_at(self._cum_good, samples)
+               + self._cum_at(self._cum_degraded_cost, samples))
+        watch = AlertWatch()
+        raised: list[Alert] = []
+        for k in range(len(samples)):
+            statuses = tuple(
+                SLOStatus(name=slo.name, target=slo.target, good=0, valid=0, attained=1.0,
+                          budget_spent=float(bad[k, i] / budget[i]) if budget[i] > 0 else 0.0,
+                          burns=tuple((w, float(burns[k, j, i])) for j, w in enumerate(ALERT_WINDOWS_S)))
+                for i, slo in enumerate(self.slos)
+            )
+            raised.extend(watch.check(float(t_s[k]), statuses))
+        return tuple(raised)
 
     # -- final --------------------------------------------------------------
 
-    def report(self) -> ScoreReport:
-        """Score the ticks consumed so far."""
+    def report(self, until_s: float | None = None) -> ScoreReport:
+        """The run's facts over the ticks consumed so far, or those ending by `until_s`."""
         dt_s = self.dt_s
-        t_s = self._t_s.values[:, 0]
-        good = np.diff(self._cum_good.values[:, : len(self.slos)], axis=0, prepend=0)
-        valid = np.diff(self._cum_valid.values[:, : len(self.slos)], axis=0, prepend=0)
-        n = self.ticks
+        all_t_s = self._t_s.values[:, 0]
+        n = self.ticks if until_s is None else int(np.searchsorted(all_t_s, until_s + 1e-9, side="right"))
+        t_s = all_t_s[:n]
+        n_slo = len(self.slos)
+        cum_good = self._cum_good.values[:n, :n_slo]
+        cum_valid = self._cum_valid.values[:n, :n_slo]
+        good = np.diff(cum_good, axis=0, prepend=0)
+        valid = np.diff(cum_valid, axis=0, prepend=0)
         duration_s = float(t_s[-1]) if n else 0.0
         incident_start_s = float(self.drill.incident_start_s)
 
         per_window = self._ticks_for(EVAL_WINDOW_S)
         n_windows = -(-n // per_window)
-        window_of_tick = np.arange(n) // per_window
-        window_good = np.zeros((n_windows, len(self.slos)), dtype=np.int64)
-        window_valid = np.zeros_like(window_good)
-        np.add.at(window_good, window_of_tick, good)
-        np.add.at(window_valid, window_of_tick, valid)
-        window_last_tick = np.minimum((np.arange(n_windows) + 1) * per_window, n) - 1
-        window_end_s = t_s[window_last_tick] if n else np.zeros(0)
+        window_last = np.minimum((np.arange(n_windows) + 1) * per_window, n)
+        window_first = np.arange(n_windows) * per_window
+        window_good = self._cum_at(self._cum_good, window_last)[:, :n_slo] - self._cum_at(self._cum_good, window_first)[:, :n_slo]
+        window_valid = self._cum_at(self._cum_valid, window_last)[:, :n_slo] - self._cum_at(self._cum_valid, window_first)[:, :n_slo]
+        window_end_s = t_s[window_last - 1] if n else np.zeros(0)
         window_start_s = np.concatenate(([0.0], window_end_s[:-1])) if n_windows else np.zeros(0)
         targets = np.array([slo.target for slo in self.slos])
         with np.errstate(divide="ignore", invalid="ignore"):
             window_sli = np.where(window_valid > 0, window_good / np.maximum(window_valid, 1), np.nan)
-        # A window breaches when good < target x valid (tolerance for float targets).
         window_breached = (window_valid > 0) & (window_good < targets * window_valid - 1e-9)
         window_ok = ~window_breached.any(axis=1)
         percentiles_ms = self._percentiles_ms.values
-
         windows = tuple(
             WindowResult(
                 start_s=float(window_start_s[w]),
                 end_s=float(window_end_s[w]),
                 sli=tuple(_none_if_nan(x) for x in window_sli[w]),
-                p95_ms=_none_if_nan(percentiles_ms[window_last_tick[w], 0]),
-                p99_ms=_none_if_nan(percentiles_ms[window_last_tick[w], 1]),
+                p95_ms=_none_if_nan(percentiles_ms[window_last[w] - 1, 0]),
+                p99_ms=_none_if_nan(percentiles_ms[window_last[w] - 1, 1]),
                 ok=bool(window_ok[w]),
             )
             for w in range(n_windows)
         )
 
-        slis = tuple(self._sli_result(i, slo, t_s, good[:, i], valid[:, i], window_end_s, window_breached[:, i])
-                     for i, slo in enumerate(self.slos))
-
-        # Detection and mitigation look only at windows that end after the incident began.
-        after = window_end_s > incident_start_s + 1e-9
-        breached_after = np.flatnonzero(~window_ok & after)
-        if len(breached_after):
-            time_to_detect_s = float(window_end_s[breached_after[0]]) - incident_start_s
-            mitigated_at_s = float(window_end_s[breached_after[-1]])
-            if duration_s - mitigated_at_s >= SUSTAINED_S - 1e-6:
-                time_to_mitigate_s = max(0.0, mitigated_at_s - incident_start_s)
-            else:
-                time_to_mitigate_s = None
-        else:
-            time_to_detect_s = None
-            time_to_mitigate_s = 0.0
-
-        cost = self._cost(duration_s)
-        breakdown = self._breakdown(slis, time_to_mitigate_s, duration_s, incident_start_s, cost)
-        score = float(sum(line.points for line in breakdown))
+        month_valid = self.month_valid_events(n)
+        degraded = self._cum_at(self._cum_degraded, n)
+        degraded_cost = self._cum_at(self._cum_degraded_cost, n).astype(np.float64)
+        n_cls = max(len(self.class_names), 1)
+        class_good = self._cum_at(self._cum_good_by_class, n).reshape(-1, n_cls)
+        class_valid = self._cum_at(self._cum_valid_by_class, n).reshape(-1, n_cls)
+        slis = tuple(
+            self._sli_result(i, slo, t_s, good[:, i], valid[:, i], window_end_s, window_breached[:, i],
+                             int(degraded[i]), float(degraded_cost[i]), float(month_valid[i]),
+                             class_good[i], class_valid[i])
+            for i, slo in enumerate(self.slos)
+        )
+        curve_bad = (cum_valid - cum_good).astype(np.float64) + self._cum_degraded_cost.values[:n, :n_slo]
+        events = [e for e in self.events if e.t_s <= duration_s + 1e-9]
+        alerts = self.alerts(n)
         return ScoreReport(
-            score=score,
-            grade=grade_for(score),
-            breakdown=breakdown,
             slis=slis,
             duration_s=duration_s,
             incident_start_s=incident_start_s,
-            time_to_detect_s=time_to_detect_s,
-            time_to_mitigate_s=time_to_mitigate_s,
-            cost=cost,
+            cost=self._cost(n, duration_s, events),
             windows=windows,
+            alerts=alerts,
+            first_page_s=first_page_s(alerts),
+            actions_s=tuple(e.t_s for e in events if e.kind == "action_applied" and e.subject in ACTION_NAMES),
+            curve_t_s=np.array(t_s),
+            curve_bad=curve_bad,
         )
 
-    def _sli_result(self, i, slo, t_s, good, valid, window_end_s, breached) -> SLIResult:
+    def _sli_result(self, i, slo, t_s, good, valid, window_end_s, breached, degraded, degraded_cost,
+                    month_valid, class_good, class_valid) -> SLIResult:
         g, v = int(good.sum()), int(valid.sum())
         bad = v - g
         budget = (1.0 - slo.target) * v
-        bad_so_far = np.cumsum(valid - good)
-        over = np.flatnonzero(bad_so_far > budget + 1e-9) if v else np.zeros(0, dtype=int)
         burn_max, burn_end = [], []
         for window_s in BURN_WINDOWS_S:
             width = self._ticks_for(window_s)
@@ -660,7 +895,7 @@ class SLOTracker:
             burn_max.append(float(burn.max()))
             burn_end.append(float(burn[-1]))
         by_class = tuple(
-            (name, int(self._class_good[i, c]) / int(self._class_valid[i, c]) if self._class_valid[i, c] else None)
+            (name, int(class_good[c]) / int(class_valid[c]) if class_valid[c] else None)
             for c, name in enumerate(self.class_names)
             if self._class_masks[i][c]
         )
@@ -677,76 +912,159 @@ class SLOTracker:
             budget_remaining=1.0 - bad / budget if budget > 0 else 1.0,
             met=bad <= budget + 1e-9,
             breached_at_s=tuple(float(x) for x in window_end_s[breached]),
-            budget_exhausted_at_s=float(t_s[over[0]]) if len(over) else None,
             burn_rate_1m_max=burn_max[0],
             burn_rate_5m_max=burn_max[1],
             burn_rate_1m_end=burn_end[0],
             burn_rate_5m_end=burn_end[1],
             by_class=by_class,
+            degraded=degraded,
+            degraded_cost=degraded_cost,
+            window_s=slo.window_s,
+            month_valid_events=month_valid,
+            month_budget_events=(1.0 - slo.target) * month_valid,
         )
 
-    def _cost(self, duration_s: float) -> CostReport:
+    def _cost(self, n: int, duration_s: float, events) -> CostReport:
         slot_base_s = self.baseline_slots * duration_s
         connection_base_s = sum(self.baseline_pool_sizes) * duration_s
-        restarts = sum(1 for e in self.events if e.kind == "action_applied" and e.subject == "worker.restart")
-        refused = sum(1 for e in self.events if e.kind == "action_refused")
+        extra_slot_ticks, extra_connection_ticks, needless, arrivals, degraded = (
+            int(x) for x in self._cum_at(self._cum_cost, n))
+        extra_slot_s, extra_connection_s = extra_slot_ticks * self.dt_s, extra_connection_ticks * self.dt_s
+        restarts = sum(1 for e in events if e.kind == "action_applied" and e.subject == "worker.restart")
+        refused = sum(1 for e in events if e.kind == "action_refused")
         return CostReport(
-            extra_slot_s=self.extra_slot_s,
-            capacity_fraction=self.extra_slot_s / slot_base_s if slot_base_s > 0 else 0.0,
-            extra_connection_s=self.extra_connection_s,
-            pool_fraction=self.extra_connection_s / connection_base_s if connection_base_s > 0 else 0.0,
-            needless_shed=self.needless_shed,
-            needless_shed_fraction=self.needless_shed / self.arrivals if self.arrivals else 0.0,
+            extra_slot_s=extra_slot_s,
+            capacity_fraction=extra_slot_s / slot_base_s if slot_base_s > 0 else 0.0,
+            extra_connection_s=extra_connection_s,
+            pool_fraction=extra_connection_s / connection_base_s if connection_base_s > 0 else 0.0,
+            needless_shed=needless,
+            needless_shed_fraction=needless / arrivals if arrivals else 0.0,
             restarts=restarts,
             refused_actions=refused,
+            degraded=degraded,
         )
 
-    def _breakdown(self, slis, time_to_mitigate_s, duration_s, incident_start_s, cost) -> tuple[ScoreLine, ...]:
-        lines = []
-        weight = BUDGET_POINTS / len(slis) if slis else BUDGET_POINTS
-        for sli in slis:
-            spent = sli.budget_spent
-            lines.append(
-                ScoreLine(
-                    item=f"budget {sli.name}",
-                    points=weight / (1.0 + spent / BUDGET_SOFTNESS),
-                    max_points=weight,
-                    detail=f"{sli.bad} bad of {sli.valid} valid, {spent:.0%} of a {sli.budget_events:.1f}-event budget spent",
-                )
-            )
-        if not slis:
-            lines.append(ScoreLine("budget", BUDGET_POINTS, BUDGET_POINTS, "the drill has no SLOs"))
-        missed = [sli.name for sli in slis if not sli.met]
-        lines.append(
-            ScoreLine(
-                item="all SLOs met",
-                points=0.0 if missed else ALL_MET_POINTS,
-                max_points=ALL_MET_POINTS,
-                detail=f"missed: {', '.join(missed)}" if missed else "every SLO within budget",
-            )
-        )
-        horizon_s = max(duration_s - incident_start_s - SUSTAINED_S, self.dt_s)
-        if time_to_mitigate_s is None:
-            mitigation_points, detail = 0.0, "not mitigated: SLIs never stayed inside their SLOs for a sustained minute"
-        elif time_to_mitigate_s == 0.0:
-            mitigation_points, detail = MITIGATION_POINTS, "no evaluation window breached after the incident start"
-        else:
-            mitigation_points = MITIGATION_POINTS * max(0.0, 1.0 - time_to_mitigate_s / horizon_s)
-            detail = f"mitigated {time_to_mitigate_s:.0f}s after the incident start (0 points at {horizon_s:.0f}s)"
-        lines.append(ScoreLine("time to mitigate", mitigation_points, MITIGATION_POINTS, detail))
-        parts = [
-            f"capacity +{cost.capacity_fraction:.0%} -{cost.capacity_points:.1f}",
-            f"pools +{cost.pool_fraction:.0%} -{cost.pool_points:.1f}",
-            f"needless shed {cost.needless_shed_fraction:.1%} -{cost.shed_points:.1f}",
-            f"restarts {cost.restarts} -{cost.restart_points:.1f}",
-            f"refused {cost.refused_actions} -{cost.refused_points:.1f}",
-        ]
-        lines.append(ScoreLine("cost", COST_POINTS - min(COST_POINTS, cost.points), COST_POINTS, ", ".join(parts)))
-        return tuple(lines)
+
+# -- grading ------------------------------------------------------------------
+
+
+def _total_spent(report: ScoreReport, budgets: np.ndarray) -> float:
+    return float(sum(sli.effective_bad / b for sli, b in zip(report.slis, budgets) if b > 0))
+
+
+def _curve_spent(report: ScoreReport, budgets: np.ndarray) -> np.ndarray:
+    usable = budgets > 0
+    if not len(report.curve_bad) or not usable.any():
+        return np.zeros(len(report.curve_bad))
+    return (report.curve_bad[:, usable] / budgets[usable]).sum(axis=1)
+
+
+def _helped_at(you: ScoreReport, none: ScoreReport, budgets: np.ndarray, saving: float) -> float | None:
+    """When `you` had saved HELP_FRACTION of `saving` (par's saving) over do nothing."""
+    if saving <= 0:
+        return None
+    n = min(len(you.curve_bad), len(none.curve_bad))
+    ahead = _curve_spent(none, budgets)[:n] - _curve_spent(you, budgets)[:n]
+    hits = np.flatnonzero(ahead >= HELP_FRACTION * saving)
+    return float(you.curve_t_s[hits[0]]) if len(hits) else None
+
+
+def _acted_before(report: ScoreReport, t_s: float | None) -> float | None:
+    if t_s is None:
+        return None
+    before = [a for a in report.actions_s if a <= t_s + 1e-9]
+    return before[-1] if before else None
+
+
+def _relative(seconds: float, what: str) -> str:
+    suffix = f" the {what}" if what else ""
+    return f"{seconds:.0f}s after{suffix}" if seconds >= 0 else f"{-seconds:.0f}s before{suffix}"
+
+
+def judge(you: ScoreReport, none: ScoreReport, par: ScoreReport, *, branch: bool = False) -> ScoreReport:
+    """Grade `you` against do nothing and par on the same seed, all three over the same span.
+
+    The month's budgets are do-nothing's (the service as it was before anyone acted),
+    so the three runs' spends are in the same units. Returns `you` with its verdict.
+    """
+    span_s = you.duration_s
+    budgets = np.array([sli.month_budget_events for sli in none.slis])
+    s_you, s_none, s_par = (_total_spent(r, budgets) for r in (you, none, par))
+    saving = s_none - s_par
+    lines = []
+
+    # Impact.
+    if saving > MIN_AVOIDABLE:
+        avoided = (s_none - s_you) / saving
+        fraction = min(max(avoided, 0.0), 1.0)
+        better = f", better than par by {s_par - s_you:.3%} of a month's budget" if avoided > 1.0 else ""
+        detail = (f"avoided {max(avoided, 0.0):.0%} of what doing nothing spends and par avoids "
+                  f"(spent {s_you:.3%} of the month's budgets, do nothing {s_none:.3%}, par {s_par:.3%}{better})")
+    else:
+        avoided = None
+        excess = max(0.0, s_you - min(s_par, s_none))
+        fraction = max(0.0, 1.0 - excess / max(MIN_AVOIDABLE, s_none))
+        detail = f"par avoids nothing here; spent {s_you:.3%} of the month's budgets, par {s_par:.3%}"
+    lines.append(ScoreLine("impact avoided", IMPACT_POINTS * fraction, IMPACT_POINTS, detail))
+
+    # Response: first page -> the action that helped (the last one before the run pulled ahead).
+    page = none.first_page_s if none.first_page_s is not None else none.incident_start_s
+    helped = _helped_at(you, none, budgets, saving)
+    par_helped = _helped_at(par, none, budgets, saving)
+    acted = _acted_before(you, helped)
+    par_acted = _acted_before(par, par_helped)
+    response = None if acted is None else acted - page
+    par_response = None if par_acted is None else par_acted - page
+    paged = "first page" if none.first_page_s is not None else "incident start (nobody was paged)"
+    if response is None:
+        points, detail = 0.0, f"nothing you did paid off against doing nothing ({paged} at {page:.0f}s)"
+    else:
+        late = max(0.0, response) - max(0.0, par_response or 0.0)
+        points = RESPONSE_POINTS * min(1.0, max(0.0, 1.0 - late / RESPONSE_GRACE_S))
+        par_when = "-" if par_response is None else _relative(par_response, "")
+        detail = f"the action that helped came {_relative(response, paged)}; par's {par_when}"
+    lines.append(ScoreLine("response", points, RESPONSE_POINTS, detail))
+
+    # Collateral: item by item, what the run spent beyond par (a cheaper capacity choice does not
+    # pay for refused actions).
+    excess = sum(max(0.0, mine - theirs) for mine, theirs in zip(you.cost.items, par.cost.items))
+    c = you.cost
+    parts = [
+        f"capacity +{c.capacity_fraction:.0%}", f"pools +{c.pool_fraction:.0%}",
+        f"needless shed {c.needless_shed_fraction:.1%}", f"restarts {c.restarts}", f"refused {c.refused_actions}",
+    ]
+    detail = f"{c.points:.1f} cost points, par {par.cost.points:.1f} ({', '.join(parts)})"
+    if c.degraded:
+        detail += f"; {c.degraded} degraded answers are counted in the budgets"
+    lines.append(ScoreLine("collateral", max(0.0, COLLATERAL_POINTS - excess), COLLATERAL_POINTS, detail))
+
+    score = float(min(100.0, max(0.0, sum(line.points for line in lines))))
+    spent = tuple(
+        SpentLine(sli.name, *(float(r.slis[i].effective_bad / budgets[i]) if budgets[i] > 0 else 0.0
+                              for r in (you, none, par)))
+        for i, sli in enumerate(you.slis)
+    )
+    verdict = Verdict(
+        score=score,
+        grade=grade_for(score),
+        breakdown=tuple(lines),
+        spent=spent,
+        avoided=avoided,
+        first_page_s=none.first_page_s,
+        helped_at_s=helped,
+        par_helped_at_s=par_helped,
+        acted_at_s=acted,
+        par_acted_at_s=par_acted,
+        response_s=response,
+        par_response_s=par_response,
+        span_s=span_s,
+        branch=branch,
+    )
+    return attrs.evolve(you, verdict=verdict)
 
 
 def score_run(drill: Drill, sim, tracker: SLOTracker | None = None) -> ScoreReport:
-    """Score a run. Without a tracker, the whole run must still be in the sim's history."""
+    """A run's facts (ungraded). Without a tracker, the whole run must still be in the sim's history."""
     if tracker is None:
         tracker = SLOTracker.for_sim(drill, sim)
         if sim.history.written > sim.history.capacity:

@@ -114,9 +114,11 @@ def assert_consistent(data: dict) -> None:
     for slo in data["slo"]:
         assert slo["good"] + slo["bad"] == slo["valid"]
         assert slo["attained"] == pytest.approx(slo["good"] / slo["valid"])
-        assert slo["budget_events"] == pytest.approx((1 - slo["target"]) * slo["valid"])
-        assert slo["budget_remaining"] == pytest.approx(1 - slo["bad"] / slo["budget_events"])
-        assert slo["met"] == (slo["bad"] <= slo["budget_events"])
+        assert slo["run_budget_events"] == pytest.approx((1 - slo["target"]) * slo["valid"])
+        assert slo["met"] == (slo["bad"] <= slo["run_budget_events"])
+        # The month's budget: the pre-incident rate of valid events over the SLO's window.
+        assert slo["month_budget_events"] > slo["run_budget_events"]
+        assert slo["budget_spent"] == pytest.approx((slo["bad"] + slo["degraded_cost"]) / slo["month_budget_events"])
         # Fresh-attempt SLOs count each first attempt once, at its outcome; in-flight ones are not yet valid.
         if slo["events"] == "fresh":
             assert slo["valid"] <= r["fresh"]
@@ -126,6 +128,12 @@ def assert_consistent(data: dict) -> None:
     assert data["score"] == pytest.approx(sum(line["points"] for line in data["breakdown"]))
     assert sum(line["max"] for line in data["breakdown"]) == pytest.approx(100)
     assert data["grade"] == grade_for(data["score"])
+    # Every run is graded against do nothing and par on its seed: their month's spend rides along.
+    assert [line["slo"] for line in data["budget_spent"]] == [slo["name"] for slo in data["slo"]]
+    for line, slo in zip(data["budget_spent"], data["slo"]):
+        assert line["you"] == pytest.approx(slo["budget_spent"], rel=0.05)
+    assert data["branch"] is False
+    assert data["first_page_s"] is None or data["first_page_s"] >= 5.0
     assert data["duration_s"] == pytest.approx(120.0)
     windows = data["windows"]
     assert len(windows) == 12 and windows[-1]["end"] == pytest.approx(120.0)
@@ -139,6 +147,8 @@ def test_run_json_matches_the_schema_and_its_numbers_agree(none_json, par_json):
         assert_consistent(data)
     assert none_json["drill"] == "mini" and none_json["seed"] == 3 and none_json["policy"] == "none"
     assert par_json["policy"] == "par"
+    assert par_json["grade"] == "A" and none_json["grade"] == "F"
+    assert par_json["response_s"] == par_json["par_response_s"]
 
 
 def test_par_applies_the_drills_actions_and_beats_doing_nothing(none_json, par_json):
@@ -198,7 +208,8 @@ def test_readable_summary_without_json():
     assert completed.returncode == 0, completed.stderr
     out = completed.stdout
     for words in ("Mini slow database", "policy par", "Requests", "SLOs", "availability", "latency",
-                  "time to mitigate", "Score", "grade", "budget availability", "cost", "action_applied"):
+                  "first page", "Score", "grade", "month budget spent", "impact avoided", "response", "collateral",
+                  "action_applied"):
         assert words in out
     with pytest.raises(json.JSONDecodeError):
         json.loads(out)

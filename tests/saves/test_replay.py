@@ -16,7 +16,8 @@ from sim.engine.simulation import Simulation
 from sim.model.errors import InputError
 from sim.records.replay import Replay, verify_save
 from sim.records.saves import ForkPoint, load_save, save_run, write_save
-from sim.scoring.score import SLOTracker
+from sim.running.headless import compare
+from sim.scoring.score import SLOTracker, judge
 from sim.model.spec import Action
 
 DRILL_FILE = Path(__file__).resolve().parent.parent / "data" / "saves" / "drills" / "replay-check.toml"
@@ -40,8 +41,9 @@ def drill_file(tmp_path) -> Path:
     return path
 
 
-def play(drill, *, until_s: float | None = None, actions=PLAYER_ACTIONS, seed: int | None = None):
-    """Play like the app: actions are applied between frames, the tracker is fed every frame."""
+def play(drill, *, until_s: float | None = None, actions=PLAYER_ACTIONS, seed: int | None = None, graded=False):
+    """Play like the app: actions are applied between frames, the tracker is fed every frame;
+    graded, the report is judged as the debrief does (against do nothing and par, same span)."""
     sim = Simulation.from_drill(drill, seed)
     tracker = SLOTracker.for_sim(drill, sim)
     pending = list(actions)
@@ -56,7 +58,12 @@ def play(drill, *, until_s: float | None = None, actions=PLAYER_ACTIONS, seed: i
                 break
             sim.step()
         tracker.update(sim)
-    return sim, tracker.report()
+    report = tracker.report()
+    if graded:
+        none_run, par_run = compare(drill, seed)
+        span = report.duration_s
+        report = judge(report, none_run.report_until(span), par_run.report_until(span))
+    return sim, report
 
 
 def save_played(drill, sim, report, saves_dir, *, ended="finished", forked_from=None) -> Path:
@@ -73,7 +80,7 @@ def recording(tmp_path_factory):
     drill_path = folder / "replay-check.toml"
     shutil.copy(DRILL_FILE, drill_path)
     drill = load_drill(drill_path)
-    sim, report = play(drill)
+    sim, report = play(drill, graded=True)
     return drill, sim, report, save_played(drill, sim, report, folder / "saves")
 
 
@@ -91,6 +98,7 @@ def test_headless_round_trip_replays_to_identical_digest_and_score(played):
     save = load_save(path)
     assert save.digest == sim.digest()
     assert save.score == report.score and save.grade == report.grade
+    assert save.score is not None
     assert [a.name for a in save.actions] == [a[1] for a in PLAYER_ACTIONS]
     # The save records the tick each action took effect at, not when it was asked for.
     assert [a.t_s for a in save.actions] == [a.t_s for a in sim.action_log]
@@ -104,7 +112,7 @@ def test_headless_round_trip_replays_to_identical_digest_and_score(played):
     for name in ("completed", "failed", "queue_depth", "p95_ms", "class_within", "pool_size"):
         np.testing.assert_array_equal(replay.sim.history.series(name), sim.history.series(name))
 
-    result = verify_save(path)
+    result = verify_save(path, references=compare)
     assert result.ok and result.exit_code == 0 and result.kind == "exact"
     assert result.digest == sim.digest() and result.score == report.score
     assert "exact replay" in result.message and path.name in result.message

@@ -147,6 +147,16 @@ def test_best_scores_counts_finished_readable_runs_only(sample_save, tmp_path):
     assert best_scores(tmp_path) == {"slow-db": 81.0, "retry-storm": 40.0}
 
 
+def test_a_branch_is_never_the_best(sample_save, tmp_path):
+    write_save(attrs.evolve(sample_save, score=70.0), tmp_path / "a.toml")
+    # Branched from a replay at 2:00, with hindsight: a higher score that must not count.
+    write_save(attrs.evolve(sample_save, score=100.0, grade="A", forked_from=ForkPoint("a.toml", 120.0)),
+               tmp_path / "b.toml")
+    write_save(attrs.evolve(sample_save, drill_id="leak", score=95.0, forked_from=ForkPoint("x.toml", 10.0)),
+               tmp_path / "c.toml")
+    assert best_scores(tmp_path) == {"slow-db": 70.0}
+
+
 def test_saves_table_shows_drill_player_date_score(sample_save, tmp_path):
     write_save(sample_save, tmp_path / "run.toml")
     write_save(attrs.evolve(sample_save, forked_from=ForkPoint("run.toml", 120.0), ended="abandoned"), tmp_path / "fork.toml")
@@ -157,7 +167,7 @@ def test_saves_table_shows_drill_player_date_score(sample_save, tmp_path):
     run_row = next(row for row in rows if row.startswith("run.toml"))
     assert "slow-db" in run_row and "ada" in run_row and "2026-01-31 14:05" in run_row and "72 C" in run_row
     fork_row = next(row for row in rows if row.startswith("fork.toml"))
-    assert "fork @120s" in fork_row
+    assert "branch @120s" in fork_row
     # An abandoned run scored only the time played: its score is bracketed and has no grade.
     assert fork_row.endswith("(72)") and "72 C" not in fork_row
     assert "bad.toml: the save file is empty" in table and "bad.toml: /" not in table

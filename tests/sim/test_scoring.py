@@ -19,14 +19,15 @@ from sim.drill.drill import Drill, SLOSpec
 from sim.model.history import History
 from sim.model.observe import Event
 from sim.scoring.score import (
-    ALL_MET_POINTS,
-    BUDGET_POINTS,
-    COST_POINTS,
-    MITIGATION_POINTS,
+    COLLATERAL_POINTS,
+    IMPACT_POINTS,
     REFUSED_COST,
+    RESPONSE_GRACE_S,
+    RESPONSE_POINTS,
     RESTART_COST,
     SLOTracker,
     grade_for,
+    judge,
     score_run,
 )
 from sim.model.spec import ArrivalProfile, CpuStep, Distribution, ModelSpec, PoolSpec, ServiceSpec, TrafficClass, Dependency
@@ -61,7 +62,8 @@ class FakeSim:
             "t_s", "arrivals", "total_slots", "rejected_shed", "rejected_ratelimit", "queue_depth",
             "busy_slots", "p95_ms", "p99_ms",
         )}
-        shapes.update({name: (n_classes, 2) for name in ("class_completed", "class_failed", "class_rejected")})
+        shapes.update({name: (n_classes, 2) for name in ("class_completed", "class_failed", "class_rejected",
+                                                          "class_degraded")})
         shapes["class_within"] = (n_classes, 2, max(len(thresholds_s), 1))
         shapes["pool_size"] = (n_pools,)
         self.history = History(capacity, shapes)
@@ -81,7 +83,7 @@ class FakeSim:
 
     def tick(self, completed=0, failed=0, rejected=0, within=None, *, retry_completed=0, retry_failed=0,
              total_slots=None, pool_size=None, shed=0, queue_depth=0, busy_slots=0, p95_ms=math.nan, p99_ms=math.nan,
-             cls=0):
+             cls=0, degraded=0):
         """One tick; counts are for class `cls`, fresh attempts unless retry_*."""
         pos = self.history.begin_row()
         buf = self.history.buffer
@@ -91,6 +93,7 @@ class FakeSim:
         buf("class_rejected")[pos, cls] = (rejected + shed, 0)
         buf("class_within")[pos, cls, 0, 0] = completed if within is None else within
         buf("class_within")[pos, cls, 1, 0] = retry_completed
+        buf("class_degraded")[pos, cls] = (degraded, 0)
         buf("arrivals")[pos] = completed + failed + rejected + shed + retry_completed + retry_failed
         buf("total_slots")[pos] = self.baseline_slots if total_slots is None else total_slots
         buf("pool_size")[pos] = self.baseline_pools if pool_size is None else pool_size
@@ -116,61 +119,69 @@ def run_availability_example():
     return drill, sim
 
 
-def test_availability_sli_budget_and_burn_rates_match_hand_arithmetic():
+MONTH_S = 30 * 86400.0
+
+
+def test_availability_sli_and_the_months_budget_match_hand_arithmetic():
     drill, sim = run_availability_example()
     report = score_run(drill, sim)
     (sli,) = report.slis
     assert (sli.good, sli.valid, sli.bad) == (950, 1000, 50)
     assert sli.attained == pytest.approx(0.95)
-    assert sli.budget_events == pytest.approx(100.0)  # (1 - 0.9) x 1000
-    assert sli.budget_remaining == pytest.approx(0.5)
+    # 150 valid events in the 15 s before the incident: 10/s, over a 30-day month.
+    assert sli.month_valid_events == pytest.approx(10.0 * MONTH_S)
+    assert sli.month_budget_events == pytest.approx(0.1 * 10.0 * MONTH_S)
+    assert sli.budget_spent == pytest.approx(50 / (0.1 * 10.0 * MONTH_S))
+    assert sli.budget_events == pytest.approx(100.0)  # the run's own share: (1 - 0.9) x 1000
     assert sli.met
-    # The window of ticks 20-29 ends at t=30 s and its SLI is 0.5 < 0.9.
     assert sli.breached_at_s == (30.0,)
-    # All 50 bad events fit in one minute of 600 valid: (50/600)/0.1.
     assert sli.burn_rate_1m_max == pytest.approx(50 / 600 / 0.1)
     assert sli.burn_rate_1m_end == 0.0
     assert sli.burn_rate_5m_max is None  # the run is shorter than five minutes
-    assert sli.budget_exhausted_at_s is None
+    assert report.score is None and report.grade is None  # facts only, until judged
 
 
-def test_detect_mitigate_and_score_breakdown_match_hand_arithmetic():
-    drill, sim = run_availability_example()
-    report = score_run(drill, sim)
-    assert report.time_to_detect_s == pytest.approx(15.0)  # window end 30 s - incident start 15 s
-    assert report.time_to_mitigate_s == pytest.approx(15.0)  # last breach ends at 30 s, then 70 s all good
-    budget = BUDGET_POINTS / (1 + 0.5 / 3)
-    mitigation = MITIGATION_POINTS * (1 - 15.0 / (100 - 15 - 60))
-    points = {line.item: line.points for line in report.breakdown}
-    assert points == pytest.approx(
-        {"budget availability": budget, "all SLOs met": ALL_MET_POINTS, "time to mitigate": mitigation, "cost": COST_POINTS}
-    )
-    assert report.score == pytest.approx(budget + ALL_MET_POINTS + mitigation + COST_POINTS)
-    assert report.score == pytest.approx(85.2857, abs=1e-3)
-    assert report.grade == "B"
-    assert sum(line.max_points for line in report.breakdown) == pytest.approx(100.0)
-
-
-def test_overspent_budget_records_when_it_ran_out_and_costs_the_all_met_points():
-    drill = make_drill([AVAIL_90])
+def test_an_slo_window_scales_the_budget():
+    week = attrs.evolve(AVAIL_90, window_s=7 * 86400.0)
+    drill = make_drill([week])
     sim = FakeSim(drill)
     for k in range(100):
-        sim.tick(completed=5, failed=5) if 40 <= k < 70 else sim.tick(completed=10)
+        sim.tick(completed=5, failed=5) if 20 <= k < 30 else sim.tick(completed=10)
+    (sli,) = score_run(drill, sim).slis
+    assert sli.month_budget_events == pytest.approx(0.1 * 10.0 * 7 * 86400.0)
+
+
+def test_degraded_answers_cost_their_dependencys_price_in_every_slo_covering_the_class():
+    from sim.model.spec import CallStep
+
+    drill = make_drill([AVAIL_90])
+    web = attrs.evolve(drill.model.classes[0], plan=(CallStep(dependency="llm"),))
+    drill = attrs.evolve(drill, model=attrs.evolve(drill.model, classes=(web,)), degraded_costs=(("llm", 0.25),))
+    sim = FakeSim(drill)
+    for k in range(100):
+        sim.tick(completed=10, degraded=4 if k >= 50 else 0)
     report = score_run(drill, sim)
     (sli,) = report.slis
-    # 150 bad of 1000 valid: budget 100, remaining 1 - 150/100.
-    assert sli.budget_remaining == pytest.approx(-0.5)
-    assert not sli.met
-    # 20 half-failed ticks (40-59) spend exactly the 100-event budget; tick 60 (ending at 61 s) exceeds it.
-    assert sli.budget_exhausted_at_s == pytest.approx(61.0)
-    assert sli.breached_at_s == (50.0, 60.0, 70.0)
-    # Last breach ends at 70 s and only 30 s remain: not mitigated.
-    assert report.time_to_mitigate_s is None
-    assert report.time_to_detect_s == pytest.approx(35.0)
-    points = {line.item: line.points for line in report.breakdown}
-    assert points["all SLOs met"] == 0.0
-    assert points["time to mitigate"] == 0.0
-    assert points["budget availability"] == pytest.approx(BUDGET_POINTS / (1 + 1.5 / 3))
+    assert (sli.bad, sli.degraded, sli.degraded_cost) == (0, 200, pytest.approx(50.0))
+    assert sli.effective_bad == pytest.approx(50.0)
+    assert report.cost.degraded == 200
+
+
+def _pages_drill():
+    return make_drill([AVAIL_90], incident_start_s=15.0)
+
+
+def test_first_page_is_the_first_fast_or_slow_burn_on_the_apps_samples():
+    drill = make_drill([SLOSpec(name="availability", kind="availability", target=0.99)], dt_s=0.25)
+    sim = FakeSim(drill)
+    for k in range(400):
+        sim.tick(completed=0, failed=10) if k >= 200 else sim.tick(completed=10)  # all fail from 50 s
+    report = score_run(drill, sim)
+    # Burn 100x from 50 s: the 5 s window reaches 14.4x at once, the 60 s window (with 50 s of
+    # good traffic in it) once 14.4 % of its requests are bad, at about 50 + 0.144 x 60 s.
+    assert report.first_page_s == pytest.approx(50 + 0.144 * 60, abs=0.5)
+    assert report.alerts[0].word in ("TICKET", "FAST BURN")
+    assert any(a.word == "FAST BURN" for a in report.alerts)
 
 
 def test_latency_sli_counts_failures_as_bad_and_follows_events_and_classes():
@@ -216,8 +227,6 @@ def test_cost_counts_capacity_pools_needless_shedding_restarts_and_refusals():
     assert (cost.restarts, cost.refused_actions) == (1, 1)
     expected = 10 * 0.5 + 5 * 0.25 + 20 * (100 / 1050) + RESTART_COST + REFUSED_COST
     assert cost.points == pytest.approx(expected)
-    points = {line.item: line.points for line in report.breakdown}
-    assert points["cost"] == pytest.approx(COST_POINTS - expected)
 
 
 def test_live_status_reports_budget_burn_and_the_window_in_progress():
@@ -231,8 +240,10 @@ def test_live_status_reports_budget_burn_and_the_window_in_progress():
     tracker.update(sim)
     (status,) = tracker.status()
     assert (status.good, status.valid) == (280, 300)
-    assert status.budget_remaining == pytest.approx(1 - 20 / 30)
-    assert status.burn_rate_1m == pytest.approx(20 / 300 / 0.1)  # 30 ticks so far: all in the minute
+    # 150 valid events in the 15 s before the incident: 10/s over the month.
+    assert status.budget_spent == pytest.approx(20 / (0.1 * 10.0 * MONTH_S))
+    # The minute reaches 30 s back before the run: filled with good traffic at 10/s.
+    assert status.burn_rate_1m == pytest.approx(20 / 600 / 0.1)
     assert status.window_sli is None  # the window 30-40 s has not started
     assert status.breaches == 1  # window 20-30 s: 80 good of 100
 
@@ -270,64 +281,114 @@ def test_grades_follow_the_documented_floors():
     assert [grade_for(s) for s in (100, 90, 89.9, 80, 70, 60, 59.9, 0)] == ["A", "A", "B", "B", "C", "D", "F", "F"]
 
 
-# -- properties ---------------------------------------------------------------
+# -- judging against do nothing and par -----------------------------------------
 
 TWO_SLOS = [
     SLOSpec(name="availability", kind="availability", target=0.95),
     SLOSpec(name="latency", kind="latency", target=0.9, threshold_s=0.3),
 ]
 
+
+AVAIL_99 = SLOSpec(name="availability", kind="availability", target=0.99)
+
+
+def synthetic_report(fail_from=None, fail_to=None, *, failed=10, events=(), slos=(AVAIL_99,), n=100):
+    """100 one-second ticks of 10 requests; `failed` of them fail in ticks [fail_from, fail_to)."""
+    drill = make_drill(list(slos))
+    sim = FakeSim(drill)
+    for k in range(n):
+        for t, kind, subject in events:
+            if t == k:
+                sim.event(kind, subject)
+        if fail_from is not None and fail_from <= k < fail_to:
+            sim.tick(completed=10 - failed, failed=failed)
+        else:
+            sim.tick(completed=10)
+    return score_run(drill, sim)
+
+
+def test_judge_matches_hand_arithmetic():
+    # Do nothing fails every request from 20 s to the end; par acts at 30 s (fixed at 40 s); you
+    # act at 50 s (fixed at 60 s). The first page comes on do nothing's run: the minute (filled
+    # before the run with good traffic) burns 14.4x once 8.64 s of it failed.
+    none = synthetic_report(20, 100)
+    par = synthetic_report(20, 40, events=((30, "action_applied", "workers.scale"),))
+    you = synthetic_report(20, 60, events=((50, "action_applied", "workers.scale"),
+                                           (50, "action_refused", "pool.resize")))
+    verdict = judge(you, none, par).verdict
+    # Bad events: none 800, par 200, you 400; impact = (800 - 400) / (800 - 200).
+    points = {line.item: line.points for line in verdict.breakdown}
+    assert points["impact avoided"] == pytest.approx(IMPACT_POINTS * 400 / 600)
+    assert verdict.avoided == pytest.approx(400 / 600)
+    # Response: the action that helped is the last one before the run pulled ahead; you 20 s after par.
+    assert (verdict.acted_at_s, verdict.par_acted_at_s) == (pytest.approx(50.0), pytest.approx(30.0))
+    page = none.first_page_s
+    assert page == pytest.approx(29.0)  # the first whole second after 20 + 8.64
+    assert verdict.response_s == pytest.approx(50.0 - page)
+    assert points["response"] == pytest.approx(RESPONSE_POINTS * (1 - 20.0 / RESPONSE_GRACE_S))
+    assert points["collateral"] == pytest.approx(COLLATERAL_POINTS - REFUSED_COST)
+    assert verdict.score == pytest.approx(sum(points.values()))
+    budget = none.slis[0].month_budget_events
+    assert [(line.you, line.none, line.par) for line in verdict.spent] == [
+        (pytest.approx(400 / budget), pytest.approx(800 / budget), pytest.approx(200 / budget))]
+
+
+def test_par_scores_full_marks_and_doing_nothing_fails():
+    none = synthetic_report(20, 100)
+    par = synthetic_report(20, 40, events=((30, "action_applied", "workers.scale"),))
+    assert judge(par, none, par).score == pytest.approx(100.0)
+    nothing = judge(none, none, par)
+    assert nothing.grade == "F"
+    assert nothing.score == pytest.approx(COLLATERAL_POINTS)
+
+
+def test_a_later_par_never_scores_higher():
+    none = synthetic_report(20, 100)
+    par = synthetic_report(20, 40, events=((30, "action_applied", "workers.scale"),))
+    scores = [judge(synthetic_report(20, 40 + d, events=((30 + d, "action_applied", "workers.scale"),)), none, par).score
+              for d in (0, 5, 15, 30, 45)]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(100.0) and scores[-1] < 60.0
+
+
 tick_counts = st.lists(st.tuples(st.integers(0, 20), st.integers(0, 5), st.integers(0, 20)), min_size=30, max_size=120)
 
 
 def score_of(ticks, extra_bad=()):
-    """Score a synthetic run: per tick (completed, failed, within<=completed); extra_bad
-    turns that many successes of a tick into failures."""
+    """Judge a synthetic run (per tick: completed, failed, within <= completed) against fixed
+    do-nothing and par runs of the same length; extra_bad turns that many successes of a tick
+    into failures."""
     drill = make_drill(TWO_SLOS, dt_s=1.0, incident_start_s=5.0)
-    sim = FakeSim(drill, thresholds_s=(0.3,))
+
+    def run(rows):
+        sim = FakeSim(drill, thresholds_s=(0.3,))
+        for completed, failed, within in rows:
+            sim.tick(completed=completed, failed=failed, within=min(within, completed))
+        return score_run(drill, sim)
+
     extra = dict(extra_bad)
+    rows = []
     for k, (completed, failed, within) in enumerate(ticks):
         moved = min(extra.get(k, 0), completed)
-        completed_now = completed - moved
-        sim.tick(completed=completed_now, failed=failed + moved, within=min(within, completed_now))
-    return score_run(drill, sim)
+        rows.append((completed - moved, failed + moved, within))
+    n = len(ticks)
+    none = run([(10, 0, 10)] * 5 + [(4, 6, 2)] * (n - 5))
+    par = run([(10, 0, 10)] * 5 + [(4, 6, 2)] * 3 + [(10, 0, 9)] * (n - 8))
+    return judge(run(rows), none, par)
 
 
 @settings(max_examples=150, deadline=None)
 @given(ticks=tick_counts, data=st.data())
-def test_strictly_more_bad_events_scores_lower(ticks, data):
+def test_more_bad_events_at_the_same_cost_never_score_higher(ticks, data):
     candidates = [k for k, (completed, _, _) in enumerate(ticks) if completed > 0]
     if not candidates:
         ticks = [(5, 0, 5)] + ticks
         candidates = [0]
     k = data.draw(st.sampled_from(candidates))
     moved = data.draw(st.integers(1, ticks[k][0]))
-    assert score_of(ticks, {k: moved}).score < score_of(ticks).score
-
-
-@settings(max_examples=150, deadline=None)
-@given(good_run=tick_counts, bad_run=tick_counts)
-def test_meeting_every_slo_beats_breaching_one_at_equal_cost(good_run, bad_run):
-    meeting = score_of(good_run)
-    breaching = score_of(bad_run)
-    if meeting.all_met and not breaching.all_met:
-        assert meeting.cost == breaching.cost
-        assert meeting.score > breaching.score
-    if breaching.all_met and not meeting.all_met:
-        assert breaching.score > meeting.score
-
-
-def test_meeting_beats_breaching_even_with_every_other_advantage():
-    # Meeting: the availability budget exactly spent in one late bad window, mitigated
-    # only at the last moment (no mitigation points). Breaching: one early burst that
-    # barely overspends availability, then perfect.
-    meeting = [(20, 0, 20)] * 30 + [(10, 10, 10)] * 10 + [(20, 0, 20)] * 60
-    breaching = [(0, 110, 0)] + [(20, 0, 20)] * 99
-    met, breached = score_of(meeting), score_of(breaching)
-    assert met.all_met and met.slis[0].budget_remaining == pytest.approx(0.0)
-    assert not breached.all_met and breached.slis[1].met
-    assert met.breakdown[3].points == 0.0 and breached.breakdown[3].points > 10.0
-    assert met.score > breached.score
+    worse, better = score_of(ticks, {k: moved}), score_of(ticks)
+    assert worse.cost == better.cost
+    assert worse.score <= better.score
 
 
 @settings(max_examples=30, deadline=None)
@@ -342,11 +403,13 @@ def test_score_is_deterministic_and_within_0_100(ticks):
 def test_report_to_dict_is_plain_json():
     import json
 
-    drill, sim = run_availability_example()
-    data = score_run(drill, sim).to_dict()
-    text = json.dumps(data, allow_nan=False)
-    assert json.loads(text)["slo"][0]["breached_at"] == [30.0]
-    assert np.isclose(json.loads(text)["score"], 85.2857, atol=1e-3)
+    none = synthetic_report(20, 100)
+    par = synthetic_report(20, 40, events=((30, "action_applied", "workers.scale"),))
+    data = judge(par, none, par).to_dict()
+    text = json.loads(json.dumps(data, allow_nan=False))
+    assert text["score"] == pytest.approx(100.0)
+    assert text["verdict"]["budget_spent"][0]["slo"] == "availability"
+    assert text["first_page_s"] is not None
 
 
 # -- on the real engine ---------------------------------------------------------
@@ -370,7 +433,7 @@ def test_incremental_tracker_equals_scoring_the_whole_history_at_the_end(mini_ru
     sim = Simulation.from_drill(drill)
     sim.run_until(drill.duration_s)
     assert sim.digest() == none_run.sim.digest()
-    assert score_run(drill, sim) == none_run.report
+    assert score_run(drill, sim) == attrs.evolve(none_run.report, verdict=None)
 
 
 def test_availability_over_all_attempts_matches_the_engines_totals(mini_runs):
@@ -404,15 +467,52 @@ def test_compare_forks_par_from_do_nothing_without_changing_either_run(mini_runs
     from sim.running.headless import run_drill
 
     drill, (none_run, par_run) = mini_runs
-    alone = (run_drill(drill, policy="none"), run_drill(drill, actions=drill.par, policy="par"))
+    alone = (run_drill(drill, policy="none", graded=False),
+             run_drill(drill, actions=drill.par, policy="par", graded=False))
     for forked, single in zip((none_run, par_run), alone):
         assert forked.sim.digest() == single.sim.digest()
-        assert forked.report == single.report
+        assert attrs.evolve(forked.report, verdict=None) == single.report
         assert forked.sim.action_log == single.sim.action_log
         assert [e.message for e in forked.events] == [e.message for e in single.events]
     # The fork is a real copy: the do-nothing run saw none of par's actions.
     assert none_run.sim.history.written == par_run.sim.history.written
     assert not any(e.kind == "action_applied" for e in none_run.events)
+
+
+def test_an_early_ended_run_is_compared_over_the_same_span(mini_runs):
+    from sim.engine.simulation import Simulation
+
+    drill, (none_run, par_run) = mini_runs
+    sim = Simulation.from_drill(drill)
+    for action in drill.par:
+        sim.apply(action) if action.t_s <= 0 else None
+    tracker = SLOTracker.for_sim(drill, sim)
+    while sim.t_s < 50.0 - 1e-9:
+        due = [a for a in drill.par if abs(a.t_s - sim.t_s) < sim.dt_s / 2]
+        for action in due:
+            sim.apply(action)
+        sim.step()
+        tracker.update(sim)
+    you = tracker.report()
+    assert you.duration_s == pytest.approx(50.0)
+    none_cut, par_cut = none_run.report_until(you.duration_s), par_run.report_until(you.duration_s)
+    assert none_cut.duration_s == par_cut.duration_s == pytest.approx(50.0)
+    verdict = judge(you, none_cut, par_cut).verdict
+    assert verdict.span_s == pytest.approx(50.0)
+    # Played as par up to 50 s, the run matches par over the span, whatever par did after it.
+    assert verdict.score == pytest.approx(100.0)
+    assert [line.par for line in verdict.spent] == [pytest.approx(sli.budget_spent) for sli in par_cut.slis]
+    assert par_cut.slis[0].valid < par_run.report.slis[0].valid
+
+
+def test_a_later_par_never_beats_an_earlier_one_on_the_engine(mini_runs):
+    from sim.running.check import DELAYS_S, LADDER_NOISE, par_delayed
+    from sim.running.headless import ladder
+
+    drill, _ = mini_runs
+    _, par_run, delayed = ladder(drill, drill.seed, tuple(par_delayed(drill, d) for d in DELAYS_S))
+    scores = [par_run.report.score, *(run.report.score for run in delayed)]
+    assert all(later <= earlier + LADDER_NOISE for earlier, later in zip(scores, scores[1:])), scores
 
 
 def test_live_status_equals_sums_over_the_ticks_consumed():
@@ -435,9 +535,11 @@ def test_live_status_equals_sums_over_the_ticks_consumed():
         for i, status in enumerate(tracker.status()):
             good, valid, target = table[:, i], table[:, 2], drill.slos[i].target
             assert (status.good, status.valid) == (good.sum(), valid.sum())
-            for burn, n in ((status.burn_rate_1m, 60), (status.burn_rate_5m, 300)):
+            rate = table[:15, 2].sum() / 15.0 if len(table) >= 15 else table[:, 2].sum() / len(table)
+            for burn, n in ((status.burn(60.0), 60), (status.burn(300.0), 300), (status.burn(5.0), 5)):
                 v, g = valid[-n:].sum(), good[-n:].sum()
-                assert burn == ((v - g) / v / (1.0 - target) if v else 0.0)
+                padded = v + max(n - len(table), 0) * rate
+                assert burn == pytest.approx((v - g) / padded / (1.0 - target) if padded else 0.0, rel=1e-12)
             done = len(table) // 10
             wg, wv = good[: done * 10].reshape(done, 10).sum(axis=1), valid[: done * 10].reshape(done, 10).sum(axis=1)
             assert status.breaches == int(np.sum((wv > 0) & (wg < target * wv - 1e-9)))

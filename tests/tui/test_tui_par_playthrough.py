@@ -35,6 +35,10 @@ async def test_par_through_the_app_matches_headless_par(tmp_path):
         await step(pilot, app.live.ticks_total - sim.tick)
         assert isinstance(app.screen, DebriefScreen)
         debrief = app.screen
+        for _ in range(600):
+            if debrief.comparison is not None:
+                break
+            await pilot.pause(0.05)
         assert sim.action_log == headless.sim.action_log
         assert sim.digest() == headless.sim.digest()
         assert debrief.report.score == headless.report.score

@@ -148,39 +148,46 @@ def test_saves_list_grades_finished_runs_only():
     assert summary_row(SaveSummary(Path("c.toml"), error="bad"))[3] == "unreadable"
 
 
-def test_time_to_mitigate_words():
-    from types import SimpleNamespace
-
-    from tui.screens.debrief import _ttm
-
-    assert _ttm(SimpleNamespace(time_to_mitigate_s=None)) == "no"
-    assert _ttm(SimpleNamespace(time_to_mitigate_s=0.0)) == "never breached"
-    assert _ttm(SimpleNamespace(time_to_mitigate_s=190.0)) == "in 190s"
-
-
-def test_comparison_text_reads_runs_against_doing_nothing_and_par():
+def test_comparison_text_gives_the_months_budget_spent_beside_doing_nothing_and_par():
     from types import SimpleNamespace as Report
 
+    from sim.scoring.score import SpentLine
     from tui.screens.debrief import comparison_text
 
-    def report(score, *slis):
-        return Report(score=score, slis=tuple(Report(name=n, bad=b, met=m) for n, b, m in slis))
-
-    none = report(26.5, ("availability", 48546, False), ("latency", 51593, False))
-    par = report(31.5, ("availability", 16125, False), ("latency", 23268, False))
-    you = report(31.0, ("availability", 16000, False), ("latency", 26000, False))
-    assert comparison_text(you, none, par).splitlines() == [
-        "You matched par; doing nothing scores 26.",
-        "Bad events avoided against doing nothing: availability you 67%, par 67%; latency you 50%, par 55%.",
-        "Par misses availability and latency too: the reference response does not keep them either, "
-        "so measure your run against par, not the letter.",
+    verdict = Report(spent=(SpentLine("availability", 0.0123, 0.91, 0.004), SpentLine("latency", 0.2, 0.5, 0.1)),
+                     avoided=0.6)
+    you = Report(verdict=verdict, degraded=0)
+    assert comparison_text(you, None, None).splitlines() == [
+        "This incident spent 1.23% of the month's availability budget (do nothing 91.0%, par 0.40%).",
+        "This incident spent 20.0% of the month's latency budget (do nothing 50.0%, par 10.0%).",
+        "You avoided 60% of the damage par avoids.",
     ]
-    # A drill whose SLOs par keeps: no excuse line; an SLO doing nothing never hurt is not listed.
-    none = report(40.0, ("availability", 500, False), ("latency", 0, True))
-    par = report(92.0, ("availability", 0, True), ("latency", 0, True))
-    assert comparison_text(report(60.0, ("availability", 250, False), ("latency", 3, True)), none, par).splitlines() == [
-        "You 32 points below par; doing nothing scores 40.",
-        "Bad events avoided against doing nothing: availability you 50%, par 100%.",
+    better = Report(verdict=attrs_evolve(verdict, avoided=1.2), degraded=40)
+    assert comparison_text(better, None, None).splitlines()[-2:] == [
+        "You did better than par.",
+        "40 degraded answers were counted at their cost in the budgets.",
+    ]
+
+
+def attrs_evolve(namespace, **changes):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{**vars(namespace), **changes})
+
+
+def test_the_timeline_puts_the_first_page_your_actions_and_pars_side_by_side():
+    from types import SimpleNamespace
+
+    from sim.model.spec import Action
+    from tui.screens.debrief import timeline_text
+
+    verdict = SimpleNamespace(first_page_s=67.0, acted_at_s=113.0, par_acted_at_s=80.0)
+    yours = (Action(t_s=100.0, name="shed.set", args={"fraction": 0.1}), Action(t_s=113.0, name="workers.scale", args={"workers": 7}))
+    par = (Action(t_s=80.0, name="workers.scale", args={"workers": 7}),)
+    assert timeline_text(verdict, yours, par).splitlines() == [
+        "first page 01:07 · you acted 01:53 · par 01:20",
+        "You: 01:40 shed.set, 01:53 workers.scale",
+        "Par: 01:20 workers.scale",
     ]
 
 

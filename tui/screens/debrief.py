@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import threading
 
 from rich.text import Text
@@ -13,44 +12,51 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from sim.drill.drill import Drill
-from sim.scoring.score import EVAL_WINDOW_S, ScoreReport
+from sim.scoring.score import EVAL_WINDOW_S, ScoreReport, Verdict, judge
 from sim.model.spec import Action
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
 
 
-def _ttm(report: ScoreReport) -> str:
-    """Time to mitigate in a few words: 0 means no window breached after the incident began."""
-    if report.time_to_mitigate_s is None:
-        return "no"
-    if report.time_to_mitigate_s == 0.0:
-        return "never breached"
-    return f"in {report.time_to_mitigate_s:.0f}s"
+def _share(x: float) -> str:
+    """A share of a month's budget: more digits when small."""
+    return f"{x:.2%}" if abs(x) < 0.1 else f"{x:.1%}"
+
+
+def _clock(t_s: float | None) -> str:
+    return "-" if t_s is None else format_clock(t_s)
+
+
+def timeline_text(verdict: Verdict, actions: tuple[Action, ...], par: tuple[Action, ...]) -> str:
+    """First page, the action that helped (yours and par's), then both action lists with their times."""
+    head = [f"first page {_clock(verdict.first_page_s)}" if verdict.first_page_s is not None else "nobody was paged"]
+    head.append("you acted " + (_clock(verdict.acted_at_s) if verdict.acted_at_s is not None else "— nothing you did helped"))
+    head.append(f"par {_clock(verdict.par_acted_at_s)}")
+    lines = [" · ".join(head)]
+    for label, script in (("You", actions), ("Par", par)):
+        shown = ", ".join(f"{format_clock(a.t_s)} {a.name}" for a in script[:6])
+        more = f" +{len(script) - 6}" if len(script) > 6 else ""
+        lines.append(f"{label}: {shown or 'no actions'}{more}")
+    return "\n".join(lines)
 
 
 def comparison_text(you: ScoreReport, none: ScoreReport, par: ScoreReport) -> str:
-    """What the score alone does not say: the damage each response avoided, and whether any could keep the SLOs.
-
-    Some incidents breach an SLO whatever the operator does (a 10 s outage can spend
-    a drill's whole budget before anyone reacts); then par is graded low too, and the
-    honest yardstick is the bad events avoided against doing nothing.
-    """
-    delta = you.score - par.score
-    if math.isnan(delta):
+    """The headline in words: the month's budget this incident spent, per SLO, beside do nothing and par."""
+    verdict = you.verdict
+    if verdict is None:
         return ""
-    verdict = "beat par" if delta > 0.5 else ("matched par" if abs(delta) <= 0.5 else f"{-delta:.0f} points below par")
-    lines = [f"You {verdict}; doing nothing scores {none.score:.0f}."]
-    avoided = []
-    for mine, nothing, reference in zip(you.slis, none.slis, par.slis):
-        if nothing.bad > 0:
-            avoided.append(f"{mine.name} you {1 - mine.bad / nothing.bad:.0%}, par {1 - reference.bad / nothing.bad:.0%}")
-    if avoided:
-        lines.append("Bad events avoided against doing nothing: " + "; ".join(avoided) + ".")
-    missed = [sli.name for sli in par.slis if not sli.met]
-    if missed:
-        lines.append(f"Par misses {' and '.join(missed)} too: the reference response does not keep "
-                     f"{'it' if len(missed) == 1 else 'them'} either, so measure your run against par, not the letter.")
+    lines = []
+    for line in verdict.spent:
+        lines.append(f"This incident spent {_share(line.you)} of the month's {line.slo} budget "
+                     f"(do nothing {_share(line.none)}, par {_share(line.par)}).")
+    if verdict.avoided is not None:
+        if verdict.avoided > 1.0 + 1e-9:
+            lines.append("You did better than par.")
+        else:
+            lines.append(f"You avoided {max(verdict.avoided, 0.0):.0%} of the damage par avoids.")
+    if you.degraded:
+        lines.append(f"{you.degraded} degraded answers were counted at their cost in the budgets.")
     return "\n".join(lines)
 
 
@@ -88,7 +94,8 @@ def hint_lines(drill: Drill, fired: dict[int, float]) -> str:
 
 
 class DebriefScreen(Screen):
-    """How the run went. The do-nothing and par runs are simulated in a thread after mounting."""
+    """How the run went. Do nothing and par are simulated in a thread after mounting, and the run is
+    graded against them over the same span; `on_graded` (the app's) then records the grade in the save."""
 
     COMMANDS = {ScreenCommands}
     BINDINGS = [
@@ -98,7 +105,8 @@ class DebriefScreen(Screen):
     ]
 
     def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
-                 ended: str, hints_fired: dict[int, float], save_note: str = "") -> None:
+                 ended: str, hints_fired: dict[int, float], save_note: str = "", branch: bool = False,
+                 on_graded=None) -> None:
         super().__init__()
         self.drill = drill
         self.seed = seed
@@ -107,19 +115,24 @@ class DebriefScreen(Screen):
         self.ended = ended
         self.hints_fired = hints_fired
         self.save_note = save_note
+        self.branch = branch
+        self.on_graded = on_graded
         self.comparison: tuple[ScoreReport, ScoreReport] | None = None
 
     def compose(self) -> ComposeResult:
-        report = self.report
         with VerticalScroll(id="debrief"):
             yield Static(f"Debrief — {self.drill.title}", id="debrief-title", markup=False)
             with Vertical(id="debrief-top"):
-                yield Static(self._headline(), id="score-big")
+                yield Static("Grading against do nothing and par on the same seed…", id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
                 yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
+                yield Static("", id="compare-status", markup=False)
+            yield Static("Timeline", classes="section-title")
+            yield Static("", id="timeline", markup=False)
             yield Static("Breakdown", classes="section-title")
-            yield Static("\n".join(str(line) for line in report.breakdown), id="breakdown", markup=False)
-            yield Static("Simulating do nothing and par on the same seed…", id="compare-status")
+            yield Static("", id="breakdown", markup=False)
+            yield Static("What a seasoned on-call engineer does", classes="section-title")
+            yield Static(self.drill.debrief.strip() or "This drill has no lesson text.", id="lesson", markup=False)
             yield Vertical(id="strips")
             yield Static("Hints this drill had", classes="section-title")
             yield Static(hint_lines(self.drill, self.hints_fired), id="hints", markup=False)
@@ -131,43 +144,38 @@ class DebriefScreen(Screen):
 
     def _headline(self) -> str:
         report = self.report
+        branch = "  (branch from a replay: played with hindsight, never counted as a best)" if self.branch else ""
         if self.played_to_the_end:
-            return f"{report.score:.0f}/100  grade {report.grade}"
-        # Stopping before the incident has played out must not earn a grade: the SLIs
-        # only cover the minutes played, so a quit before the fault would read 100/A.
+            return f"{report.score:.0f}/100  grade {report.grade}{branch}"
+        # Stopping before the incident has played out must not earn a grade: the run is compared
+        # with do nothing and par over the same minutes, but that says little about the incident.
         return (f"Not graded: ended at {format_clock(report.duration_s)} of {format_clock(self.drill.duration_s)} "
-                f"(partial score {report.score:.0f})")
+                f"(over the same span as do nothing and par: {report.score:.0f}){branch}")
 
     def _summary(self) -> str:
         report = self.report
         ended = "played to the end" if self.played_to_the_end else f"ended early at {format_clock(report.duration_s)}"
-        detected = "-" if report.time_to_detect_s is None else f"{report.time_to_detect_s:.0f}s"
-        # Ended early, "mitigated" is not judged (the run may have stopped before the fault).
-        mitigated = f"mitigated {_ttm(report)}" if self.played_to_the_end else "mitigation not judged"
-        lines = [f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · detected {detected} · {mitigated}"]
+        lines = [f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
+                 f"first page {_clock(report.first_page_s) if report.first_page_s is not None else '-'}"]
         if self.save_note:
             lines.append(self.save_note)
         return "\n".join(lines)
 
     def on_mount(self) -> None:
-        self.query_one("#debrief-top").border_title = "Score"
+        self.query_one("#debrief-top").border_title = "Month's error budget spent"
         table = self.query_one("#compare-table", DataTable)
-        table.add_columns("Run", "Score", *(Text(sli.name[:12]) for sli in self.report.slis), "Mitigated")
-        self.query_one("#breakdown").border_title = "Breakdown"
-        if self.played_to_the_end:
-            self._add_row(table, "You", self.report)
-        else:
-            self._add_row(table, "You (part)", self.report, partial=True)
+        table.add_columns("Run", "Score", *(Text(sli.name[:14]) for sli in self.report.slis))
         self._show_strips([("You", self.report)])
         self.compare_runs()
 
-    def _add_row(self, table: DataTable, label: str, report: ScoreReport, *, partial: bool = False) -> None:
-        cells = [f"{sli.attained:.2%}" + ("" if sli.met else " ✗") for sli in report.slis]
-        if partial:
-            # Only the time played was scored: no grade, and "mitigated" means nothing yet.
-            table.add_row(label, f"({report.score:.0f})", *cells, "-")
+    def _add_row(self, table: DataTable, label: str, report: ScoreReport, spent: tuple[float, ...]) -> None:
+        if report.verdict is None:
+            score = "-"
+        elif self.played_to_the_end:
+            score = f"{report.score:.0f} {report.grade}"
         else:
-            table.add_row(label, f"{report.score:.0f} {report.grade}", *cells, _ttm(report))
+            score = f"({report.score:.0f})"
+        table.add_row(label, score, *(_share(x) for x in spent))
 
     def _show_strips(self, reports: list[tuple[str, ScoreReport]]) -> None:
         container = self.query_one("#strips", Vertical)
@@ -187,10 +195,15 @@ class DebriefScreen(Screen):
 
         try:
             none_run, par_run = compare(self.drill, self.seed)
+            span = self.report.duration_s
+            none_report, par_report = none_run.report_until(span), par_run.report_until(span)
+            graded = judge(self.report, none_report, par_report, branch=self.branch)
+            none_report = judge(none_report, none_report, par_report)
+            par_report = judge(par_report, none_report, par_report)
         except Exception as error:  # a failed reference run must not take the debrief down
             self._deliver(self.show_comparison_failed, error)
             return
-        self._deliver(self.show_comparison, none_run.report, par_run.report)
+        self._deliver(self.show_comparison, graded, none_report, par_report)
 
     def _deliver(self, callback, *args) -> None:
         """Hand a result to the UI thread, unless the screen or the app is already gone."""
@@ -201,22 +214,25 @@ class DebriefScreen(Screen):
                 pass  # the app stopped between the check and the call
 
     def show_comparison_failed(self, error: Exception) -> None:
-        """Say why there is no comparison."""
+        """Say why there is no grade."""
+        self.query_one("#score-big", Static).update("Not graded")
         self.query_one("#compare-status", Static).update(f"Could not simulate do nothing / par: {error}")
 
-    def show_comparison(self, none_report: ScoreReport, par_report: ScoreReport) -> None:
-        """Fill the table and strips once the headless runs are done."""
+    def show_comparison(self, graded: ScoreReport, none_report: ScoreReport, par_report: ScoreReport) -> None:
+        """Grade, budget table, timeline and strips, once the headless runs are done."""
         if not self.is_attached:
             return
+        self.report = graded
         self.comparison = (none_report, par_report)
+        verdict = graded.verdict
+        self.query_one("#score-big", Static).update(self._headline())
         table = self.query_one("#compare-table", DataTable)
-        self._add_row(table, "Do nothing", none_report)
-        self._add_row(table, "Par", par_report)
-        self._show_strips([("You", self.report), ("Do nothing", none_report), ("Par", par_report)])
-        if not self.played_to_the_end:
-            self.query_one("#compare-status", Static).update(
-                f"Ended early, so not compared: over the whole drill par scores {par_report.score:.0f} "
-                f"and doing nothing {none_report.score:.0f}."
-            )
-            return
-        self.query_one("#compare-status", Static).update(Text(comparison_text(self.report, none_report, par_report)))
+        for label, report, column in (("You", graded, "you"), ("Do nothing", none_report, "none"),
+                                      ("Par", par_report, "par")):
+            self._add_row(table, label, report, tuple(getattr(line, column) for line in verdict.spent))
+        self.query_one("#compare-status", Static).update(comparison_text(graded, none_report, par_report))
+        self.query_one("#timeline", Static).update(timeline_text(verdict, self.actions, self.drill.par))
+        self.query_one("#breakdown", Static).update("\n".join(str(line) for line in verdict.breakdown))
+        self._show_strips([("You", graded), ("Do nothing", none_report), ("Par", par_report)])
+        if self.on_graded is not None:
+            self.on_graded(graded)

@@ -34,7 +34,8 @@ READING = (
     ("Bars", "instant value, ~ moving average over 5 s, then OK / WARN / CRIT"),
     ("Breakers", "CLOSED / OPEN / HALF_OPEN, '(forced)' while you hold one"),
     ("Latency", "· p50  ● p95  ▴ p99 each second; ╌ is the SLO threshold; ▲ marks your actions"),
-    ("SLOs", "budget left and 1-minute burn rate: AT RISK at 2x, BURNING at 10x, BREACHED when spent"),
+    ("SLOs", "the month's error budget spent and the 1-minute burn rate; pages as on-call gets them: "
+             "FAST BURN (14.4x over 60s and 5s), SLOW BURN (6x over 360s and 30s), TICKET (1x)"),
 )
 
 

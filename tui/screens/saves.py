@@ -31,7 +31,7 @@ def summary_row(summary: SaveSummary) -> tuple[str, ...]:
         return ("?", "?", "?", "unreadable", "-", "-")
     ended = summary.ended or "-"
     if summary.forked_from is not None:
-        ended = f"{ended} (fork)"
+        ended = f"{ended} (branch)"
     score = summary.score_text
     date = summary.started_at.strftime("%Y-%m-%d %H:%M") if summary.started_at else "-"
     sim_time = "-" if summary.end_t_s is None else format_clock(summary.end_t_s)
@@ -102,7 +102,7 @@ class SavesScreen(Screen):
         if summary.ok:
             text = f"{summary.path.name}: enter to replay, v to verify."
             if summary.forked_from is not None:
-                text += (f"\nForked from {summary.forked_from.save} at "
+                text += (f"\nA branch (played with hindsight, never a best) from {summary.forked_from.save} at "
                          f"{format_clock(summary.forked_from.t_s)}.")
             if summary.ended not in (None, "finished") and summary.score is not None:
                 text += f"\nEnded early ({summary.ended}): the score in brackets covers only the time played, no grade."

@@ -18,7 +18,10 @@ MIN_REST_WIDTH = 64
 
 
 class SLOBudget(Widget):
-    """One line per SLO: `latency ≥95.0% got 97.1% budget ███░░ 42% burn 3.1x AT RISK`."""
+    """One line per SLO: `latency ≥95.0% got 97.1% ██████████ 0.42% of month, burn 3.1x SLOW BURN`.
+
+    The bar is the month's error budget left; the drill is one incident in the SLO's month.
+    """
 
     COMPONENT_CLASSES = LEVEL_COMPONENT_CLASSES
     DEFAULT_CSS = """
@@ -51,8 +54,9 @@ class SLOBudget(Widget):
             filled = round(left * BAR_WIDTH)
             text.append("█" * filled, style=style)
             text.append("░" * (BAR_WIDTH - filled), style=dim)
-            # Overspent budgets read as 0% left; the BREACHED word says the rest.
-            text.append(f" {left:4.0%} left, burn {slo.burn_rate:4.1f}x ", style=style)
+            spent = 1.0 - slo.budget_remaining
+            shown = f"{spent:.2%}" if spent < 0.1 else f"{spent:.1%}"
+            text.append(f" {shown} of month, burn {slo.burn_rate:4.1f}x ", style=style)
             text.append(slo.state_word, style=style)
         if not self.readings:
             text.append("No SLOs in this drill.", style=dim)

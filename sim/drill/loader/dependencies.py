@@ -6,12 +6,14 @@ from sim.drill.loader.distributions import read_distribution
 from sim.drill.loader.lines import join_path
 from sim.drill.loader.problems import INVALID, Context, Invalid, build, describe
 from sim.drill.loader.tables import Table, open_table
-from sim.drill.loader.values import read_choice, read_duration, read_float, read_fraction, read_int
+from sim.drill.loader.values import read_bool, read_choice, read_duration, read_float, read_fraction, read_int
 from sim.model.limits import MAX_BREAKER_WINDOW_S
 from sim.model.spec import BreakerSpec, CacheSpec, Dependency
 from sim.model.units import format_duration
 
-_DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_connections", "capacity", "breaker")
+_DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_connections", "capacity", "breaker",
+                    "authenticates", "degraded_cost")
+"""degraded_cost is the scoring's (read by `sim.drill.loader.debrief.read_degraded_costs`)."""
 _DATABASE_ONLY = ("knee", "contention", "max_connections")
 _SERVICE_ONLY = ("capacity",)
 _BREAKER_KEYS = ("window", "failure_threshold", "min_calls", "open", "half_open_probes")
@@ -65,6 +67,7 @@ def read_dependency(ctx: Context, name: str, path: str, raw: dict) -> Dependency
         max_connections=table.get("max_connections", read_int, low=1, high=10**6, default=defaults["max_connections"]),
         capacity=table.get("capacity", read_int, low=0, high=10**6, default=defaults["capacity"]),
         breaker=_read_breaker(ctx, join_path(path, "breaker"), raw.get("breaker")),
+        authenticates=table.get("authenticates", read_bool, default=False),
     )
 
 

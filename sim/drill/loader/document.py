@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sim.drill.drill import Drill, SLOSpec
 from sim.drill.loader.classes import read_class
+from sim.drill.loader.debrief import read_debrief, read_degraded_costs
 from sim.drill.loader.dependencies import read_cache, read_dependency
 from sim.drill.loader.faults import read_fault
 from sim.drill.loader.header import DrillHeader, incident_start, read_drill_header
@@ -17,7 +18,8 @@ from sim.drill.loader.slos import read_slo
 from sim.drill.loader.tables import array_of_tables, named_tables, read_each
 from sim.model.spec import Action, ModelSpec
 
-_TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "caches", "faults", "slo", "par", "hints")
+_TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "caches", "faults", "slo", "par", "hints",
+                   "wrong_move", "debrief")
 
 
 def read_document(ctx: Context, document: dict) -> Drill | Invalid:
@@ -52,7 +54,11 @@ def read_document(ctx: Context, document: dict) -> Drill | Invalid:
             ctx.report("slo", f'SLO "{name}" is defined twice')
     timing = (incident_start_s, duration_s)
     par = section("par", read_action, names, service, *timing)
+    # A wrong move may well be refused by the engine (that is part of the lesson): no capacity check.
+    wrong_move = section("wrong_move", read_action, names, service, *timing)
     hints = section("hints", read_hint, names, *timing)
+    lesson, wrong_move_text = read_debrief(ctx, document.get("debrief"))
+    degraded_costs = read_degraded_costs(ctx, document.get("dependencies"))
     if not isinstance(header, DrillHeader):
         return INVALID
     model = build(
@@ -69,4 +75,6 @@ def read_document(ctx: Context, document: dict) -> Drill | Invalid:
         # Stable sort: same-time actions keep the order the file gives them.
         par=tuple(sorted(par, key=lambda action: action.t_s)) if not is_invalid(par) else INVALID,
         hints=hints, incident_start_s=incident_start_s,
+        debrief=lesson, degraded_costs=degraded_costs, wrong_move_text=wrong_move_text,
+        wrong_move=tuple(sorted(wrong_move, key=lambda action: action.t_s)) if not is_invalid(wrong_move) else INVALID,
     )

@@ -9,7 +9,7 @@ from sim.drill.loader.problems import INVALID, Context, Invalid, build, describe
 from sim.drill.loader.tables import Table
 from sim.drill.loader.values import read_choice, read_duration, read_float, read_reference, read_str
 
-_SLO_KEYS = ("name", "kind", "target", "threshold", "classes", "events")
+_SLO_KEYS = ("name", "kind", "target", "threshold", "classes", "events", "window")
 
 
 def _read_class_list(ctx, path, value, names: Names):
@@ -41,4 +41,5 @@ def read_slo(ctx: Context, path: str, raw: dict, names: Names) -> SLOSpec | Inva
         threshold_s=threshold_s,
         classes=table.get("classes", _read_class_list, names, default=()),
         events=table.get("events", read_choice, ("fresh", "attempts"), default="fresh"),
+        window_s=table.get("window", read_duration, positive=True, high=366 * 86400.0, default=30 * 86400.0),
     )
