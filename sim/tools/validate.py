@@ -156,11 +156,50 @@ def verdict(figures: list[Figure]) -> tuple[list[str], bool]:
     return lines, not wrong
 
 
+def grid_figures(customers: float, seed: int, out=print) -> list[Figure]:
+    """M/M/c/K over c in {1, 2, 8}, K in {0, 1, 5, 50}, load 0.8 / 1.0 / 1.5, dt 10 / 50 / 250 ms.
+
+    Service is 2 ms x c, so every case sees the same arrival rate and a run lasts as
+    long in sim time at every step. Near saturation with 50 places the mean response
+    random-walks: those cases get four times the customers.
+    """
+    out(f"M/M/c/K grid, service 2 ms x c, {customers:,.0f} customers per case (x4 for K=50 at load <= 1), seed {seed}")
+    out(f"{'c':>2} {'K':>3} {'load':>4} {'dt':>5} {'refused':>8} {'theory':>8} {'pp':>6} {'+-95%':>6} "
+        f"{'mean ms':>8} {'theory':>8} {'err':>7} {'+-95%':>6}")
+    figures = []
+    for c in (1, 2, 8):
+        for places in (0, 1, 5, 50):
+            for load in (0.8, 1.0, 1.5):
+                mean_s = 0.002 * c
+                th = queueing_theory.mmck(c, places, load * c / mean_s, mean_s)
+                n = customers * (4 if places == 50 and load <= 1.0 else 1)
+                for dt in (0.01, 0.05, 0.25):
+                    m = measure(c, load, n, seed, mean_service_s=mean_s, queue_limit=places, dt_s=dt)
+                    label = f"c={c} K={places} load={load:g} dt={1000 * dt:g}ms"
+                    err_pp = 100 * (m.reject_ratio - th.reject_probability)
+                    want_ms = 1000 * th.mean_response_s
+                    err = m.mean_ms / want_ms - 1
+                    figures.append(Figure(f"{label} refused", err_pp, 100 * m.reject_half, REJECT_AGREEMENT_PP, in_pp=True))
+                    figures.append(Figure(f"{label} mean", err, m.mean_half_ms / m.mean_ms, AGREEMENT))
+                    out(f"{c:>2} {places:>3} {load:>4.1f} {1000 * dt:>5g} {m.reject_ratio:>8.4f} {th.reject_probability:>8.4f} "
+                        f"{err_pp:>+6.2f} {100 * m.reject_half:>6.2f} {m.mean_ms:>8.2f} {want_ms:>8.2f} {err:>+7.2%} "
+                        f"{m.mean_half_ms / m.mean_ms:>6.2%}")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sim.tools.validate", description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=float, default=2e6, help="arrivals per M/M/c case (default 2e6)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--grid", action="store_true",
+                        help="only the M/M/c/K grid over slots, waiting places, load and dt (--customers per case, "
+                             "default 2e5 there)")
     args = parser.parse_args(argv)
+    if args.grid:
+        customers = args.customers if "--customers" in (argv or sys.argv) else 2e5
+        lines, ok = verdict(grid_figures(customers, args.seed))
+        print("\n" + "\n".join(lines))
+        return 0 if ok else 1
     print(f"M/M/c, mean service 1 ms, dt 50 ms, {args.customers:,.0f} customers per case, seed {args.seed}")
     print(f"{'c':>3} {'rho':>5} {'mean ms':>9} {'theory':>8} {'err':>7} {'+-95%':>7} "
           f"{'p95 ms':>8} {'theory':>8} {'err':>7} {'+-95%':>7} {'Little':>7} {'cpu s':>6}")
@@ -187,6 +226,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{c:>3} {rho:>5.2f} {m.reject_ratio:>8.4f} {th.reject_probability:>8.4f} "
                   f"{100 * (m.reject_ratio - th.reject_probability):>+8.3f} {m.mean_ms:>9.3f} "
                   f"{1000 * th.mean_response_s:>8.3f}")
+    print()
+    figures += grid_figures(args.customers / 10, args.seed)
     lines, ok = verdict(figures)
     print("\n" + "\n".join(lines))
     return 0 if ok else 1
