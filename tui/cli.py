@@ -359,7 +359,8 @@ def _print_run(run) -> None:
     pages = [a for a in report.alerts if a.kind == "ALERT"]
     console.print(
         f"  first page: {_fmt(report.first_page_s, '{:.0f}s', 'none')}"
-        + (f" ({', '.join(f'{a.t_s:.0f}s {a.slo} {a.word}' for a in pages[:4])})" if pages else "")
+        + (f" ({', '.join(f'{a.t_s:.0f}s {a.slo} {a.word}' for a in pages[:4])})" if pages else ""),
+        markup=False,  # SLO names are the drill author's text
     )
     if verdict is None:
         console.print("  not graded")

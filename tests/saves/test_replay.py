@@ -349,7 +349,7 @@ def test_an_edited_grade_is_caught(played):
     _, _, report, path = played
     other = "A" if report.grade != "A" else "F"
     _edit_result(path, grade=other)
-    result = verify_save(path)
+    result = verify_save(path, references=compare)
     assert not result.ok and result.exit_code == 1 and result.kind == "result_differs"
     assert "result.grade" in result.message and repr(other) in result.message
 
@@ -359,7 +359,7 @@ def test_an_edited_sli_attainment_is_caught(played):
     save = load_save(path)
     slis = (attrs.evolve(save.slis[0], attained=min(1.0, save.slis[0].attained + 0.001)), *save.slis[1:])
     _edit_result(path, slis=slis)
-    result = verify_save(path)
+    result = verify_save(path, references=compare)
     assert result.kind == "result_differs" and "result.slis[0].attained" in result.message
 
 
@@ -367,9 +367,9 @@ def test_an_edited_sli_name_or_count_is_caught(played):
     _, _, _, path = played
     save = load_save(path)
     _edit_result(path, slis=(attrs.evolve(save.slis[0], name="made-up"), *save.slis[1:]))
-    assert "result.slis[0].name" in verify_save(path).message
+    assert "result.slis[0].name" in verify_save(path, references=compare).message
     _edit_result(path, slis=save.slis[:-1])
-    assert verify_save(path).kind == "result_differs"
+    assert verify_save(path, references=compare).kind == "result_differs"
 
 
 def test_a_run_ended_early_is_saved_without_a_grade_and_verify_prints_none(drill_file, tmp_path):
@@ -379,7 +379,7 @@ def test_a_run_ended_early_is_saved_without_a_grade_and_verify_prints_none(drill
         path = save_played(drill, sim, report, tmp_path / ended, ended=ended)
         save = load_save(path)
         assert save.grade is None and save.score == report.score
-        result = verify_save(path)
+        result = verify_save(path, references=compare)
         assert result.ok, result.message
         assert f" {report.grade}" not in result.message.split("matches")[1]
         assert "not graded" in result.message and ended in result.message
@@ -390,7 +390,7 @@ def test_a_grade_on_a_run_ended_early_is_caught(drill_file, tmp_path):
     sim, report = play(drill, until_s=4.1)
     path = save_played(drill, sim, report, tmp_path, ended="crashed")
     _edit_result(path, grade="A")
-    result = verify_save(path)
+    result = verify_save(path, references=compare)
     assert result.kind == "result_differs" and "gets no grade" in result.message
 
 
