@@ -31,7 +31,7 @@ def recording(tmp_path_factory):
     """A headless run of the test drill (30 s of its 40), saved once for the module."""
     folder = tmp_path_factory.mktemp("replay-viewer")
     drill_path = folder / "replay-check.toml"
-    shutil.copy(DRILL_FILE, drill_path)
+    drill_path.write_text(DRILL_FILE.read_text() + STRICT_SLO)
     drill = load_drill(drill_path)
     sim = Simulation.from_drill(drill)
     tracker = SLOTracker.for_sim(drill, sim)
@@ -285,10 +285,23 @@ async def test_a_run_in_progress_is_autosaved_then_saved_over_when_it_ends(tmp_p
         await pilot.pause()
         app.end_run("abandoned")
         await pilot.pause()
+        # The debrief grades against do nothing and par in a worker, then saves over again.
+        await app.workers.wait_for_complete()
+        await pilot.pause()
     assert list(saves_dir.glob("*.toml")) == [autosaved]
     final = load_save(autosaved)
     assert final.ended == "abandoned" and final.end_tick == 40 and final.score is not None
 
+
+STRICT_SLO = """
+# A strict SLO that the LLM slowdown at 10-15 s pages on within seconds (FAST BURN at ~14.5 s):
+# these tests need pages in the first 30 s, and the drill's own SLOs page only at 38 s.
+[[slo]]
+name = "fast-answers"
+kind = "latency"
+target = 0.999
+threshold = "300ms"
+"""
 
 HINTS = """
 [[hints]]
@@ -303,7 +316,7 @@ text = "A hint on the gauges."
 
 async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by_then(tmp_path):
     drill_path = tmp_path / "replay-check.toml"
-    drill_path.write_text(DRILL_FILE.read_text() + HINTS)
+    drill_path.write_text(DRILL_FILE.read_text() + STRICT_SLO + HINTS)
     drill = load_drill(drill_path)
     app = BrownoutApp(drills=[drill], saves_dir=tmp_path / "saves", start_paused=True, tick_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
@@ -319,7 +332,7 @@ async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by
     assert list(played) == [0, 1], played
     assert played[0] == pytest.approx(5.0) and 10.0 < played[1] < 30.0
     assert len(symptoms) == 1 and "llm" in symptoms[0][1], symptoms  # the LLM slowdown, as noticed
-    assert len(alerts) >= 2 and alerts[0][1] == "ALERT", alerts
+    assert len(alerts) >= 1 and alerts[0][1] == "ALERT", alerts
 
     # The index pass re-judges the hints on the same samples the app took.
     replay = Replay.open(app.save_path)
