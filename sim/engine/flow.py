@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.codes import END_FAIL, QUERY, RUNNING, any_set
+from sim.engine.codes import END_FAIL, INF, QUERY, RUNNING, any_set
 from sim.engine.outcomes import Outcomes
 from sim.engine.pools import Pools
 from sim.engine.requests import RequestTable
@@ -20,8 +20,12 @@ class RequestFlow:
         self._pools = pools
         self._outcomes = outcomes
 
-    def advance_running(self, t0: float, t1: float) -> None:
-        """Process every transition due inside the tick, round after round."""
+    def advance_running(self, t0: float, t1: float, arrivals_from=lambda: INF) -> None:
+        """Process every transition due inside the tick, round after round.
+
+        `arrivals_from()` is the earliest time a request not yet started could start
+        (the pools grant nothing past it: such a request may come to a pool first).
+        """
         table = self._table
         for _ in range(100_000):
             # Free, queued and waiting rows have next_t = inf: find the few due rows
@@ -34,7 +38,7 @@ class RequestFlow:
                 self._end_queries(q_due)
             if seg_due.size:
                 self._end_segments(seg_due)
-            granted = self._pools.serve(t0, t1)
+            granted = self._pools.serve(t0, t1, arrivals_from())
             if not (q_due.size or seg_due.size or granted):
                 return
 

@@ -7,7 +7,7 @@ import heapq
 import attrs
 import numpy as np
 
-from sim.engine.codes import END_CONTINUE, END_FAIL, INF, POOL_WAIT, QUERY, R_DEPENDENCY, R_POOL_TIMEOUT, any_set, count
+from sim.engine.codes import END_CONTINUE, END_FAIL, INF, POOL_WAIT, QUERY, R_DEPENDENCY, RUNNING, R_POOL_TIMEOUT, any_set, count
 from sim.engine.dependencies import Dependencies
 from sim.engine.events import EventLog
 from sim.engine.outcomes import Outcomes
@@ -66,10 +66,16 @@ class Pools:
                 if isinstance(st, DbStep):
                     self._step_pool[ci, si] = self._pool_index[st.pool]
                     self._step_queries[ci, si] = st.queries
+        self._last_db_step = np.array(
+            [max((si for si, st in enumerate(c.plan) if isinstance(st, DbStep)), default=-1) for c in model.classes],
+            dtype=np.int64)
+        """By class: the last db step of its plan (-1: none); a request past it never waits for a connection again."""
         self._pool_route = np.tile(np.arange(len(self._pools), dtype=np.int64), (len(model.classes), 1))
         """[class, shared pool] -> the pool its db steps use (a bulkhead once one is active)."""
         self._pool_wait_possible = False
         """False only when no request waits for a connection (lets a round skip the pools)."""
+        self._held_back = False
+        """Whether the last `serve` held grants back for requests not yet started."""
         self._delayed: list[tuple[float, int, str, tuple]] = []
         self._delayed_seq = 0
 
@@ -164,14 +170,17 @@ class Pools:
         hw = table.hw
         return count((table.phase[:hw] == POOL_WAIT) & (table.pool[:hw] == pi))
 
-    def serve(self, t0: float, t1: float) -> bool:
+    def serve(self, t0: float, t1: float, arrivals_from: float = INF) -> bool:
         """Grant free connections FCFS; a waiter past its acquire timeout gives up.
 
         A pool decides only before its horizon: the earliest transition still to be
-        stepped in this tick (it may bring a waiter or return a connection), or the
-        earliest return of a connection granted here. Later grants and timeouts wait for
+        stepped in this tick (it may bring a waiter or return a connection), the earliest
+        return of a connection granted here, and `arrivals_from`, the earliest time a
+        request not yet started (queued for a slot, or a client retry on its way) could
+        start and so come to a pool ahead of a waiter. Later grants and timeouts wait for
         the next round, so each holds at its own time, whatever dt.
         """
+        self._held_back = False
         if not self._pool_wait_possible:
             return False
         table = self._table
@@ -180,11 +189,17 @@ class Pools:
         if waiting.size == 0:
             self._pool_wait_possible = False
             return False
-        horizon = min(t1, table.next_transition())
+        # A waiter there before such a request keeps its turn: a grant at arrivals_from
+        # itself is still decided here.
+        horizon = self._next_pool_event(t1)
+        not_started = float(np.nextafter(arrivals_from, INF))
+        if not_started < horizon:
+            horizon = not_started
+            self._held_back = True
         granted_any = False
         wp = table.pool[waiting]
         lo, hi = int(wp.min()), int(wp.max())
-        for pi in ([lo] if lo == hi else np.unique(wp).tolist()):
+        for pi in ([lo] if lo == hi else present(wp, lo)):
             pool = self._pools[pi]
             rows = waiting[wp == pi]
             patience = INF if pool.acquire_timeout_s is None else pool.acquire_timeout_s
@@ -210,6 +225,43 @@ class Pools:
                     gone = gone[np.argsort(deadline[gone], kind="stable")]
                     self._outcomes.finish(rows[gone], deadline[gone], ok=False, reasons=np.full(gone.size, R_POOL_TIMEOUT))
         return granted_any
+
+    def _next_pool_event(self, t1: float) -> float:
+        """The earliest transition before t1 that may bring a waiter to a pool or a
+        connection back (t1 if none): a query's end, or the end of a segment of a
+        request with a db step still ahead. Other transitions cannot change a grant."""
+        table = self._table
+        due = (table.next_t[: table.hw] < t1).nonzero()[0]
+        if due.size == 0:
+            return t1
+        phase = table.phase[due]
+        relevant = (phase == QUERY) | ((phase == RUNNING) & (table.stepi[due] <= self._last_db_step[table.cls[due]]))
+        return float(table.next_t[due[relevant]].min()) if any_set(relevant) else t1
+
+    def earliest_grant(self) -> float:
+        """The earliest time a connection not yet decided could be granted (inf if none):
+        the tick goes on while one is due before it ends."""
+        if not (self._pool_wait_possible and self._held_back):
+            # Every grant due before the horizon the tick's transitions set was decided.
+            return INF
+        table = self._table
+        hw = table.hw
+        phase, pool_of = table.phase[:hw], table.pool[:hw]
+        waiting = (phase == POOL_WAIT).nonzero()[0]
+        if waiting.size == 0:
+            return INF
+        querying = (phase == QUERY).nonzero()[0]
+        earliest = INF
+        wp = pool_of[waiting]
+        for pi in present(wp, int(wp.min())):
+            pool = self._pools[pi]
+            if pool.free_times:
+                conn = min(pool.free_times)
+            else:
+                back = table.next_t[querying[pool_of[querying] == pi]]
+                conn = float(back.min()) if back.size else INF
+            earliest = min(earliest, max(conn, float(table.wait_t[waiting[wp == pi]].min())))
+        return earliest
 
     def _fcfs_grants(self, rows: np.ndarray, free: list, patience: float, t0: float, t1: float) -> tuple[list, list]:
         """Hand the free connections (sorted times) to waiting `rows` in FCFS order.
@@ -265,7 +317,13 @@ class Pools:
         kept = rows.size
         if kept > 1:
             first_back = np.minimum.accumulate(back)
-            late = (start[1:] >= first_back[:-1]).nonzero()[0]
+            late = start[1:] >= first_back[:-1]
+            if dep.knee <= 0 or active <= dep.knee:
+                # Below the knee every query of the batch runs at full speed whatever the
+                # overlap, and a grant made the moment its waiter came is not moved by a
+                # connection coming back sooner: only a grant that waited is.
+                late &= start[1:] > table.wait_t[rows[1:]]
+            late = late.nonzero()[0]
             if late.size:
                 kept = int(late[0]) + 1
                 rows, back, err, n_q = rows[:kept], back[:kept], err[:kept], n_q[:kept]
@@ -304,7 +362,7 @@ class Pools:
         t = table.next_t[rows]
         pools = table.pool[rows]
         lo, hi = int(pools.min()), int(pools.max())
-        for pi in ([lo] if lo == hi else np.unique(pools).tolist()):
+        for pi in ([lo] if lo == hi else present(pools, lo)):
             sel = pools == pi
             pool = self._pools[pi]
             n = count(sel)
@@ -386,3 +444,9 @@ def scan_grants(wait_all: np.ndarray, order: np.ndarray, free: list, patience: f
         start.append(s)
         fi += 1
     return take, start, fi >= len(free)
+
+
+def present(indices: np.ndarray, lo: int) -> list[int]:
+    """The distinct values of small non-negative `indices` (>= lo), ascending: a count per
+    value is far cheaper than sorting thousands of waiters."""
+    return (np.flatnonzero(np.bincount(indices - lo)) + lo).tolist()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.engine.codes import any_set
+from sim.engine.codes import INF, any_set
 from sim.model.spec import RetryPolicy
 
 
@@ -62,6 +62,13 @@ class ClientRetries:
     def due_before(self, t1: float) -> bool:
         """Whether a retry scheduled since the last `take_due` falls due before t1."""
         return any(any_set(times < t1) for times, _, _ in self._retry_new)
+
+    def earliest(self, not_before: float) -> float:
+        """When the first retry not yet arrived arrives (not before `not_before`; inf if none)."""
+        times = [float(x[0].min()) for x in self._retry_new if x[0].size]
+        if self._retry_t.size:
+            times.append(float(self._retry_t.min()))
+        return max(min(times), not_before) if times else INF
 
     def take_due(self, t1: float, not_before: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
         """The retries that arrive before t1 (times, classes, attempts), no longer pending.

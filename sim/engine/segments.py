@@ -97,7 +97,7 @@ class Plans:
         if lo == hi:
             self._draw_group(*divmod(lo, 64), np.arange(n), seg)
             return seg
-        for k in np.unique(key).tolist():
+        for k in (np.flatnonzero(np.bincount(key - lo)) + lo).tolist():
             ci, si = divmod(k, 64)
             self._draw_group(ci, si, (key == k).nonzero()[0], seg)
         return seg

@@ -268,14 +268,21 @@ class Simulation:
     def _run_tick(self, t0: float, t1: float) -> None:
         """Steps 3 to 5: arrivals; transitions and the slot queue, round after round; deadlines."""
         self.ingress.admit_arrivals(t0, t1)
+        queue, retries, pools = self.queue, self.retries, self.pools
+
+        def arrivals_from() -> float:
+            return min(queue.undecided_from, retries.earliest(queue.committed_t))
+
         for _ in range(100_000):
-            self.flow.advance_running(t0, t1)
+            self.flow.advance_running(t0, t1, arrivals_from)
             # Every transition before t1 is stepped: clients past their deadline give up
             # now, and retries due inside the tick arrive at their own time.
             self.outcomes.expire_clients(t1)
             self.ingress.enter([], [], [], t1)
-            # Only work started just now can still change phase inside this tick.
-            if self.queue.serve(t0, t1) >= t1 and not self.retries.due_before(t1):
+            # Only work started just now, and grants the pools held back for requests not
+            # yet started, can still change phase inside this tick.
+            if (queue.serve(t0, t1) >= t1 and not retries.due_before(t1)
+                    and pools.earliest_grant() >= t1):
                 break
         self.outcomes.expire_clients(t1)
 

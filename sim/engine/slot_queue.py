@@ -35,6 +35,8 @@ class SlotQueue:
         """Rows that arrived this tick and have not yet met the rate limiter and queue limit, in time order."""
         self.committed_t = 0.0
         """This tick's decisions are taken up to here (see `serve`)."""
+        self.undecided_from = 0.0
+        """The earliest time a request waiting here or pending could still start."""
 
     @property
     def depth(self) -> int:
@@ -43,6 +45,7 @@ class SlotQueue:
     def begin_tick(self, t0: float) -> None:
         """No decision of the tick starting at t0 is taken yet."""
         self.committed_t = t0
+        self.undecided_from = t0
 
     def arrive(self, rows: np.ndarray) -> None:
         """Arrivals (time order) wait to be reached by the next `serve`, behind the pending ones."""
@@ -68,7 +71,11 @@ class SlotQueue:
         Decisions are taken only before the horizon: the earliest moment a slot could come
         free that the heap does not know of yet (work started here that goes on to a pool
         or another segment inside the tick). The tick steps that work and calls again, so
-        every start, refusal and departure holds at its own time, whatever dt.
+        every start, refusal and departure holds at its own time, whatever dt. An arrival
+        that finds a slot free starts even past the horizon: a slot freed earlier would not
+        change that. (One approximation is left: a request waiting for a connection that a
+        pool grants only in a later round, because this scan's starts may reach the pool
+        first, and that then ends inside the horizon, frees its slot unseen by this scan.)
         """
         table = self._table
         queue, pending = self._queue, self._pending
@@ -76,6 +83,7 @@ class SlotQueue:
         cand = np.concatenate((queue, pending)) if pending.size else queue
         n = cand.size
         if n == 0:
+            self.undecided_from = INF
             return INF
         limit = self.limit
         limiter = self._limiter
@@ -91,6 +99,7 @@ class SlotQueue:
             if early.size >= n:
                 self._pending = pending[:0]
                 self.committed_t = max(self.committed_t, float(table.wait_t[cand[-1]]))
+                self.undecided_from = INF
                 rows = cand
                 if rate_limited:
                     ok = np.array(limiter.take(table.wait_t[rows].tolist()), dtype=bool)
@@ -108,6 +117,9 @@ class SlotQueue:
         free = list(zip(np.maximum(self._slots.free_times(idle), t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
         horizon = t1
+        hard = t1
+        """No decision at all past here: a client retry may arrive then."""
+        last_w = t0
         # Segments of the candidates are drawn ahead in growing chunks. The draw does
         # not depend on where inside the tick the segment starts, so this is the same
         # as drawing when service starts.
@@ -140,9 +152,13 @@ class SlotQueue:
             w, dl = waits[i], deadlines[i]
             ft = free[0][0] if free else INF
             start = w if w > ft else ft
-            if start >= horizon:
+            if start >= horizon and (start > w or start >= hard):
+                # A slot the heap does not know of yet only matters to an arrival that
+                # would wait; one that finds a slot free starts at its own time either way,
+                # unless a client retry it cannot see yet may arrive before it.
                 stop = i
                 break
+            last_w = w
             if i >= n_old:
                 if rate_limited:
                     tokens = min(burst, tokens + (w - last) * rate)
@@ -182,9 +198,11 @@ class SlotQueue:
                     heappush(free, (end, -1, s))
                 elif end < horizon:
                     horizon = end
-            if dl < end and dl < horizon and may_retry[i]:
+            if dl < end and dl < hard and may_retry[i]:
                 # Its client gives up at dl and retries: a new arrival the heap cannot see.
-                horizon = dl
+                hard = dl
+                if dl < horizon:
+                    horizon = dl
         # Candidates not reached wait past the horizon (no slot frees before it): the
         # departures and refusals due before it are still decided here, at their times.
         proc_end = n
@@ -233,7 +251,7 @@ class SlotQueue:
                     if dl < horizon:
                         leave_pos.append(p0 + j)
         limiter.tokens, limiter.last_t = tokens, last
-        self.committed_t = horizon
+        self.committed_t = max(horizon, last_w)
         if limited_pos:
             self._reject_queued(cand[np.array(limited_pos)], J_RATELIMIT)
         if reject_pos:
@@ -257,6 +275,7 @@ class SlotQueue:
                 taken[np.array(chosen)] = True
         self._queue = cand[:proc_end][~taken]
         self._pending = cand[proc_end:]
+        self.undecided_from = horizon if (self._queue.size or self._pending.size) else INF
         return min(earliest, horizon) if horizon < t1 else earliest
 
     def _reject_queued(self, rows: np.ndarray, reason: int) -> None:
