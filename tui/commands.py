@@ -58,6 +58,10 @@ MITIGATIONS = (
     Mitigation("b", "bulkhead.set", "Bulk", "Give a class its own connection pool (a bulkhead)."),
     Mitigation("f", "fallback.set", "Fback", "Serve a degraded answer instead of calling a dependency."),
     Mitigation("x", "worker.restart", "Rst", "Restart a worker: frees its memory, drops what it serves."),
+    Mitigation("d", "deploy.rollback", "Rollbk", "Roll back the deploy that broke things (takes its rollout)."),
+    Mitigation("e", "flag.set", "Flag", "Turn an expensive feature off or on (lesser answers cost score)."),
+    Mitigation("k", "cache.coalesce", "Coalsc", "Cache request coalescing: one database fetch per missing key."),
+    Mitigation("v", "cache.serve_stale", "Stale", "Serve stale cache copies on a miss (stale answers cost score)."),
 )
 """Every action of sim.model.spec.ACTION_NAMES, in the order the footer and help show them."""
 
