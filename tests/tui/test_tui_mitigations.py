@@ -69,12 +69,14 @@ async def test_key_applies_action(mitigation, tmp_path):
         assert sim.action_log[-1].name == mitigation.action
         delay = action_delay(sim, sim.action_log[-1])
         if delay > 0:
-            # Sent, on its way: the log says when it lands, and it lands then.
+            # Sent, on its way: the log says when it lands (tests/sim/test_ops_actions.py: it lands then).
             pending = [e for e in sim.events if e.kind == "action_pending"]
             assert pending and "takes effect in ~" in pending[-1].message
             assert not applied(sim)
-            await step(pilot, int(round(delay / sim.dt_s)) + 1)
-        assert applied(sim), f"{mitigation.action} did not take effect"
+            (due, action), = sim.pending_actions.waiting()
+            assert (due, action.name) == (pytest.approx(sim.action_log[-1].t_s + delay), mitigation.action)
+        else:
+            assert applied(sim), f"{mitigation.action} did not take effect"
         refused = [e for e in sim.events if e.kind == "action_refused"]
         assert refused == []
 
