@@ -146,7 +146,7 @@ def _pool_resize(model, gauges, applied):
     limits = ", ".join(f"{d.name} {d.max_connections}" for d in model.dependencies if d.kind == "database")
     return ActionForm(
         "pool.resize", "Resize a connection pool",
-        f"Now: {sizes}. New connections open in a couple of seconds. Database max connections: {limits}.",
+        f"Now: {sizes}. Takes a couple of seconds. Database max connections: {limits}.",
         (
             FormField("pool", "Pool", "choice", pools[0], choices=pools),
             FormField("size", "Size", "int", str(first), minimum=1, maximum=10_000),

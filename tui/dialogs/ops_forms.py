@@ -65,7 +65,7 @@ def flag_set(model: ModelSpec, gauges: Gauges, applied: tuple[Action, ...], fiel
         f"{first.cost:g} of a bad event in the score.",
         (
             field("flag", "Feature", "choice", first.name, choices=names),
-            field("enabled", "Feature", "choice", "on" if states[first.name] else "off", choices=("on", "off")),
+            field("enabled", "State", "choice", "on" if states[first.name] else "off", choices=("on", "off")),
         ),
     )
 
