@@ -41,7 +41,7 @@ class Faults:
             if active != self._fault_active[i]:
                 self._fault_active[i] = active
                 changed = True
-                self._fault_edge(f, active, t0)
+                self._fault_edge(f, active, t0, min(f.end_s, self._rolled_back_at[i]))
         if changed or t0 == 0:
             self._recompute_fault_effects()
         self._workers.leak(self._clock.dt_s)
@@ -62,7 +62,7 @@ class Faults:
             if f.deploy == deploy:
                 self._rolled_back_at[i] = min(self._rolled_back_at[i], t0)
 
-    def _fault_edge(self, f: Fault, starting: bool, t0: float) -> None:
+    def _fault_edge(self, f: Fault, starting: bool, t0: float, end_s: float) -> None:
         word = "starts" if starting else "ends"
         if starting and f.deploy:
             # A deploy is something the on-call sees in the deploy log, unlike the fault it causes.
@@ -75,7 +75,8 @@ class Faults:
                 for w in self._slots.newest_up(f.count):
                     self._workers.kill(w, t0, R_WORKER_LOST, INF if f.duration_s is None else f.end_s, "lost")
             else:
-                self._slots.bring_back_at(f.end_s, t0)
+                # end_s: the scripted end, or the rollback that ended it sooner.
+                self._slots.bring_back_at(end_s, t0)
 
     def _recompute_fault_effects(self) -> None:
         self._deps.clear_fault_effects()
