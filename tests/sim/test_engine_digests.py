@@ -126,15 +126,16 @@ def _every_feature_model():
     ), priority=0, timeout_s=3.0,
         arrivals=ArrivalProfile(kind="pulses", rate_rps=4, to_rps=20, start_s=2, period_s=6, width_s=2))
     faults = (
-        Fault(at_s=2, target="db", kind="slow", duration_s=4, factor=3.0, add_s=0.002, deploy="db-proxy v9"),
+        Fault(at_s=2, target="db", kind="slow", duration_s=4, factor=3.0, add_s=0.002),
         Fault(at_s=3, target="api", kind="errors", duration_s=3, rate=0.6),
         Fault(at_s=4, target="auth", kind="down", duration_s=1.5),
         Fault(at_s=7, target="api", kind="blackhole", duration_s=2),
         Fault(at_s=5, target="db", kind="latency_pulses", duration_s=6, period_s=2, width_s=0.5, add_s=0.02),
-        Fault(at_s=9, target="api", kind="packet_loss", duration_s=3, rate=0.2, retransmit_s=0.2),
+        Fault(at_s=9, target="api", kind="packet_loss", duration_s=3, rate=0.2, retransmit_s=0.2,
+              deploy="api-gw v9"),
         Fault(at_s=6, target="pages", kind="cache_flush", hit_ratio=0.1),
         Fault(at_s=8, target="web", kind="traffic", duration_s=3, factor=2.5),
-        Fault(at_s=1, target="service", kind="memory_leak", duration_s=12, mb_per_s=40),
+        Fault(at_s=1, target="service", kind="memory_leak", duration_s=12, mb_per_s=60),
         Fault(at_s=11, target="service", kind="lose_workers", duration_s=3, count=1),
     )
     spec = model(
@@ -178,13 +179,13 @@ EVERY_ACTION = (
     act(11.0, "breaker.auto", dependency="api"),
     act(11.0, "fallback.set", dependency="api", enabled="yes"),  # refused: not a bool
     act(11.5, "no.such_action"),  # refused: unknown
-    act(1.5, "deploy.rollback"),  # refused: the deploy has not gone out
-    act(2.5, "deploy.rollback"),
-    act(3.0, "flag.set", flag="related", enabled=False),
-    act(3.0, "flag.set", flag="nope", enabled=False),  # refused: unknown flag
+    act(8.5, "deploy.rollback"),  # refused: the deploy has not gone out
+    act(9.5, "deploy.rollback"),
+    act(8.0, "flag.set", flag="related", enabled=False),
+    act(8.0, "flag.set", flag="nope", enabled=False),  # refused: unknown flag
     act(6.2, "cache.coalesce", cache="pages"),
     act(6.4, "cache.serve_stale", cache="pages"),
-    act(9.0, "flag.set", flag="related", enabled=True),
+    act(10.5, "flag.set", flag="related", enabled=True),
     act(10.0, "cache.serve_stale", cache="pages", enabled=False),
 )
 MODEL_SEEDS = (7, 8)
@@ -253,15 +254,17 @@ def test_every_feature_model_exercises_every_fault_and_action():
     assert {f.kind for f in spec.faults} == set(FAULT_KINDS)
     assert {a.name for a in EVERY_ACTION} >= set(HANDLERS)
     sim = Simulation(spec, MODEL_SEEDS[0])
-    for action in EVERY_ACTION:
+    for action in sorted(EVERY_ACTION, key=lambda a: a.t_s):
         sim.run_until(action.t_s)
         sim.apply(action)
     sim.run_until(MODEL_UNTIL_S)
     kinds = {e.kind for e in sim.events}
-    assert {"action_applied", "action_refused", "fault_start", "fault_end", "breaker", "oom", "worker_down",
-            "worker_up"} <= kinds, kinds
+    assert {"action_applied", "action_refused", "action_pending", "fault_start", "fault_end", "breaker", "oom",
+            "worker_down", "worker_up", "deploy"} <= kinds, kinds
     refused = [e for e in sim.events if e.kind == "action_refused"]
-    assert len(refused) == 5, [e.message for e in refused]
+    assert len(refused) == 7, [e.message for e in refused]
+    # Every delayed action landed inside the run.
+    assert sim.pending_actions.waiting() == ()
 
 
 @pytest.mark.long_run
