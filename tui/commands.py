@@ -32,6 +32,8 @@ class Mitigation:
     """Short footer text."""
     help: str
     """One sentence: what it does and what it costs."""
+    footer: bool = True
+    """Shown in the footer (the later ones live in help and the palette: the footer is full at 80 columns)."""
 
     @property
     def binding_id(self) -> str:
@@ -41,7 +43,7 @@ class Mitigation:
         """The screen binding: runs `mitigate('<action>')` on the incident screen."""
         group = BREAKER_GROUP if self.action.startswith("breaker.") else None
         return Binding(self.key, f"mitigate('{self.action}')", self.label, id=self.binding_id, tooltip=self.help,
-                       group=group)
+                       group=group, show=self.footer)
 
 
 MITIGATIONS = (
@@ -52,12 +54,20 @@ MITIGATIONS = (
     Mitigation("s", "shed.set", "Shed", "Shed a fraction of arrivals (spends availability to save latency)."),
     Mitigation("l", "queue.set_limit", "Queue", "Bound the request queue: reject early instead of buffering."),
     Mitigation("t", "timeout.set", "T/O", "Set a dependency call timeout: bounds how long a call holds a worker."),
-    Mitigation("r", "retry.set", "Retry", "Change a class's client retries and backoff."),
+    Mitigation("r", "retry.set", "Retry", "Change clients' retries and backoff (ships a client config)."),
     Mitigation("g", "ratelimit.set", "Rate", "Rate-limit arrivals with a token bucket (0 turns it off)."),
     Mitigation("w", "workers.scale", "Wkrs", "Scale the worker count (new workers warm up first; costs capacity)."),
     Mitigation("b", "bulkhead.set", "Bulk", "Give a class its own connection pool (a bulkhead)."),
-    Mitigation("f", "fallback.set", "Fback", "Serve a degraded answer instead of calling a dependency."),
+    Mitigation("f", "fallback.set", "Fback", "Fall back when a dependency call fails: a degraded answer, not an error."),
     Mitigation("x", "worker.restart", "Rst", "Restart a worker: frees its memory, drops what it serves."),
+    Mitigation("d", "deploy.rollback", "Rollbk",
+               "Roll back the deploy that broke things (takes its rollout).", footer=False),
+    Mitigation("e", "flag.set", "Flag",
+               "Turn an expensive feature off or on (lesser answers cost score).", footer=False),
+    Mitigation("k", "cache.coalesce", "Coalsc",
+               "Cache request coalescing: one database fetch per missing key.", footer=False),
+    Mitigation("v", "cache.serve_stale", "Stale",
+               "Serve stale cache copies on a miss (stale answers cost score).", footer=False),
 )
 """Every action of sim.model.spec.ACTION_NAMES, in the order the footer and help show them."""
 

@@ -63,9 +63,11 @@ EVENT_TAGS = {
     "action_applied": ("ACTION", "ok"),
     "action_pending": ("PENDING", "warn"),
     "action_refused": ("REFUSED", "crit"),
+    "deploy": ("DEPLOY", "warn"),
 }
 """How engine events show in the log. Fault start/end are not shown: the
-`SymptomWatch` reports what the operator can see instead."""
+`SymptomWatch` reports what the operator can see instead; a deploy is seen (the
+deploy log), so it shows when it goes out."""
 
 
 @attrs.frozen

@@ -16,12 +16,40 @@ class Caches:
         self._cache_index = {c.name: i for i, c in enumerate(caches)}
         self._cache_hit = np.array([c.hit_ratio for c in caches], dtype=float)
         self._cache_misses = np.zeros(len(caches))
+        # Operator switches (cache.coalesce, cache.serve_stale), per cache.
+        self._coalesce = [False] * len(caches)
+        self._serve_stale = [False] * len(caches)
 
     def __len__(self) -> int:
         return len(self._caches)
 
     def index(self, name: str) -> int:
         return self._cache_index[name]
+
+    def find(self, name: str) -> int | None:
+        """The index of cache `name` (None: no such cache)."""
+        return self._cache_index.get(name)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(self._cache_index)
+
+    def spec(self, c: int) -> CacheSpec:
+        return self._caches[c]
+
+    def coalescing(self, c: int) -> bool:
+        return self._coalesce[c]
+
+    def serving_stale(self, c: int) -> bool:
+        return self._serve_stale[c]
+
+    def set_coalescing(self, c: int, enabled: bool) -> None:
+        """Request coalescing: a miss for a key already being fetched waits for that fetch."""
+        self._coalesce[c] = enabled
+
+    def set_serve_stale(self, c: int, enabled: bool) -> None:
+        """Serve-stale: a miss with an expired copy at hand is answered with it (degraded)."""
+        self._serve_stale[c] = enabled
 
     def hit_ratio(self, c: int) -> float:
         """Cache c's hit ratio now (a numpy float: draws compare against it)."""

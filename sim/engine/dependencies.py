@@ -169,9 +169,8 @@ class Dependencies:
         ds = self._dep_state[di]
         dep = self._deps[di]
         n = live.size
-        if ds.fallback:
-            seg.degraded[live] = True
-            return none
+        # A fallback does not stop the calls: the service still asks the dependency and
+        # degrades only the answers whose call failed, timed out or met an open breaker.
         state = self.breaker_seen(di)
         allowed = np.ones(n, dtype=bool)
         probe = np.zeros(n, dtype=bool)
@@ -214,7 +213,7 @@ class Dependencies:
         failed_mask = ~ok
         if not any_set(failed_mask):
             return none
-        if st.fallback:
+        if st.fallback or ds.fallback:
             seg.degraded[live[failed_mask]] = True
             return none
         why = np.where(allowed[failed_mask], R_DEPENDENCY, R_BREAKER).astype(np.int8)

@@ -12,6 +12,7 @@ import numpy as np
 from sim.engine.caches import Caches
 from sim.engine.codes import END_CONTINUE, END_FAIL, RUNNING, any_set, count
 from sim.engine.dependencies import Dependencies
+from sim.engine.flags import Flags
 from sim.engine.requests import RequestTable
 from sim.engine.workers import Workers
 from sim.model.distributions import sample
@@ -47,13 +48,26 @@ class Plans:
     """Each class's plan; draws and starts segments of it."""
 
     def __init__(self, model: ModelSpec, table: RequestTable, deps: Dependencies, caches: Caches,
-                 workers: Workers, rng_service: np.random.Generator):
+                 workers: Workers, rng_service: np.random.Generator, flags: Flags):
         self._classes = model.classes
         self._table = table
         self._deps = deps
         self._caches = caches
         self._workers = workers
         self._rng_service = rng_service
+        self._flags = flags
+        # What a coalesced miss waits for: the fetch after its cache step (the next query or call).
+        self._fill = {}
+        databases = {p.name: p.database for p in model.pools}
+        latency = {d.name: d.latency for d in model.dependencies}
+        for ci, cls in enumerate(model.classes):
+            for si, st in enumerate(cls.plan):
+                if isinstance(st, CacheStep):
+                    nxt = next((x for x in cls.plan[si + 1:] if isinstance(x, (DbStep, CallStep))), None)
+                    if isinstance(nxt, DbStep) and nxt.pool in databases:
+                        self._fill[ci, si] = (latency[databases[nxt.pool]], nxt.queries)
+                    elif isinstance(nxt, CallStep):
+                        self._fill[ci, si] = (latency[nxt.dependency], 1)
         n_cls = len(model.classes)
         self._plan_len = np.array([len(c.plan) for c in model.classes], dtype=np.int64)
         longest = int(self._plan_len.max()) if n_cls else 0
@@ -127,12 +141,20 @@ class Plans:
             elif isinstance(st, CacheStep):
                 c = self._caches.index(st.cache)
                 hit = self._rng_service.random(live.size) < self._caches.hit_ratio(c)
-                seg.cache_miss[live[~hit], c] += 1
-                done = live[hit]
-                seg.next_step[done] = len(plan)
-                seg.ends_plan[done] = True
-                live = live[~hit]
+                if not any_set(~hit) or not (self._caches.coalescing(c) or self._caches.serving_stale(c)):
+                    seg.cache_miss[live[~hit], c] += 1
+                    done = live[hit]
+                    seg.next_step[done] = len(plan)
+                    seg.ends_plan[done] = True
+                    live = live[~hit]
+                else:
+                    live = self._answer_misses(ci, j, c, live, hit, seg, len(plan))
             elif isinstance(st, CallStep):
+                if st.feature and self._flags.is_off(st.feature):
+                    # The feature is turned off: no call, a lesser answer.
+                    seg.degraded[live] = True
+                    j += 1
+                    continue
                 failed, why = self._deps.draw_calls(st, live, seg)
                 if failed.size:
                     seg.end_kind[failed] = END_FAIL
@@ -144,6 +166,35 @@ class Plans:
         seg.next_step[live] = j
         if j >= len(plan):
             seg.ends_plan[live] = True
+
+    def _answer_misses(self, ci: int, si: int, c: int, live: np.ndarray, hit: np.ndarray, seg: Segment,
+                       plan_len: int) -> np.ndarray:
+        """Cache misses under serve-stale and coalescing; returns the rows that still fetch.
+
+        A stale copy answers at once (degraded). A duplicate miss waits for the fetch already
+        under way (one draw of the fetch's normal latency: the leader's own wait for a
+        connection is not modelled) and does not refill the cache: only the fetch does.
+        """
+        spec = self._caches.spec(c)
+        miss = live[~hit]
+        u = self._rng_service.random(miss.size)
+        stale = (u < spec.stale_ratio) if self._caches.serving_stale(c) else np.zeros(miss.size, dtype=bool)
+        rest = 1.0 - spec.stale_ratio if self._caches.serving_stale(c) else 1.0
+        low = spec.stale_ratio if self._caches.serving_stale(c) else 0.0
+        coalesced = ~stale & (u < low + rest * spec.duplicate_misses) if self._caches.coalescing(c) \
+            else np.zeros(miss.size, dtype=bool)
+        fill = self._fill.get((ci, si))
+        if fill is not None and any_set(coalesced):
+            dist, queries = fill
+            waiters = miss[coalesced]
+            seg.dur[waiters] += sum(sample(dist, self._rng_service, waiters.size) for _ in range(queries))
+        seg.degraded[miss[stale]] = True
+        fetch = miss[~stale & ~coalesced]
+        seg.cache_miss[fetch, c] += 1
+        done = np.concatenate([live[hit], miss[stale | coalesced]])
+        seg.next_step[done] = plan_len
+        seg.ends_plan[done] = True
+        return fetch
 
     def start(self, rows: np.ndarray, start_t: np.ndarray, seg: Segment, pos: np.ndarray | None = None) -> None:
         """Rows begin the segments drawn for them (positions `pos` of the draw, sorted)."""

@@ -36,16 +36,18 @@ import math
 
 import numpy as np
 
-from sim.engine.actions import apply_action
+from sim.engine.actions import apply_action, apply_due
 from sim.engine.caches import Caches
 from sim.engine.clock import Clock
 from sim.engine.dependencies import Dependencies
 from sim.engine.events import EventLog
 from sim.engine.faults import Faults
+from sim.engine.flags import Flags
 from sim.engine.flow import RequestFlow
 from sim.engine.ingress import Ingress
 from sim.engine.metrics import Metrics
 from sim.engine.outcomes import Outcomes
+from sim.engine.pending import PendingActions
 from sim.engine.pools import Pools
 from sim.engine.ratelimit import RateLimiter
 from sim.engine.requests import RequestTable
@@ -95,7 +97,8 @@ class Simulation:
         self.deps = Dependencies(model, self.clock, rng_service, rng_errors, self.event_log)
         self.pools = Pools(model, self.table, self.deps, self.outcomes, self.event_log)
         self.workers = Workers(model, self.table, self.slots, self.pools, self.outcomes, self.event_log)
-        self.plans = Plans(model, self.table, self.deps, self.caches, self.workers, rng_service)
+        self.flags = Flags(model)
+        self.plans = Plans(model, self.table, self.deps, self.caches, self.workers, rng_service, self.flags)
         rl = model.service.ratelimit
         self.limiter = RateLimiter(rl.rate_rps if rl else None, rl.burst if rl else 0.0)
         self.queue = SlotQueue(model.service.queue_limit, self.table, self.slots, self.plans, self.outcomes,
@@ -108,6 +111,8 @@ class Simulation:
 
         # Operator actions.
         self._pending_actions: list[Action] = []
+        self.pending_actions = PendingActions()
+        """Actions sent and on their way (`sim.model.delays`)."""
         self._action_log: list[Action] = []
 
         self.history = self.metrics.new_history(history_ticks, len(self.pools), len(self.deps))
@@ -256,6 +261,10 @@ class Simulation:
         """Steps 1 and 2: actions and delayed effects; faults, workers, breakers."""
         self.metrics.begin_tick(self.history)
         self.pools.run_delayed(t0)
+        for action in self.pending_actions.due(t0):
+            error = apply_due(self, action, t0)
+            if error:
+                self.event_log.add(t0, "action_refused", f"{action.name} refused: {error}", action.name)
         if self._pending_actions:
             pending, self._pending_actions = self._pending_actions, []
             for action in pending:

@@ -119,7 +119,7 @@ class Event:
     t_s: float
     kind: str
     """fault_start | fault_end | breaker | oom | worker_down | worker_up |
-    action_applied | action_refused | action_pending"""
+    action_applied | action_refused | action_pending | deploy"""
     message: str
     subject: str = ""
     """What it is about: a dependency, pool, worker index or action name."""

@@ -146,6 +146,9 @@ class CallStep:
     retries: int = attrs.field(default=0, validator=_nonneg)
     backoff_s: float = attrs.field(default=0.0, validator=_nonneg)
     fallback: bool = False
+    feature: str = ""
+    """The feature flag this call serves ("" : none). With the flag off the call is skipped
+    and the answer is degraded (the drill prices it in `[flags.NAME]`)."""
 
 
 @attrs.frozen
@@ -230,6 +233,14 @@ class CacheSpec:
     name: str
     hit_ratio: float = attrs.field(validator=_fraction)
     warm_requests: float = attrs.field(default=1000.0, validator=_pos)
+    duplicate_misses: float = attrs.field(default=0.0, validator=_fraction)
+    """Share of misses asking for a key another request is already fetching (hot keys after
+    a flush): with request coalescing (`cache.coalesce`) they wait for that fetch instead."""
+    stale_ratio: float = attrs.field(default=0.0, validator=_fraction)
+    """Share of misses for which the cache still holds an expired or previous-version copy:
+    with serve-stale (`cache.serve_stale`) they are answered with it, degraded."""
+    stale_cost: float = attrs.field(default=0.0, validator=_fraction)
+    """Bad events one stale answer costs in the score (0-1)."""
 
 
 @attrs.frozen
@@ -302,10 +313,23 @@ class Fault:
     hit_ratio: float = attrs.field(default=0.0, validator=_fraction)
     mb_per_s: float = attrs.field(default=0.0, validator=_nonneg)
     count: int = attrs.field(default=0, validator=_nonneg)
+    deploy: str = ""
+    """The deploy that caused this fault ("": none). `deploy.rollback` ends it once the
+    previous version has rolled out."""
 
     @property
     def end_s(self) -> float:
         return float("inf") if self.duration_s is None else self.at_s + self.duration_s
+
+
+@attrs.frozen
+class FeatureFlag:
+    """A feature the operator can turn off (`flag.set`): the call steps marked with it are
+    skipped and their answers degraded, each costing `cost` bad events in the score."""
+
+    name: str
+    cost: float = attrs.field(default=0.5, validator=_fraction)
+    description: str = ""
 
 
 @attrs.frozen
@@ -319,6 +343,9 @@ class ModelSpec:
     caches: tuple[CacheSpec, ...] = ()
     faults: tuple[Fault, ...] = ()
     dt_s: float = attrs.field(default=0.05, validator=_pos)
+    flags: tuple[FeatureFlag, ...] = ()
+    action_delays: tuple[tuple[str, float], ...] = ()
+    """(action name, seconds) overriding `sim.model.delays.ACTION_DELAYS_S` for this drill."""
 
 
 def _freeze_args(value) -> tuple[tuple[str, object], ...]:
@@ -335,7 +362,9 @@ class Action:
     shed.set(fraction, mode="random"|"priority"), queue.set_limit(limit; 0 = unbounded... see engine),
     timeout.set(dependency, timeout_s), retry.set(dependency | class, retries, backoff_s),
     ratelimit.set(rate_rps, burst; rate_rps 0 turns it off), workers.scale(workers),
-    bulkhead.set(class, pool, size), fallback.set(dependency, enabled), worker.restart(worker).
+    bulkhead.set(class, pool, size), fallback.set(dependency, enabled), worker.restart(worker),
+    deploy.rollback(), flag.set(flag, enabled), cache.coalesce(cache, enabled),
+    cache.serve_stale(cache, enabled). Each takes hold after its delay (`sim.model.delays`).
     """
 
     t_s: float
@@ -357,4 +386,5 @@ ACTION_NAMES = (
     "pool.resize", "breaker.force_open", "breaker.force_close", "breaker.auto",
     "shed.set", "queue.set_limit", "timeout.set", "retry.set", "ratelimit.set",
     "workers.scale", "bulkhead.set", "fallback.set", "worker.restart",
+    "deploy.rollback", "flag.set", "cache.coalesce", "cache.serve_stale",
 )

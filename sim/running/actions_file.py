@@ -65,6 +65,10 @@ ACTION_ARGS: dict[str, tuple[ArgSpec, ...]] = {
     "bulkhead.set": (ArgSpec("class", "class"), ArgSpec("pool", "pool"), ArgSpec("size", "int", low=0)),
     "fallback.set": (ArgSpec("dependency", "dependency"), ArgSpec("enabled", "bool", required=False)),
     "worker.restart": (ArgSpec("worker", "int", required=False, low=0),),
+    "deploy.rollback": (ArgSpec("deploy", "name", required=False),),
+    "flag.set": (ArgSpec("flag", "name"), ArgSpec("enabled", "bool")),
+    "cache.coalesce": (ArgSpec("cache", "name"), ArgSpec("enabled", "bool", required=False)),
+    "cache.serve_stale": (ArgSpec("cache", "name"), ArgSpec("enabled", "bool", required=False)),
 }
 """The arguments each action takes (keys as the engine reads them from `Action.args`)."""
 
@@ -152,10 +156,11 @@ def read_toml_file(path: str | Path, sink: ProblemSink) -> dict | None:
 def _read_value(sink: ProblemSink, path: str, spec: ArgSpec, value):
     """The argument value in engine units, or None (reported)."""
     kind = spec.kind
-    if kind in ("pool", "dependency", "class", "target"):
+    if kind in ("pool", "dependency", "class", "target", "name"):
         if isinstance(value, str) and value:
             return value
-        sink.report(path, f"expected the name of a {kind if kind != 'target' else 'dependency or class'}, got {describe_value(value)}")
+        what = {"target": "dependency or class", "name": spec.key}.get(kind, kind)
+        sink.report(path, f"expected the name of a {what}, got {describe_value(value)}")
         return None
     if kind == "bool":
         if isinstance(value, bool):
@@ -345,7 +350,9 @@ def action_references(action: Action) -> list[tuple[str, str]]:
             if value is None:
                 continue
             kind = spec.kind if spec.kind != "target" else key
-            if kind in ("pool", "dependency", "class"):
+            if kind == "name" and key in ("flag", "cache"):
+                kind = key
+            if kind in ("pool", "dependency", "class", "flag", "cache"):
                 refs.append((kind, str(value)))
     return refs
 
@@ -356,6 +363,8 @@ def check_references(drill: Drill, sink: ProblemSink, path: str, action: Action)
         "pool": [p.name for p in drill.model.pools],
         "dependency": [d.name for d in drill.model.dependencies],
         "class": [c.name for c in drill.model.classes],
+        "flag": [f.name for f in drill.model.flags],
+        "cache": [c.name for c in drill.model.caches],
     }
     for kind, value in action_references(action):
         if value not in names[kind]:

@@ -28,7 +28,7 @@ UPDATE_EVERY_S = 5.0
 inside the history ring and the engine's bounded event log."""
 
 REPORTED_EVENT_KINDS = ("action_applied", "action_pending", "action_refused", "breaker", "oom", "worker_down", "worker_up",
-                        "fault_start", "fault_end")
+                        "fault_start", "fault_end", "deploy")
 """Engine events listed in the JSON output."""
 
 

@@ -54,7 +54,7 @@ import attrs
 import numpy as np
 
 from sim.drill.drill import Drill, SLOSpec
-from sim.model.spec import ACTION_NAMES, CallStep
+from sim.model.spec import ACTION_NAMES, CacheStep, CallStep
 from sim.scoring.alerts import ALERT_RULES, ALERT_WARMUP_S, ALERT_WINDOWS_S, Alert, AlertWatch, first_page_s
 
 EVAL_WINDOW_S = 10.0
@@ -498,12 +498,21 @@ def _burn(bad: np.ndarray, valid: np.ndarray, target: float) -> np.ndarray:
 
 
 def _class_degraded_costs(drill: Drill) -> np.ndarray:
-    """Per traffic class, what one degraded answer costs: the dearest dependency its plan calls."""
+    """Per traffic class, what one degraded answer costs: the dearest way its plan can degrade.
+
+    A call degrades at its dependency's price, or at its feature flag's cost when it serves a
+    feature the operator can turn off; a cache that can serve stale copies at its stale_cost.
+    """
     priced = dict(drill.degraded_costs)
+    flag_cost = {f.name: f.cost for f in drill.model.flags}
+    stale_cost = {c.name: c.stale_cost for c in drill.model.caches if c.stale_ratio > 0}
     costs = []
     for cls in drill.model.classes:
-        deps = [st.dependency for st in cls.plan if isinstance(st, CallStep)]
-        costs.append(max((priced.get(dep, DEFAULT_DEGRADED_COST) for dep in deps), default=DEFAULT_DEGRADED_COST))
+        prices = [flag_cost.get(st.feature, DEFAULT_DEGRADED_COST) if st.feature
+                  else priced.get(st.dependency, DEFAULT_DEGRADED_COST)
+                  for st in cls.plan if isinstance(st, CallStep)]
+        prices += [stale_cost[st.cache] for st in cls.plan if isinstance(st, CacheStep) and st.cache in stale_cost]
+        costs.append(max(prices, default=DEFAULT_DEGRADED_COST))
     return np.array(costs, dtype=np.float64)
 
 

@@ -122,6 +122,13 @@ def stream_model(rate_rps: float = 20.0, *, size_mb: float = 10.0, stream_s: flo
     return model([web_class("web", rate_rps, plan, timeout_s=client_timeout_s)], memory=memory, **kw)
 
 
+def instant(spec: ModelSpec) -> ModelSpec:
+    """The same model with every action taking hold at the next tick (tests of an action's
+    physics, not of its delay: `test_action_delays.py` tests those)."""
+    from sim.model.delays import ACTION_DELAYS_S
+    return attrs.evolve(spec, action_delays=tuple((n, 0.0) for n in (*ACTION_DELAYS_S, "retry.client")))
+
+
 def with_faults(spec: ModelSpec, *faults: Fault) -> ModelSpec:
     """The same model with these faults added to its timeline."""
     return attrs.evolve(spec, faults=spec.faults + tuple(faults))

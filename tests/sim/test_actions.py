@@ -18,6 +18,7 @@ from model_factory import (
     cpu_model,
     db_model,
     events_of,
+    instant,
     mean_latency_ms,
     model,
     rate,
@@ -238,7 +239,7 @@ def test_retry_set_on_a_dependency_retries_failed_calls():
 
 
 def test_retry_set_on_a_class_changes_client_retries():
-    spec = api_model(50, latency=const(0.02), error_rate=0.5, workers=4)
+    spec = instant(api_model(50, latency=const(0.02), error_rate=0.5, workers=4))
     sim = run(spec, 4, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=2, backoff_s=0.1)])
     assert window(sim, "retry_arrivals", 0, 1).sum() == 0
     # Each failure comes back after 0.1 s, up to twice: ~50 % + 25 % more attempts.
@@ -248,7 +249,7 @@ def test_retry_set_on_a_class_changes_client_retries():
 
 
 def test_retry_set_on_a_class_with_jitter_spreads_the_retries():
-    spec = api_model(100, latency=const(0.02), error_rate=0.8, workers=4)
+    spec = instant(api_model(100, latency=const(0.02), error_rate=0.8, workers=4))
     sync = run(spec, 3, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=1, backoff_s=0.5)])
     spread = run(spec, 3, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=1, backoff_s=0.5, jitter=1.0)])
     # Without jitter a retry comes back exactly 0.5 s after its failure, so the
@@ -259,7 +260,7 @@ def test_retry_set_on_a_class_with_jitter_spreads_the_retries():
 
 
 def test_retry_set_zero_stops_client_retries():
-    spec = api_model(50, latency=const(0.02), error_rate=0.5, workers=4, client_retries=3)
+    spec = instant(api_model(50, latency=const(0.02), error_rate=0.5, workers=4, client_retries=3))
     sim = run(spec, 4, seed=SEED, actions=[act(1, "retry.set", cls="web", retries=0)])
     assert window(sim, "retry_arrivals", 0, 1).sum() > 10
     assert window(sim, "retry_arrivals", 1.5, 4).sum() == 0
@@ -269,7 +270,7 @@ def test_retry_set_zero_stops_client_retries():
 
 
 def test_ratelimit_caps_admissions():
-    sim = run(cpu_model(100), 5, seed=SEED, actions=[act(1, "ratelimit.set", rate_rps=30, burst=5),
+    sim = run(instant(cpu_model(100)), 5, seed=SEED, actions=[act(1, "ratelimit.set", rate_rps=30, burst=5),
                                                       act(4, "ratelimit.set", rate_rps=0)])
     assert window(sim, "rejected_ratelimit", 0, 1).sum() == 0
     assert rate(sim, "admitted", 1.5, 4) == pytest.approx(30, rel=0.1)
@@ -357,6 +358,27 @@ def test_fallback_serves_degraded_instead_of_failing():
     assert window(sim, "degraded", 1.55, 3).sum() == window(sim, "completed", 1.55, 3).sum() > 50
     assert window(sim, "failed_dependency", 3.05, 4).sum() > 30
     assert sim.result().degraded > 50
+
+
+def test_fallback_still_calls_the_dependency_and_degrades_only_failed_calls():
+    # 30 % of calls fail: with the fallback on the service keeps calling the provider,
+    # a good call gives a full answer and only a failed one a degraded answer.
+    spec = with_faults(api_model(50, latency=const(0.02), workers=4),
+                       Fault(at_s=0.0, target="api", kind="errors", rate=0.3))
+    sim = run(spec, 4, seed=SEED, actions=[act(0.5, "fallback.set", dependency="api", enabled=True)])
+    assert window(sim, "dep_active", 1, 4)[:, 0].sum() > 0
+    completed = window(sim, "completed", 1, 4).sum()
+    degraded = window(sim, "degraded", 1, 4).sum()
+    assert window(sim, "failed_dependency", 1, 4).sum() == 0
+    assert 0.2 < degraded / completed < 0.4
+
+
+def test_fallback_answers_calls_that_time_out():
+    spec = api_model(50, latency=const(0.5), call_timeout_s=0.1, workers=8, concurrency=16)
+    sim = run(spec, 3, seed=SEED, actions=[act(0.5, "fallback.set", dependency="api", enabled=True)])
+    assert window(sim, "failed_dependency", 0.2, 0.5).sum() > 0
+    assert window(sim, "failed_dependency", 0.7, 3).sum() == 0
+    assert window(sim, "degraded", 0.7, 3).sum() == window(sim, "completed", 0.7, 3).sum() > 50
 
 
 # ---------------------------------------------------------------- worker.restart

@@ -19,6 +19,7 @@ from model_factory import (
     cpu_model,
     db_model,
     events_of,
+    instant,
     mean_latency_ms,
     model,
     rate,
@@ -76,7 +77,7 @@ def test_same_slowdown_without_client_retries_recovers():
 
 
 def test_turning_client_retries_off_ends_the_storm():
-    spec = with_faults(_storm_model(3), SLOWDOWN)
+    spec = instant(with_faults(_storm_model(3), SLOWDOWN))
     sim = run(spec, 10, seed=SEED, actions=[act(6, "retry.set", cls="web", retries=0)])
     assert rate(sim, "completed", 5, 6) < 10
     assert rate(sim, "retry_arrivals", 8, 10) == 0
@@ -238,7 +239,7 @@ def _busy_run(seed=SEED):
         Fault(at_s=2, target="web", kind="traffic", factor=2, duration_s=1),
         Fault(at_s=2.5, target="service", kind="lose_workers", count=1, duration_s=0.5),
     )
-    return run(spec, 4, seed=seed, actions=[act(1, "ratelimit.set", rate_rps=150, burst=10),
+    return run(instant(spec), 4, seed=seed, actions=[act(1, "ratelimit.set", rate_rps=150, burst=10),
                                             act(1.5, "shed.set", fraction=0.1),
                                             act(2.2, "worker.restart", worker=0),
                                             act(3, "workers.scale", workers=3)])

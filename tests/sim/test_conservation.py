@@ -37,7 +37,7 @@ classes = st.builds(
     st.one_of(st.none(), st.floats(0.05, 3.0)), st.integers(0, 3), st.integers(0, 3),
 )
 fault_kinds = st.sampled_from([
-    Fault(0.5, "api", "slow", 1.5, factor=20), Fault(0.5, "db", "errors", 1.0, rate=0.5),
+    Fault(0.5, "api", "slow", 1.5, factor=20, deploy="api v2"), Fault(0.5, "db", "errors", 1.0, rate=0.5),
     Fault(0.5, "api", "down", 1.0), Fault(0.5, "api", "blackhole", 1.0),
     Fault(0.2, "db", "latency_pulses", 2.0, period_s=0.5, width_s=0.1, add_s=0.2),
     Fault(0.2, "api", "packet_loss", 2.0, rate=0.3, retransmit_s=0.2), Fault(1.0, "cache", "cache_flush"),
@@ -50,6 +50,8 @@ actions = st.sampled_from([
     Action(0, "workers.scale", {"workers": 1}), Action(0, "workers.scale", {"workers": 4}),
     Action(0, "fallback.set", {"dependency": "api", "enabled": True}), Action(0, "worker.restart", {"worker": 0}),
     Action(0, "pool.resize", {"pool": "pool", "size": 10_000}), Action(0, "breaker.auto", {"dependency": "api"}),
+    Action(0, "cache.coalesce", {"cache": "cache"}), Action(0, "cache.serve_stale", {"cache": "cache"}),
+    Action(0, "deploy.rollback"),
 ])
 
 
@@ -71,9 +73,13 @@ def scenarios(draw):
                                                                             half_open_probes=2)),
         ),
         pools=(PoolSpec("pool", "db", draw(st.integers(1, 6)), draw(st.one_of(st.none(), st.floats(0.01, 1.0)))),),
-        caches=(CacheSpec("cache", draw(st.floats(0, 1)), 50),),
+        caches=(CacheSpec("cache", draw(st.floats(0, 1)), 50, duplicate_misses=draw(st.floats(0, 1)),
+                          stale_ratio=draw(st.floats(0, 1))),),
         faults=tuple(draw(st.lists(fault_kinds, max_size=3))),
         dt_s=draw(st.sampled_from([0.01, 0.05, 0.1])),
+        # Actions land within the run: what is conserved is tested, not how long an action takes.
+        action_delays=(("ratelimit.set", 0.2), ("cache.coalesce", 0.3), ("cache.serve_stale", 0.1),
+                       ("deploy.rollback", 0.5)),
     )
     plan = draw(st.lists(st.tuples(st.floats(0, 3.5), actions), max_size=4))
     return model, draw(st.integers(0, 2**32 - 1)), sorted(plan, key=lambda x: x[0])

@@ -28,6 +28,7 @@ if __name__ == "__main__":
     # Import this checkout's sim/ and tui/, not an installed copy.
     sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 
+import attrs  # noqa: E402
 import pytest  # noqa: E402
 
 from model_factory import act, const, model, web_class  # noqa: E402
@@ -44,6 +45,7 @@ from sim.model.spec import (  # noqa: E402
     Dependency,
     Distribution,
     Fault,
+    FeatureFlag,
     MemorySpec,
     PoolSpec,
     RateLimitSpec,
@@ -116,7 +118,7 @@ def _every_feature_model():
     ), timeout_s=1.0, retries=2, backoff_s=0.1, jitter=0.5)
     search = web_class("search", 60, (
         CpuStep(Distribution(kind="exponential", mean_s=0.005)), DbStep("main"), DbStep("reports", queries=2),
-        CallStep("api", timeout_s=0.3),
+        CallStep("api", timeout_s=0.3, feature="related"),
     ), priority=2, timeout_s=0.8, retries=1)
     export = web_class("export", 8, (
         CpuStep(const(0.003)), StreamStep(12.0, const(0.4), slow_fraction=0.2, slow_factor=5.0),
@@ -129,19 +131,24 @@ def _every_feature_model():
         Fault(at_s=4, target="auth", kind="down", duration_s=1.5),
         Fault(at_s=7, target="api", kind="blackhole", duration_s=2),
         Fault(at_s=5, target="db", kind="latency_pulses", duration_s=6, period_s=2, width_s=0.5, add_s=0.02),
-        Fault(at_s=9, target="api", kind="packet_loss", duration_s=3, rate=0.2, retransmit_s=0.2),
+        Fault(at_s=9, target="api", kind="packet_loss", duration_s=3, rate=0.2, retransmit_s=0.2,
+              deploy="api-gw v9"),
         Fault(at_s=6, target="pages", kind="cache_flush", hit_ratio=0.1),
         Fault(at_s=8, target="web", kind="traffic", duration_s=3, factor=2.5),
-        Fault(at_s=1, target="service", kind="memory_leak", duration_s=12, mb_per_s=40),
+        Fault(at_s=1, target="service", kind="memory_leak", duration_s=12, mb_per_s=60),
         Fault(at_s=11, target="service", kind="lose_workers", duration_s=3, count=1),
     )
-    return model(
+    spec = model(
         [web, search, export], workers=3, concurrency=6, max_workers=6, warmup_s=1.0, queue_limit=200,
         memory=MemorySpec(limit_mb=900, baseline_mb=200, per_request_mb=4, per_queued_mb=0.5, restart_s=2.0),
         ratelimit=RateLimitSpec(rate_rps=400, burst=60), shed_fraction=0.05,
         dependencies=[api, auth, db], pools=[PoolSpec("main", "db", 6, 0.05), PoolSpec("reports", "db", 3)],
-        caches=[CacheSpec("pages", 0.7, 300)], faults=faults,
+        caches=[CacheSpec("pages", 0.7, 300, duplicate_misses=0.5, stale_ratio=0.3, stale_cost=0.1)], faults=faults,
     )
+    # Delays short enough that every action lands inside the run.
+    delays = (("deploy.rollback", 1.0), ("flag.set", 0.5), ("cache.coalesce", 0.5), ("cache.serve_stale", 0.5),
+              ("ratelimit.set", 0.5), ("retry.client", 1.0))
+    return attrs.evolve(spec, flags=(FeatureFlag("related", cost=0.2),), action_delays=delays)
 
 
 EVERY_ACTION = (
@@ -172,6 +179,14 @@ EVERY_ACTION = (
     act(11.0, "breaker.auto", dependency="api"),
     act(11.0, "fallback.set", dependency="api", enabled="yes"),  # refused: not a bool
     act(11.5, "no.such_action"),  # refused: unknown
+    act(8.5, "deploy.rollback"),  # refused: the deploy has not gone out
+    act(9.5, "deploy.rollback"),
+    act(8.0, "flag.set", flag="related", enabled=False),
+    act(8.0, "flag.set", flag="nope", enabled=False),  # refused: unknown flag
+    act(6.2, "cache.coalesce", cache="pages"),
+    act(6.4, "cache.serve_stale", cache="pages"),
+    act(10.5, "flag.set", flag="related", enabled=True),
+    act(10.0, "cache.serve_stale", cache="pages", enabled=False),
 )
 MODEL_SEEDS = (7, 8)
 MODEL_UNTIL_S = 15.0
@@ -179,7 +194,7 @@ MODEL_UNTIL_S = 15.0
 
 def _model_case(seed: int) -> dict:
     sim = Simulation(_every_feature_model(), seed, latency_thresholds_s=(0.1, 0.5))
-    for action in EVERY_ACTION:
+    for action in sorted(EVERY_ACTION, key=lambda a: a.t_s):
         sim.run_until(action.t_s)
         sim.apply(action)
     sim.run_until(MODEL_UNTIL_S)
@@ -239,15 +254,17 @@ def test_every_feature_model_exercises_every_fault_and_action():
     assert {f.kind for f in spec.faults} == set(FAULT_KINDS)
     assert {a.name for a in EVERY_ACTION} >= set(HANDLERS)
     sim = Simulation(spec, MODEL_SEEDS[0])
-    for action in EVERY_ACTION:
+    for action in sorted(EVERY_ACTION, key=lambda a: a.t_s):
         sim.run_until(action.t_s)
         sim.apply(action)
     sim.run_until(MODEL_UNTIL_S)
     kinds = {e.kind for e in sim.events}
-    assert {"action_applied", "action_refused", "fault_start", "fault_end", "breaker", "oom", "worker_down",
-            "worker_up"} <= kinds, kinds
+    assert {"action_applied", "action_refused", "action_pending", "fault_start", "fault_end", "breaker", "oom",
+            "worker_down", "worker_up", "deploy"} <= kinds, kinds
     refused = [e for e in sim.events if e.kind == "action_refused"]
-    assert len(refused) == 5, [e.message for e in refused]
+    assert len(refused) == 7, [e.message for e in refused]
+    # Every delayed action landed inside the run.
+    assert sim.pending_actions.waiting() == ()
 
 
 @pytest.mark.long_run

@@ -123,3 +123,37 @@ def test_headless_runbook_run_matches_the_same_actions_given_as_a_timed_file():
     assert by_rules.sim.digest() == by_time.sim.digest()
     assert by_rules.report.score == by_time.report.score
     assert by_rules.policy == "none+runbook" and by_time.policy == "actions"
+
+
+BAD_DEPLOY = REPO / "drills" / "bad-deploy.toml"
+
+
+def test_runbook_and_actions_file_take_the_new_actions(tmp_path):
+    book = tmp_path / "book.toml"
+    book.write_text(
+        '[[rules]]\nwhen = "p95_ms > 2000 for 5s"\ndo = "flag.set"\nflag = "recommendations"\nenabled = false\n'
+        '[[rules]]\nwhen = "queue_depth > 100"\ndo = "deploy.rollback"\n'
+    )
+    runbook = load_runbook(book, load_drill(BAD_DEPLOY))
+    flag, rollback = (r.action_at(0.0) for r in runbook.rules)
+    assert (flag.name, flag.kwargs) == ("flag.set", {"flag": "recommendations", "enabled": False})
+    assert (rollback.name, rollback.kwargs) == ("deploy.rollback", {})
+    acts = tmp_path / "acts.toml"
+    acts.write_text('[[actions]]\nat = "80s"\naction = "cache.coalesce"\ncache = "results"\n'
+                    '[[actions]]\nat = "90s"\naction = "cache.serve_stale"\ncache = "results"\nenabled = false\n')
+    first, second = load_actions(acts, load_drill(REPO / "drills" / "cold-cache.toml"))
+    assert (first.name, first.kwargs) == ("cache.coalesce", {"cache": "results"})
+    assert second.kwargs == {"cache": "results", "enabled": False}
+
+
+def test_new_actions_name_what_the_drill_has(tmp_path):
+    book = tmp_path / "book.toml"
+    book.write_text('[[rules]]\nwhen = "p95_ms > 2000"\ndo = "flag.set"\nflag = "recomendations"\nenabled = false\n'
+                    '[[rules]]\nwhen = "p95_ms > 2000"\ndo = "cache.coalesce"\ncache = "results"\n'
+                    '[[rules]]\nwhen = "p95_ms > 2000"\ndo = "flag.set"\nflag = "recommendations"\n')
+    with pytest.raises(InputError) as caught:
+        load_runbook(book, load_drill(BAD_DEPLOY))
+    messages = [(p.path, p.message) for p in caught.value.problems]
+    assert ("rules[0].flag", 'drill "bad-deploy" has no flag "recomendations"; did you mean "recommendations"?') in messages
+    assert ("rules[1].cache", 'drill "bad-deploy" has no cache "results"; it has no cache at all') in messages
+    assert any(path.startswith("rules[2]") and "enabled" in message for path, message in messages)

@@ -7,17 +7,22 @@ light, the alerts and the debrief all have something to show within seconds.
 
 from __future__ import annotations
 
+import attrs
+
 from sim.drill.drill import Drill, Hint, SLOSpec
 from sim.model.spec import (
     Action,
     ArrivalProfile,
     BreakerSpec,
+    CacheSpec,
+    CacheStep,
     CallStep,
     CpuStep,
     DbStep,
     Dependency,
     Distribution,
     Fault,
+    FeatureFlag,
     MemorySpec,
     ModelSpec,
     PoolSpec,
@@ -89,3 +94,20 @@ def slow_llm_drill(*, duration_s: float = 40.0, seed: int = 7, source_path: str 
         incident_start_s=10.0,
         source_path=source_path,
     )
+
+
+def ops_drill(*, duration_s: float = 120.0, seed: int = 7) -> Drill:
+    """`slow_llm_drill` where the LLM slowdown comes from a deploy, the LLM call serves a
+    feature behind a flag, and a cache with stale copies and hot keys sits before the query."""
+    base = slow_llm_model(slow_at_s=0.5)
+    ask = base.classes[0]
+    plan = (ask.plan[0], CacheStep("answers"), ask.plan[1], attrs.evolve(ask.plan[2], feature="summaries"))
+    model = attrs.evolve(
+        base,
+        classes=(attrs.evolve(ask, plan=plan),),
+        caches=(CacheSpec("answers", hit_ratio=0.5, duplicate_misses=0.6, stale_ratio=0.5, stale_cost=0.05),),
+        faults=(attrs.evolve(base.faults[0], deploy="llm-proxy v7"),),
+        flags=(FeatureFlag("summaries", cost=0.2, description="the answer summary"),),
+    )
+    return attrs.evolve(slow_llm_drill(duration_s=duration_s, seed=seed), id="test-ops", model=model,
+                        incident_start_s=0.5, par=())

@@ -11,6 +11,7 @@ from textual.command import CommandList
 from tui.commands import MITIGATIONS
 from tui.dialogs.action_dialog import ActionDialog
 from tui.screens.incident import IncidentScreen
+from sim.engine.actions import action_delay
 from sim.model.spec import ACTION_NAMES
 
 
@@ -65,8 +66,17 @@ async def test_key_applies_action(mitigation, tmp_path):
             await fill_dialog(pilot, values)
             assert isinstance(app.screen, IncidentScreen)
         await step(pilot, 1)
-        assert applied(sim), f"{mitigation.action} did not take effect"
         assert sim.action_log[-1].name == mitigation.action
+        delay = action_delay(sim, sim.action_log[-1])
+        if delay > 0:
+            # Sent, on its way: the log says when it lands (tests/sim/test_ops_actions.py: it lands then).
+            pending = [e for e in sim.events if e.kind == "action_pending"]
+            assert pending and "takes effect in ~" in pending[-1].message
+            assert not applied(sim)
+            (due, action), = sim.pending_actions.waiting()
+            assert (due, action.name) == (pytest.approx(sim.action_log[-1].t_s + delay), mitigation.action)
+        else:
+            assert applied(sim), f"{mitigation.action} did not take effect"
         refused = [e for e in sim.events if e.kind == "action_refused"]
         assert refused == []
 

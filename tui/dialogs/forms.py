@@ -77,6 +77,8 @@ class ActionForm:
     title: str
     explanation: str
     fields: tuple[FormField, ...]
+    confirm: bool = False
+    """Ask even when there is nothing to choose (an action too weighty to send on one key)."""
 
     def parse(self, texts: dict[str, str]) -> dict[str, object]:
         """All fields parsed; FieldError on the first bad one."""
@@ -85,7 +87,7 @@ class ActionForm:
     @property
     def needs_input(self) -> bool:
         """False when every field is a choice with one option: nothing to ask."""
-        return any(field.kind != "choice" or len(field.choices) > 1 for field in self.fields)
+        return self.confirm or any(field.kind != "choice" or len(field.choices) > 1 for field in self.fields)
 
     def defaults(self) -> dict[str, object]:
         """Every field at its current value (used when there is nothing to ask)."""
@@ -122,10 +124,17 @@ def _breaker_choice(model: ModelSpec) -> FormField:
 
 def form_for(name: str, model: ModelSpec, gauges: Gauges, applied: tuple[Action, ...] = ()) -> ActionForm:
     """The dialog for action `name` given the service as it is now; NotApplicable if it cannot apply."""
+    from tui.dialogs import ops_forms
+
     builder = _BUILDERS.get(name)
-    if builder is None:
+    if builder is not None:
+        form = builder(model, gauges, applied)
+    elif name in ops_forms.BUILDERS:
+        form = ops_forms.BUILDERS[name](model, gauges, applied, FormField, ActionForm, NotApplicable)
+    else:
         raise NotApplicable(f"unknown action {name!r}")
-    return builder(model, gauges, applied)
+    delay = ops_forms.delay_text(name, model)
+    return attrs.evolve(form, explanation=f"{form.explanation} {delay}".strip()) if delay else form
 
 
 def _pool_resize(model, gauges, applied):
@@ -273,14 +282,16 @@ def _fallback(model, gauges, applied):
     names = _called_dependencies(model)
     if not names:
         raise NotApplicable("this service calls no dependencies that could fall back")
-    dep = next((d for d in gauges.dependencies if d.name == names[0]), None)
-    current = "on" if dep is not None and dep.fallback else "off"
+    states = {d.name: d.fallback for d in gauges.dependencies}
+    now = ", ".join(f"{n} {'on' if states.get(n) else 'off'}" for n in names)
+    # The dialog starts from what runs now: a trainee must not switch a fallback on by pressing Enter.
     return ActionForm(
         "fallback.set", "Serve a fallback",
-        "On: a failed or refused call degrades the answer instead of failing the request.",
+        f"Now: {now}. On: the service still calls the dependency; an answer whose call fails, "
+        "times out or meets an open breaker is degraded instead of failed.",
         (
             FormField("dependency", "Dependency", "choice", names[0], choices=names),
-            FormField("enabled", "Fallback", "choice", "on" if current == "off" else "off", choices=("on", "off")),
+            FormField("enabled", "Fallback", "choice", "on" if states.get(names[0]) else "off", choices=("on", "off")),
         ),
     )
 
@@ -322,7 +333,7 @@ def action_args(form: ActionForm, values: dict[str, object]) -> dict[str, object
     dialog says 0 means none (queue limit: unbounded; timeout: no timeout).
     """
     args = dict(values)
-    if form.action == "fallback.set":
+    if form.action in ("fallback.set", "flag.set", "cache.coalesce", "cache.serve_stale"):
         args["enabled"] = args["enabled"] == "on"
     if form.action == "worker.restart":
         args["worker"] = int(args["worker"])

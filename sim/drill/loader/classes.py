@@ -34,7 +34,7 @@ _STEP_KEYS = {
     "cpu": ("cpu",),
     "cache": ("cache",),
     "db": ("db", "queries"),
-    "call": ("call", "timeout", "retries", "backoff", "fallback"),
+    "call": ("call", "timeout", "retries", "backoff", "fallback", "feature"),
     "stream": ("stream", "duration", "slow_fraction", "slow_factor"),
 }
 
@@ -133,6 +133,8 @@ def _read_step(ctx: Context, path: str, raw, names: Names):
             retries=table.get("retries", read_int, low=0, high=100, default=0),
             backoff_s=table.get("backoff", read_duration, default=0.0),
             fallback=table.get("fallback", read_bool, default=False),
+            feature=table.get("feature", read_reference, names.flags, "a feature flag of this drill ([flags.NAME])",
+                              default=""),
         )
     return build(
         ctx, path, StreamStep,

@@ -17,7 +17,7 @@ _DEPENDENCY_KEYS = ("kind", "latency", "error_rate", "knee", "contention", "max_
 _DATABASE_ONLY = ("knee", "contention", "max_connections")
 _SERVICE_ONLY = ("capacity",)
 _BREAKER_KEYS = ("window", "failure_threshold", "min_calls", "open", "half_open_probes")
-_CACHE_KEYS = ("hit_ratio", "warm_requests")
+_CACHE_KEYS = ("hit_ratio", "warm_requests", "duplicate_misses", "stale_ratio", "stale_cost")
 
 
 def _read_breaker(ctx: Context, path: str, raw) -> BreakerSpec | None | Invalid:
@@ -80,4 +80,7 @@ def read_cache(ctx: Context, name: str, path: str, raw: dict) -> CacheSpec | Inv
         name=name,
         hit_ratio=table.get("hit_ratio", read_fraction),
         warm_requests=table.get("warm_requests", read_float, low=0.0, low_open=True, high=1e12, default=1000.0),
+        duplicate_misses=table.get("duplicate_misses", read_fraction, default=0.0),
+        stale_ratio=table.get("stale_ratio", read_fraction, default=0.0),
+        stale_cost=table.get("stale_cost", read_fraction, default=0.0),
     )

@@ -7,6 +7,7 @@ from sim.drill.loader.classes import read_class
 from sim.drill.loader.debrief import read_debrief, read_degraded_costs
 from sim.drill.loader.dependencies import read_cache, read_dependency
 from sim.drill.loader.faults import read_fault
+from sim.drill.loader.flags import read_action_delays, read_flag
 from sim.drill.loader.header import DrillHeader, incident_start, read_drill_header
 from sim.drill.loader.hints import read_hint
 from sim.drill.loader.names import collect_names
@@ -19,7 +20,7 @@ from sim.drill.loader.tables import array_of_tables, named_tables, read_each
 from sim.model.spec import Action, ModelSpec
 
 _TOP_LEVEL_KEYS = ("drill", "service", "classes", "dependencies", "pools", "caches", "faults", "slo", "par", "hints",
-                   "wrong_move", "debrief")
+                   "wrong_move", "debrief", "flags", "action_delays")
 
 
 def read_document(ctx: Context, document: dict) -> Drill | Invalid:
@@ -33,12 +34,14 @@ def read_document(ctx: Context, document: dict) -> Drill | Invalid:
     service = read_service(ctx, document.get("service"))
 
     def section(name: str, reader, *extra) -> tuple:
-        entries = (named_tables if name in ("dependencies", "pools", "caches") else array_of_tables)(ctx, name, document.get(name))
+        entries = (named_tables if name in ("dependencies", "pools", "caches", "flags") else array_of_tables)(ctx, name, document.get(name))
         return read_each([(ctx, *entry) for entry in entries], reader, *extra)
 
     dependencies = section("dependencies", read_dependency)
     pools = section("pools", read_pool, names)
     caches = section("caches", read_cache)
+    flags = section("flags", read_flag)
+    action_delays = read_action_delays(ctx, document.get("action_delays"))
     if document.get("classes") in (None, []):
         ctx.report("classes", 'a drill needs at least one traffic class ([[classes]] with name, arrivals and plan)')
     classes = section("classes", read_class, names)
@@ -64,6 +67,7 @@ def read_document(ctx: Context, document: dict) -> Drill | Invalid:
     model = build(
         ctx, "", ModelSpec,
         service=service, classes=classes, dependencies=dependencies, pools=pools, caches=caches, faults=faults, dt_s=header.dt_s,
+        flags=flags, action_delays=action_delays,
     )
     if isinstance(model, ModelSpec):
         actions = [(f"par[{index}]", action) for index, action in enumerate(par) if isinstance(action, Action)]

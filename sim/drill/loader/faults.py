@@ -14,10 +14,11 @@ from sim.drill.loader.values import (
     read_fraction,
     read_int,
     read_reference,
+    read_str,
 )
 from sim.model.spec import Fault
 
-_FAULT_COMMON_KEYS = ("at", "target", "kind", "duration")
+_FAULT_COMMON_KEYS = ("at", "target", "kind", "duration", "deploy")
 _DEPENDENCY_FAULTS = ("slow", "errors", "down", "blackhole", "latency_pulses", "packet_loss")
 FAULT_PARAMS = {
     "slow": ("factor", "add"),
@@ -60,7 +61,8 @@ def read_fault(ctx: Context, path: str, raw: dict, names: Names, duration_s) -> 
     if isinstance(at_s, float) and isinstance(duration_s, float) and at_s >= duration_s:
         at_s = ctx.report(join_path(path, "at"), f"is at or after the end of the drill ({duration_s:g}s), got {at_s:g}s")
     target = table.get("target", _read_fault_target, kind, names) if kind is not INVALID else INVALID
-    fields = dict(at_s=at_s, target=target, kind=kind, duration_s=table.get("duration", read_duration, positive=True, default=None))
+    fields = dict(at_s=at_s, target=target, kind=kind, duration_s=table.get("duration", read_duration, positive=True, default=None),
+                  deploy=table.get("deploy", read_str, what="the deploy that caused the fault, e.g. \"v2.31\"", default=""))
     if kind is INVALID:
         return INVALID
     if kind == "slow":

@@ -18,6 +18,8 @@ class Names:
     caches: tuple[str, ...]
     classes: tuple[str, ...]
     dependencies_malformed: bool = False
+    flags: tuple[str, ...] = ()
+    """The feature flags ([flags.NAME])."""
 
     def dependencies(self, kind: str | None = None) -> tuple[str, ...]:
         if self.dependencies_malformed:
@@ -63,4 +65,5 @@ def collect_names(ctx: Context, document: dict) -> Names:
         dependency_kinds=kinds, pools=table_names("pools"), caches=table_names("caches"),
         classes=tuple(class_names) if classes is None or isinstance(classes, list) else _ANY_NAME,
         dependencies_malformed=dependencies is not None and not isinstance(dependencies, dict),
+        flags=table_names("flags"),
     )

@@ -18,6 +18,7 @@ from sim.drill.loader.values import (
     read_fraction,
     read_int,
     read_reference,
+    read_str,
     read_time,
 )
 from sim.model.spec import ACTION_NAMES, Action, DbStep, ModelSpec, ServiceSpec
@@ -39,6 +40,10 @@ ACTION_ARGUMENTS: dict[str, dict[str, bool]] = {
     "bulkhead.set": {"class": True, "pool": True, "size": True},
     "fallback.set": {"dependency": True, "enabled": False},
     "worker.restart": {"worker": False},
+    "deploy.rollback": {"deploy": False},
+    "flag.set": {"flag": True, "enabled": True},
+    "cache.coalesce": {"cache": True, "enabled": False},
+    "cache.serve_stale": {"cache": True, "enabled": False},
 }
 """Each action's arguments (canonical names, as `sim.engine.actions` reads them) and whether
 they are required. The ranges below mirror what `sim.engine.actions` accepts, so a par
@@ -79,6 +84,12 @@ def _read_action_arg(ctx: Context, path: str, action: str, key: str, value, name
         return read_reference(ctx, path, value, names.dependencies(), "a dependency of this drill")
     if key == "class":
         return read_reference(ctx, path, value, names.classes, "a traffic class of this drill")
+    if key == "cache":
+        return read_reference(ctx, path, value, names.caches, "a cache of this drill")
+    if key == "flag":
+        return read_reference(ctx, path, value, names.flags, "a feature flag of this drill ([flags.NAME])")
+    if key == "deploy":
+        return read_str(ctx, path, value, what="a deploy named by a fault's deploy field")
     if key == "size":
         # bulkhead.set size 0 removes the bulkhead; a pool keeps at least one connection.
         return read_int(ctx, path, value, low=0 if action == "bulkhead.set" else 1, high=10**6)

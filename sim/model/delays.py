@@ -1,0 +1,81 @@
+"""How long each operator action takes to take hold: the one table of delays.
+
+Real mitigations are not instant: a config push has to reach every instance, a
+feature flag has to propagate, a rollback has to roll the old version out, a
+client config has to reach the clients. The engine holds an action for its
+delay (validating it at once, so a refusal is immediate) and applies it when
+the delay is over. A drill may override any delay in `[action_delays]`.
+
+Drills compress an incident into minutes (a ten-minute provider outage plays in
+150 s), so these are on the same compressed scale. The README's "Action delays"
+table shows this one.
+
+The actions whose delay is 0 here take hold at the next tick boundary, as they
+did before delays existed: the shipped drills' par and wrong moves are tuned on
+that (their own physics still takes time: a resized pool opens its connections
+in `sim.engine.pools.POOL_RESIZE_DELAY_S`, new workers warm for the service's
+`warmup_s`, a restarted worker is back after `memory.restart_s`).
+"""
+
+from __future__ import annotations
+
+ACTION_DELAYS_S: dict[str, float] = {
+    "pool.resize": 0.0,
+    "breaker.force_open": 0.0,
+    "breaker.force_close": 0.0,
+    "breaker.auto": 0.0,
+    "shed.set": 0.0,
+    "queue.set_limit": 0.0,
+    "timeout.set": 0.0,
+    "retry.set": 0.0,
+    "ratelimit.set": 10.0,
+    "workers.scale": 0.0,
+    "bulkhead.set": 0.0,
+    "fallback.set": 0.0,
+    "worker.restart": 0.0,
+    "deploy.rollback": 60.0,
+    "flag.set": 10.0,
+    "cache.coalesce": 15.0,
+    "cache.serve_stale": 15.0,
+}
+"""Seconds of simulated time from an action to its effect, by action name."""
+
+CLIENT_RETRY_DELAY_S = 60.0
+"""retry.set on a traffic class stands for shipping a new client config: it reaches
+the clients this long after it is sent (retry.set on a dependency is the service's
+own config, ACTION_DELAYS_S["retry.set"])."""
+
+WHAT_TAKES_THE_TIME = {
+    "pool.resize": "config push; the pool then opens its connections",
+    "breaker.force_open": "breaker override on every instance",
+    "breaker.force_close": "breaker override on every instance",
+    "breaker.auto": "breaker override on every instance",
+    "shed.set": "load-balancer rule",
+    "queue.set_limit": "config push",
+    "timeout.set": "config push",
+    "retry.set": "config push (a class's client retries: a client config release)",
+    "ratelimit.set": "rate-limit change at the edge",
+    "workers.scale": "workers start, then warm up",
+    "bulkhead.set": "config push; the new pool then opens its connections",
+    "fallback.set": "config push",
+    "worker.restart": "the worker restarts",
+    "deploy.rollback": "rollout of the previous version",
+    "flag.set": "feature-flag propagation",
+    "cache.coalesce": "config push to the cache client",
+    "cache.serve_stale": "config push to the cache client",
+}
+"""What the delay of each action stands for (the README table and the dialogs)."""
+
+
+def action_delay_s(overrides: tuple[tuple[str, float], ...], name: str, *, client: bool = False) -> float:
+    """The delay of action `name`: the drill's override, else the table's.
+
+    client: retry.set on a traffic class (a client config release, CLIENT_RETRY_DELAY_S
+    unless the drill overrides "retry.client")."""
+    key = "retry.client" if client else name
+    for k, seconds in overrides:
+        if k == key:
+            return float(seconds)
+    if client:
+        return CLIENT_RETRY_DELAY_S
+    return ACTION_DELAYS_S.get(name, 0.0)
