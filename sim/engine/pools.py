@@ -257,9 +257,10 @@ class Pools:
         if others_waiting:
             lat, err = self._deps.call_latency(di, rows.size, float(start[0]), timeout)
             total = lat * contention
+            self._deps.record_calls(di, start, total, err)
             n_q = np.ones(rows.size, dtype=np.int64)
         else:
-            total, err, n_q = self._query_run(di, table.qleft[rows], float(start[0]), timeout)
+            total, err, n_q = self._query_run(di, table.qleft[rows], float(start[0]), timeout, contention)
             total *= contention
         back = start + total
         kept = rows.size
@@ -276,7 +277,7 @@ class Pools:
         table.end_kind[rows] = np.where(err, END_FAIL, END_CONTINUE)
         return kept, float(back.min())
 
-    def _query_run(self, di: int, n_q: np.ndarray, t: float, timeout: float | None):
+    def _query_run(self, di: int, n_q: np.ndarray, t: float, timeout: float | None, contention: float = 1.0):
         """Rows run n_q queries back to back on one connection, stopping at the first error.
 
         All queries are drawn in one pass (row by row); returns each row's total
@@ -284,6 +285,7 @@ class Pools:
         """
         lat, e = self._deps.call_latency(di, int(n_q.sum()), t, timeout)
         if (n_q == 1).all():
+            self._deps.record_calls(di, t, lat * contention, e)
             return lat, e, n_q.copy()
         owner = np.repeat(np.arange(n_q.size), n_q)
         pos = np.arange(lat.size) - np.repeat(np.cumsum(n_q) - n_q, n_q)
@@ -291,6 +293,8 @@ class Pools:
         if any_set(e):
             np.minimum.at(first_err, owner[e], pos[e])
         ran = pos <= first_err[owner]
+        # The database's gauge sees each query that ran (times are approximate within the run).
+        self._deps.record_calls(di, t, lat[ran] * contention, e[ran])
         total = np.bincount(owner, weights=np.where(ran, lat, 0.0), minlength=n_q.size)
         err = first_err < n_q
         return total, err, np.where(err, first_err + 1, n_q)
@@ -345,6 +349,13 @@ class Pools:
             for i, p in enumerate(self._pools)
             if p.bulkhead_class < 0 or p.size > 0 or p.in_use > 0 or p.target_size > 0
         )
+
+    def queries_in_progress(self) -> dict[int, int]:
+        """Database index -> connections in use across its pools (each holds a query running)."""
+        held: dict[int, int] = {}
+        for p in self._pools:
+            held[p.database] = held.get(p.database, 0) + p.in_use
+        return held
 
     def history_columns(self) -> tuple:
         """(pool_in_use, pool_size, pool_waiters) now."""
