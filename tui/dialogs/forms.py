@@ -315,6 +315,18 @@ _BUILDERS = {
 }
 
 
+def applicable_actions(model: ModelSpec, gauges: Gauges) -> frozenset[str]:
+    """The actions whose dialog can be built for this drill: the ones with something to act on."""
+    found = set()
+    for name in _BUILDERS:
+        try:
+            form_for(name, model, gauges)
+        except NotApplicable:
+            continue
+        found.add(name)
+    return frozenset(found)
+
+
 def action_args(form: ActionForm, values: dict[str, object]) -> dict[str, object]:
     """Dialog values as the engine's action arguments.
 
