@@ -208,7 +208,7 @@ class BrownoutApp(App):
 
     def start_fork(self, live: LiveRun, forked_from) -> None:
         """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
-        live.paused = self.start_paused
+        live.paused = True  # a branch starts paused: the trainee reads the moment before the clock runs
         self.live = live
         self.save_path = None
         self.forked_from = forked_from

@@ -226,6 +226,33 @@ class LiveRun:
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def prime_samples(self) -> None:
+        """Rebuild the moving averages' samples from the history (a replay view made after a seek),
+        as the live app took them over the last SMOOTH_WINDOW_S; the next `sample_tick` adds now."""
+        sim = self.sim
+        every = sample_every_ticks(sim.dt_s)
+        held = sim.history.length
+        count = min(held, int(round(SMOOTH_WINDOW_S / sim.dt_s)) + 1)
+        if count <= 1:
+            return
+        columns = {name: recent_rows(sim, name, count) for name in
+                   ("t_s", "busy_slots", "queue_depth", "memory_mb", "live_workers")}
+        pools = [sim.pools.pool(pi).name for pi in range(len(sim.pools))]
+        in_use = recent_rows(sim, "pool_in_use", count) if pools else None
+        waiters = recent_rows(sim, "pool_waiters", count) if pools else None
+        self.samples.clear()
+        # Every `every` ticks back from the newest row, oldest first; the newest is the sample now.
+        for row in range(count - 1 - every, -1, -every)[::-1]:
+            self.samples.append(GaugeSample(
+                t_s=float(columns["t_s"][row]),
+                busy_slots=int(columns["busy_slots"][row]),
+                queue_depth=int(columns["queue_depth"][row]),
+                memory_mb=float(columns["memory_mb"][row]),
+                live_workers=int(columns["live_workers"][row]),
+                pool_in_use=tuple((name, int(in_use[row][i])) for i, name in enumerate(pools)),
+                pool_waiters=tuple((name, int(waiters[row][i])) for i, name in enumerate(pools)),
+            ))
+
     def sample_tick(self) -> None:
         """Take a gauge sample: smoothing, hint conditions, fault symptoms and SLO alerts."""
         gauges = self.sim.gauges()
@@ -308,7 +335,7 @@ class LiveRun:
 
     def _check_symptoms(self, gauges: Gauges) -> None:
         for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
-            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+            self.add_log(LogEntry(symptom.t_s, symptom.tag, symptom.level, symptom.text))
 
     @property
     def hints_fired(self) -> dict[int, float]:
