@@ -118,6 +118,10 @@ class DependencyReading:
     breaker: BreakerReading | None
     """None: this dependency has no breaker."""
     level: str
+    """The worst of the three below: the row's word."""
+    slow_level: str = "ok"
+    """p95 against normal, judged with hysteresis (see `tui.level_bands`)."""
+    error_level: str = "ok"
 
     @property
     def slowdown(self) -> float:

@@ -519,6 +519,7 @@ class LiveRun:
                 name=dep.name, kind=dep.kind, calls_per_s=dep.calls_per_s, p95_ms=dep.p95_ms,
                 normal_p95_ms=dep.normal_p95_ms, error_ratio=dep.error_ratio, in_flight=dep.active,
                 timeout_s=dep.timeout_s, breaker=breaker, level=level,
+                slow_level=self.level(f"dep:{dep.name}:slow"), error_level=self.level(f"dep:{dep.name}:errors"),
             ))
         return tuple(rows)
 

@@ -187,7 +187,12 @@ class SymptomWatch:
         if kind == "memory_leak":
             grown = gauges.memory_mb > base.memory_mb + 0.05 * gauges.memory_limit_mb
             return self._describe(fault, gauges) if grown else None
-        # cache_flush and lose_workers show at once on the cache and worker gauges.
+        if kind == "cache_flush":
+            # Shows once the cache gauge does (the sample at the fault's start still reads the warm cache).
+            cache = next((c for c in gauges.caches if c.name == target), None)
+            return self._describe(fault, gauges) if cache is not None and cache.warming else None
+        if kind == "lose_workers":
+            return self._describe(fault, gauges) if gauges.live_workers < gauges.target_workers else None
         return self._describe(fault, gauges)
 
     @staticmethod

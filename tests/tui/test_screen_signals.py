@@ -186,3 +186,34 @@ async def test_the_clock_line_keeps_the_held_speed_apart_from_the_state(tmp_path
         await pilot.pause()
         text = str(app.screen_stack[-2].query_one(ClockBar).render())
         assert "1x  (5x once the dialog closes)  RUNNING" in text, text
+
+
+def test_dialogs_say_now_in_plain_words_and_start_from_it():
+    from tui.dialogs.forms import form_for
+
+    drill = _drill()
+    run = LiveRun.start(drill)
+    run.advance_ticks(_sample_ticks(drill, 2.0))
+    gauges = run.sim.gauges()
+    model = drill.model
+
+    queue = form_for("queue.set_limit", model, gauges)
+    assert "Now: unbounded (" in queue.explanation and queue.fields[0].current == "0"
+    assert queue.fields[0].range_text == "whole number 0 – 1,000,000"
+    assert queue.fields[0].parse("1,000") == 1000
+
+    pool = form_for("pool.resize", model, gauges)
+    size = pool.fields[1]
+    assert size.maximum == 40 and "db allows 40" in pool.explanation and "refused" in pool.explanation
+    assert size.current == "10" and "Now: main 10." in pool.explanation
+
+    timeout = form_for("timeout.set", model, gauges)
+    # One latency style everywhere: milliseconds under a second, seconds from there (as the chart).
+    assert "normal p99 400ms" in timeout.explanation and "000ms" not in timeout.explanation
+
+    for action, words in (("shed.set", "Now: not shedding."), ("ratelimit.set", "Now: off."),
+                          ("retry.set", "Now: ask 2 retries, backoff 200ms."),
+                          ("bulkhead.set", "Now: ask shares main."),
+                          ("breaker.force_open", "Now: llm CLOSED (automatic).")):
+        assert words in form_for(action, model, gauges).explanation, action
+    assert form_for("bulkhead.set", model, gauges).fields[2].current == "0"

@@ -222,9 +222,10 @@ class ReplayTimeline(Widget):
             check = "exact ✓"
         else:
             check = "DIFFERS ✗"
+        # The check first: at 80 columns a long save name is what gets cut, not the check.
         status = (
-            f"{format_clock(state.t_s)}/{format_clock(state.end_t_s)}  "
-            f"actions {state.actions_applied}/{len(state.action_times_s)}  replay {check}  {state.save_name}"
+            f"{format_clock(state.t_s)}/{format_clock(state.end_t_s)}  replay {check}  "
+            f"actions {state.actions_applied}/{len(state.action_times_s)}  {state.save_name}"
         )
         if state.fork is not None:
             status += f" (fork of {state.fork.save} at {format_clock(state.fork.t_s)})"

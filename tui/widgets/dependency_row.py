@@ -49,7 +49,9 @@ def dependency_pieces(reading: DependencyReading) -> list[tuple[int, str, str]]:
         (5, f" timeout {timeout}", "dim"),
     ]
     if reading.breaker is not None:
-        pieces.append((2, breaker_text(reading), "breaker"))
+        # A closed, automatic breaker says little: it gives way first when the row is narrow.
+        quiet = reading.breaker.state == "closed" and not reading.breaker.forced
+        pieces.append((6 if quiet else 2, breaker_text(reading), "breaker"))
         pieces.append((6, f" fail {reading.breaker.failure_rate:.0%} of {reading.breaker.calls_in_window}", "dim"))
     return pieces
 
@@ -78,12 +80,26 @@ class DependencyRow(Widget):
         pieces = cache_pieces(reading) if isinstance(reading, CacheReading) else dependency_pieces(reading)
         line = Text(no_wrap=True)
         for text, kind in fit(pieces, max(self.size.width - len(word), 0)):
-            # The row's own level colours the reading that makes it; the rest is plain or dim.
-            line.append(text, style=dim if kind == "dim" else (style if kind in ("slow", "errors", "breaker") and reading.level != "ok" else ""))
+            # Each reading in its own level's colour (a slow call is red, its 0% errors are not).
+            level = piece_level(reading, kind)
+            line.append(text, style=dim if kind == "dim" else (level_style(self, level) if level != "ok" else ""))
         line.pad_right(max(self.size.width - line.cell_len - len(word), 0))
         line.append(word, style=style)
         line.truncate(self.size.width)
         return line
+
+
+def piece_level(reading: DependencyReading | CacheReading, kind: str) -> str:
+    """The level a piece of a row is coloured with."""
+    if isinstance(reading, CacheReading):
+        return reading.level if kind == "slow" else "ok"
+    if kind == "slow":
+        return reading.slow_level
+    if kind == "errors":
+        return reading.error_level
+    if kind == "breaker" and reading.breaker is not None:
+        return reading.breaker.level
+    return "ok"
 
 
 def cache_pieces(reading: CacheReading) -> list[tuple[int, str, str]]:
