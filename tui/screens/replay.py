@@ -314,8 +314,9 @@ class ReplayScreen(IncidentScreen):
 
     def on_resize(self, event) -> None:
         super().on_resize(event)
-        # The timeline takes two lines: on short terminals the event log gives them up.
-        self.query_one("#log").styles.height = 5 if event.size.height < SHORT_HEIGHT else None
+        # The timeline takes two lines and the dependencies panel a few: on short terminals the event
+        # log gives them up (one line shows; it scrolls, and every line is kept).
+        self.query_one("#log").styles.height = 3 if event.size.height < SHORT_HEIGHT else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The recorded run plays itself: mitigations (and "end drill") belong to a live run.
