@@ -545,3 +545,20 @@ async def test_after_a_seek_back_the_log_shows_no_line_from_later(recording, tmp
         stamps = [line.text[:5] for line in log.lines if line.text[:2].isdigit() and line.text[2] == ":"]
         assert stamps and all(stamp <= "00:10" for stamp in stamps), stamps
         assert log.entries_written == screen.frame.log_total
+
+
+async def test_when_the_index_ends_the_log_widget_shows_only_what_the_player_saw(recording, tmp_path):
+    from tui.widgets.event_log import EventLog
+
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        replay = screen.replay
+        screen.seek(25.0)  # judged from here before the pass knows: alerts "at 00:25"
+        await pilot.pause()
+        replay.build_index()
+        screen.post_message(IndexProgress(1.0, done=True))
+        await pilot.pause()
+        log = screen.query_one(EventLog)
+        stamps = [line.text[:5] for line in log.lines if line.text[:2].isdigit() and line.text[2] == ":"]
+        from tui.frame import format_clock
+
+        assert stamps == [format_clock(e.t_s) for e in screen.frame.log], (stamps, screen.frame.log)

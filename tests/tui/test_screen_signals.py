@@ -217,3 +217,17 @@ def test_dialogs_say_now_in_plain_words_and_start_from_it():
                           ("breaker.force_open", "Now: llm CLOSED (automatic).")):
         assert words in form_for(action, model, gauges).explanation, action
     assert form_for("bulkhead.set", model, gauges).fields[2].current == "0"
+
+
+def test_shipped_hints_that_say_nothing_failed_fire_only_while_nothing_fails():
+    from sim.drill.loader import load_drill
+    from sim.drill.loader.finding import SHIPPED_DRILLS_DIR
+
+    claims = ("nothing has failed", "nothing is failing", "no errors")
+    checked = 0
+    for path in sorted(SHIPPED_DRILLS_DIR.glob("*.toml")):
+        for hint in load_drill(path).hints:
+            if any(claim in hint.text.lower() for claim in claims):
+                checked += 1
+                assert hint.when and "error_rate <" in hint.when, (path.name, hint.text, hint.when)
+    assert checked >= 3
