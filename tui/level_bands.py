@@ -48,8 +48,10 @@ SLOTS = Band(0.85, 0.97, 0.05)
 little headroom is left, CRIT when arrivals must wait for a slot."""
 QUEUE_LIMITED = Band(0.5, 0.8, 0.1)
 """Queue depth against its limit."""
-QUEUE_UNBOUNDED = Band(0.25, 1.0, 0.1)
-"""Queue depth against the slots (an unbounded queue has no limit to judge against)."""
+QUEUE_UNBOUNDED = Band(1.0, 4.0, 0.25)
+"""Queue depth against the slots (an unbounded queue has no limit to judge against). A busy
+healthy service queues a few requests now and then; WARN once a whole round of slots is waiting
+on average (every request waits about one more service time), CRIT at four rounds."""
 POOL_IN_USE = Band(0.9, 2.0, 0.05)
 """Connections in use against the pool size: a full pool without waiters is at its edge (WARN), not failing."""
 ERRORS = Band(0.01, 0.05, 0.005)

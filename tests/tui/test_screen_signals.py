@@ -231,3 +231,18 @@ def test_shipped_hints_that_say_nothing_failed_fire_only_while_nothing_fails():
                 checked += 1
                 assert hint.when and "error_rate <" in hint.when, (path.name, hint.text, hint.when)
     assert checked >= 3
+
+
+def test_the_tutorial_s_healthy_lunchtime_reads_ok_at_every_frame():
+    # The sampling: the tutorial at 1x, a frame every 0.1 s, before the rush at 60 s.
+    from sim.drill.loader import load_drill
+    from sim.drill.loader.finding import SHIPPED_DRILLS_DIR
+
+    drill = load_drill(SHIPPED_DRILLS_DIR / "tutorial.toml")
+    run = LiveRun.start(drill, paused=False)
+    words = set()
+    while run.sim.t_s < 30.0:
+        run.advance_wall(0.1)
+        frame = run.frame()
+        words.add((frame.slots.level, frame.queue.level, frame.rates.error_level))
+    assert words == {("ok", "ok", "ok")}, words

@@ -318,7 +318,8 @@ def _restart(model, gauges, applied):
     fullest = max(gauges.workers, key=lambda w: w.memory_mb)
     return ActionForm(
         "worker.restart", "Restart a worker",
-        f"Drops what it is serving and frees its memory; it is back after a warm-up. Fullest: {fullest.index} "
+        f"Drops what it is serving and frees its memory; it is back after a warm-up. Now: "
+        f"{sum(1 for w in gauges.workers if w.up)} of {len(gauges.workers)} up; fullest {fullest.index} "
         f"({fullest.memory_mb:.0f} MB).",
         (FormField("worker", "Worker", "choice", str(fullest.index), choices=workers),),
     )
