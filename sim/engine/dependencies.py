@@ -204,7 +204,6 @@ class Dependencies:
                 err |= over
                 lat = np.where(over, DOWN_REFUSAL_S, lat)
             begin = elapsed[idx].copy()
-            self.record_calls(di, t_s + begin, lat, err)
             elapsed[idx] += lat
             good = ~err
             ok[idx[good]] = True
@@ -251,7 +250,8 @@ class Dependencies:
         return lat, err
 
     def record_calls(self, di: int, start_t, lat_s: np.ndarray, err: np.ndarray) -> None:
-        """Calls or queries to di as they will go (for its gauge only: the run does not read it back)."""
+        """Calls or queries to di that were made, as they will go (for its gauge only: the run does not
+        read it back). Only what starts counts: segments and grants are drawn ahead and some are not."""
         self._call_stats.record(di, self._clock.tick, start_t, lat_s, err)
 
     # -- breaker observations ------------------------------------------------------------------
@@ -263,6 +263,10 @@ class Dependencies:
     def observe(self, ends: list, starts: list, deps: list, oks: list, probes: list) -> None:
         """Call outcomes (arrays of end times, start times, dependency, ok, probe) that land when each call ends."""
         self._out_new.append((ends, starts, deps, oks, probes))
+        # The calls of segments that started: what the dependency's own gauge counts.
+        for end, start, dep, ok in zip(ends, starts, deps, oks):
+            if dep.size:
+                self.record_calls(int(dep[0]), start, end - start, ~ok)
 
     def _gather_outcomes(self) -> None:
         """Fold observations recorded since the last call into the pending arrays."""
