@@ -250,7 +250,8 @@ class BrownoutApp(App):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            # On the incident screen, help lists the mitigations this drill offers.
+            self.push_screen(HelpScreen(applicable=getattr(self.screen, "applicable", None)))
 
     # ------------------------------------------------------------------ the clock
 

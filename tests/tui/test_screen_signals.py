@@ -246,3 +246,20 @@ def test_the_tutorial_s_healthy_lunchtime_reads_ok_at_every_frame():
         frame = run.frame()
         words.add((frame.slots.level, frame.queue.level, frame.rates.error_level))
     assert words == {("ok", "ok", "ok")}, words
+
+
+
+async def test_help_on_the_incident_screen_lists_only_the_drill_s_mitigations(tmp_path):
+    from textual.widgets import Static
+
+    from tui.screens.help import HelpScreen
+
+    app = make_app(_drill(breaker=False), tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await start_drill(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        body = app.screen.query_one("#help-body", Static)
+        text = "".join(segment.text for segment in app.console.render(body.content))
+        assert "pool.resize" in text and "breaker.force_open" not in text

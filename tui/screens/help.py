@@ -61,9 +61,11 @@ def binding_rows(bindings) -> tuple[tuple[str, str], ...]:
     return tuple(rows)
 
 
-def help_tables() -> Group:
-    """Every key, grouped, as tables that wrap inside their columns."""
-    mitigations = [(m.key, f"{m.action}: {m.help}") for m in MITIGATIONS]
+def help_tables(applicable: frozenset[str] | None = None) -> Group:
+    """Every key, grouped, as tables that wrap inside their columns (mitigations: those in
+    `applicable`, when given: the ones the drill being played offers)."""
+    mitigations = [(m.key, f"{m.action}: {m.help}") for m in MITIGATIONS
+                   if applicable is None or m.action in applicable]
     return Group(
         _table("Mitigations (incident screen; each opens a dialog with the current value)", mitigations),
         _table("\nRun", RUN_KEYS),
@@ -77,16 +79,18 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close", tooltip="Close help.")]
 
-    def __init__(self, sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None = None) -> None:
+    def __init__(self, sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None = None,
+                 applicable: frozenset[str] | None = None) -> None:
         super().__init__()
         self.sections = sections
+        self.applicable = applicable
         """(title, rows) to show instead of every key of the app (a screen with keys of its own)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static("Brownout — keys", id="help-title")
             if self.sections is None:
-                yield Static(help_tables(), id="help-body")
+                yield Static(help_tables(self.applicable), id="help-body")
             else:
                 tables = [_table(("\n" if i else "") + title, rows) for i, (title, rows) in enumerate(self.sections)]
                 yield Static(Group(*tables, _table("\nReading the screen", READING)), id="help-body")
