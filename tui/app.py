@@ -208,7 +208,7 @@ class BrownoutApp(App):
 
     def start_fork(self, live: LiveRun, forked_from) -> None:
         """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
-        live.paused = self.start_paused
+        live.paused = True  # a branch starts paused: the trainee reads the moment before the clock runs
         self.live = live
         self.save_path = None
         self.forked_from = forked_from
@@ -250,7 +250,8 @@ class BrownoutApp(App):
 
     def action_help(self) -> None:
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            # On the incident screen, help lists the mitigations this drill offers.
+            self.push_screen(HelpScreen(applicable=getattr(self.screen, "applicable", None)))
 
     # ------------------------------------------------------------------ the clock
 

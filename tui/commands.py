@@ -98,8 +98,11 @@ class MitigationCommands(_ListedCommands):
 
     def _commands(self) -> list[tuple[str, str, object]]:
         screen = self.screen
+        # Only what can act on this drill: the tutorial has no breaker to force.
+        applicable = getattr(screen, "applicable", None)
         commands: list[tuple[str, str, object]] = [
             (f"{m.label}: {m.action}", m.help, partial(screen.mitigate, m.action)) for m in MITIGATIONS
+            if applicable is None or m.action in applicable
         ]
         commands += [
             ("Pause / resume", "Freeze or restart the simulation clock.", screen.action_toggle_pause),

@@ -39,9 +39,12 @@ def format_clock(t_s: float) -> str:
 
 
 def format_ms(value_ms: float) -> str:
-    """A latency for a narrow column: 85ms, 1.2s, 'n/a' when there is none."""
+    """A latency for a narrow column: 85ms, 1.2s, 'n/a' when there is none (the one unit style
+    of the app: milliseconds under a second, seconds from there)."""
     if value_ms is None or math.isnan(value_ms):
         return "n/a"
+    if math.isinf(value_ms):
+        return "none"
     if value_ms >= 10_000:
         return f"{value_ms / 1000:.0f}s"
     if value_ms >= 1000:
@@ -98,6 +101,48 @@ class BreakerReading:
 
 
 @attrs.frozen
+class DependencyReading:
+    """One row of the dependencies panel: what a dependency's own dashboard shows."""
+
+    name: str
+    kind: str
+    """database | service"""
+    calls_per_s: float
+    p95_ms: float
+    """p95 of the calls that ended over the last few seconds (NaN: none did)."""
+    normal_p95_ms: float
+    error_ratio: float
+    in_flight: int
+    timeout_s: float | None
+    """The per-call timeout in force (None: calls wait as long as it takes)."""
+    breaker: BreakerReading | None
+    """None: this dependency has no breaker."""
+    level: str
+    """The worst of the three below: the row's word."""
+    slow_level: str = "ok"
+    """p95 against normal, judged with hysteresis (see `tui.level_bands`)."""
+    error_level: str = "ok"
+
+    @property
+    def slowdown(self) -> float:
+        """p95 as a multiple of the normal p95 (NaN without a reading)."""
+        if math.isnan(self.p95_ms) or not self.normal_p95_ms > 0:
+            return math.nan
+        return self.p95_ms / self.normal_p95_ms
+
+
+@attrs.frozen
+class CacheReading:
+    """A cache's row: hit ratio against its warm ratio."""
+
+    name: str
+    hit_ratio: float
+    normal_hit_ratio: float
+    warming: bool
+    level: str
+
+
+@attrs.frozen
 class RatesReading:
     """Request, goodput, error and rejection rates (instant = last second, avg = window)."""
 
@@ -110,14 +155,9 @@ class RatesReading:
     error_avg_ratio: float
     reject_ratio: float
     reject_avg_ratio: float
-
-    @property
-    def error_level(self) -> str:
-        return level_for(self.error_ratio, 0.01, 0.05)
-
-    @property
-    def reject_level(self) -> str:
-        return level_for(self.reject_ratio, 0.01, 0.05)
+    error_level: str = "ok"
+    """Judged on the smoothed ratio (see `tui.level_bands`), not the instant one."""
+    reject_level: str = "ok"
 
 
 @attrs.frozen
@@ -180,7 +220,8 @@ class Frame:
     finished: bool
     slots: GaugeReading
     queue: GaugeReading
-    memory: GaugeReading
+    memory: GaugeReading | None
+    """None: the drill does not model memory, so there is no row to draw."""
     workers: GaugeReading
     pools: tuple[GaugeReading, ...]
     breakers: tuple[BreakerReading, ...]
@@ -197,3 +238,5 @@ class Frame:
     """Sim seconds per wall second actually reached (None: not measured, e.g. paused or in tests)."""
     speed_cap: int | None = None
     """The speed the clock is held to for now (a dialog is open), or None: see LiveRun.speed_cap."""
+    dependencies: tuple[DependencyReading, ...] = ()
+    caches: tuple[CacheReading, ...] = ()

@@ -28,15 +28,18 @@ from sim.model.observe import Event, Gauges
 from sim.scoring.score import SLOTracker
 from sim.model.spec import Action
 from sim.drill.symptoms import SymptomWatch
+from tui import level_bands
 from tui.frame import (
     BreakerReading,
+    CacheReading,
+    DependencyReading,
     Frame,
     GaugeReading,
     LatencySeries,
     LogEntry,
     RatesReading,
     SLOReading,
-    level_for,
+    worst_level,
 )
 
 SPEEDS = (1, 2, 5, 10, 50)
@@ -52,6 +55,8 @@ SMOOTH_WINDOW_S = 5.0
 """The moving average shown beside each instant value."""
 CHART_STEP_S = 1.0
 CHART_WINDOW_S = 300.0
+HINT_SHOWN_S = 60.0
+"""A timed hint stays on the hint line this long (it says something about that moment)."""
 LOG_KEEP = 200
 """Entries carried by each frame; the log widget keeps its own scrollback."""
 
@@ -80,6 +85,7 @@ class GaugeSample:
     memory_mb: float
     live_workers: int
     pool_in_use: tuple[tuple[str, int], ...]
+    pool_waiters: tuple[tuple[str, int], ...] = ()
 
 
 def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
@@ -116,6 +122,10 @@ class LiveRun:
     symptoms: SymptomWatch = attrs.Factory(SymptomWatch)
     alerts: AlertWatch = attrs.Factory(AlertWatch)
     """Each SLO's alert state, judged on the gauge samples (see `sim.scoring.alerts`)."""
+    levels: dict[str, str] = attrs.Factory(dict)
+    """Each gauge's level word, judged at every sample on smoothed values with hysteresis."""
+    hint_now: str | None = None
+    """The hint the hint line shows: the latest one, while what it says still holds."""
     lock: threading.RLock = attrs.Factory(threading.RLock)
 
     @classmethod
@@ -218,6 +228,33 @@ class LiveRun:
 
     # ------------------------------------------------------------------ bookkeeping
 
+    def prime_samples(self) -> None:
+        """Rebuild the moving averages' samples from the history (a replay view made after a seek),
+        as the live app took them over the last SMOOTH_WINDOW_S; the next `sample_tick` adds now."""
+        sim = self.sim
+        every = sample_every_ticks(sim.dt_s)
+        held = sim.history.length
+        count = min(held, int(round(SMOOTH_WINDOW_S / sim.dt_s)) + 1)
+        if count <= 1:
+            return
+        columns = {name: recent_rows(sim, name, count) for name in
+                   ("t_s", "busy_slots", "queue_depth", "memory_mb", "live_workers")}
+        pools = [sim.pools.pool(pi).name for pi in range(len(sim.pools))]
+        in_use = recent_rows(sim, "pool_in_use", count) if pools else None
+        waiters = recent_rows(sim, "pool_waiters", count) if pools else None
+        self.samples.clear()
+        # Every `every` ticks back from the newest row, oldest first; the newest is the sample now.
+        for row in range(count - 1 - every, -1, -every)[::-1]:
+            self.samples.append(GaugeSample(
+                t_s=float(columns["t_s"][row]),
+                busy_slots=int(columns["busy_slots"][row]),
+                queue_depth=int(columns["queue_depth"][row]),
+                memory_mb=float(columns["memory_mb"][row]),
+                live_workers=int(columns["live_workers"][row]),
+                pool_in_use=tuple((name, int(in_use[row][i])) for i, name in enumerate(pools)),
+                pool_waiters=tuple((name, int(waiters[row][i])) for i, name in enumerate(pools)),
+            ))
+
     def sample_tick(self) -> None:
         """Take a gauge sample: smoothing, hint conditions, fault symptoms and SLO alerts."""
         gauges = self.sim.gauges()
@@ -230,10 +267,12 @@ class LiveRun:
                 memory_mb=gauges.memory_mb,
                 live_workers=gauges.live_workers,
                 pool_in_use=tuple((p.name, p.in_use) for p in gauges.pools),
+                pool_waiters=tuple((p.name, p.waiters) for p in gauges.pools),
             )
         )
         while self.samples and self.samples[0].t_s < gauges.t_s - SMOOTH_WINDOW_S + 1e-9:
             self.samples.popleft()
+        self._judge_levels(gauges)
         # Symptoms, hints, then alerts, on every sample: sim.records.replay's index pass judges them in
         # this order and at this cadence to know what the player was shown. The engine's events
         # so far go first, so the log stays in time order.
@@ -242,10 +281,63 @@ class LiveRun:
         self._check_hints(gauges)
         self.tracker.update(self.sim)
         self._check_alerts()
+        self.hint_now = self._current_hint(gauges)
+
+    def _judge(self, key: str, value: float, band: level_bands.Band) -> str:
+        level = level_bands.judge(self.levels.get(key, "ok"), value, band)
+        self.levels[key] = level
+        return level
+
+    def _judge_levels(self, gauges: Gauges) -> None:
+        """Move each level word on the smoothed values of this sample (see `tui.level_bands`)."""
+        total = gauges.total_slots
+        self._judge("slots", self._average(lambda s: s.busy_slots) / total if total else 1.0, level_bands.SLOTS)
+        depth = self._average(lambda s: s.queue_depth)
+        if gauges.queue_limit:
+            self._judge("queue", depth / gauges.queue_limit, level_bands.QUEUE_LIMITED)
+        else:
+            self._judge("queue", depth / max(total, 1), level_bands.QUEUE_UNBOUNDED)
+        memory = self.drill.model.service.memory
+        if memory.limit_mb < NO_MEMORY_LIMIT_MB:
+            self._judge("memory", self._average(lambda s: s.memory_mb) / memory.limit_mb,
+                        level_bands.memory_band(memory.pressure_fraction))
+        for pool in gauges.pools:
+            in_use = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
+            waiting = self._average(lambda s: dict(s.pool_waiters).get(pool.name, 0))
+            self._judge(f"pool:{pool.name}:in_use", in_use / max(pool.size, 1), level_bands.POOL_IN_USE)
+            self._judge(f"pool:{pool.name}:waiters", waiting, level_bands.pool_waiters_band(pool.size))
+        rates = self._rates(gauges)
+        self._judge("errors", rates.error_avg_ratio, level_bands.ERRORS)
+        self._judge("rejects", rates.reject_avg_ratio, level_bands.ERRORS)
+        for dep in gauges.dependencies:
+            # Already windowed over seconds by the engine's call statistics.
+            slowdown = dep.p95_ms / dep.normal_p95_ms if dep.normal_p95_ms > 0 else math.nan
+            self._judge(f"dep:{dep.name}:slow", slowdown, level_bands.DEPENDENCY_SLOWDOWN)
+            self._judge(f"dep:{dep.name}:errors", dep.error_ratio if dep.calls_per_s > 0 else math.nan,
+                        level_bands.DEPENDENCY_ERRORS)
+        for cache in gauges.caches:
+            deficit = (cache.normal_hit_ratio - cache.hit_ratio) / cache.normal_hit_ratio if cache.normal_hit_ratio > 0 else 0.0
+            self._judge(f"cache:{cache.name}", deficit, level_bands.CACHE_DEFICIT)
+
+    def level(self, key: str) -> str:
+        """The level word of a gauge as last judged (OK before its first judgement)."""
+        return self.levels.get(key, "ok")
+
+    def _current_hint(self, gauges: Gauges) -> str | None:
+        """The latest hint while it is still true: a conditional hint while its condition holds,
+        a timed one for HINT_SHOWN_S. The log keeps every hint with its time."""
+        if not self.hints_fired:
+            return None
+        index = next(reversed(self.hints_fired))
+        hint = self.drill.hints[index]
+        tracker = self.hints.trackers.get(index)
+        if tracker is not None:
+            return hint.text if tracker.condition.holds(gauges) else None
+        return hint.text if gauges.t_s - self.hints_fired[index] < HINT_SHOWN_S else None
 
     def _check_symptoms(self, gauges: Gauges) -> None:
         for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
-            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+            self.add_log(LogEntry(symptom.t_s, symptom.tag, symptom.level, symptom.text))
 
     @property
     def hints_fired(self) -> dict[int, float]:
@@ -317,7 +409,12 @@ class LiveRun:
                 slos=self._slos(),
                 log=tuple(self.log),
                 log_total=self.log_total,
-                hint=self.latest_hint,
+                hint=self.hint_now,
+                dependencies=self._dependencies(gauges),
+                caches=tuple(
+                    CacheReading(c.name, c.hit_ratio, c.normal_hit_ratio, c.warming, self.level(f"cache:{c.name}"))
+                    for c in gauges.caches
+                ),
             )
 
     def _average(self, value_of) -> float:
@@ -329,7 +426,7 @@ class LiveRun:
         average = self._average(lambda s: s.busy_slots)
         return GaugeReading(
             label="Slots", value=gauges.busy_slots, limit=total, average=average,
-            level=level_for(gauges.busy_slots / total, 0.75, 0.95) if total else "crit",
+            level=self.level("slots") if total else "crit",
             value_text=f"{gauges.busy_slots}/{total}", average_text=f"{average:.0f}",
         )
 
@@ -352,30 +449,21 @@ class LiveRun:
     def _queue(self, gauges: Gauges) -> GaugeReading:
         depth, limit = gauges.queue_depth, gauges.queue_limit
         average = self._average(lambda s: s.queue_depth)
-        if limit:
-            level = level_for(depth / limit, 0.5, 0.8)
-            text = f"{depth}/{limit}"
-        else:
-            # Unbounded: judge the backlog against what the workers can hold at once.
-            slots = max(gauges.total_slots, 1)
-            level = level_for(depth / slots, 0.25, 1.0)
-            text = f"{depth}/∞"
+        # Unbounded: the level judges the backlog against what the workers can hold at once.
+        level = self.level("queue")
+        text = f"{depth}/{limit}" if limit else f"{depth}/∞"
         scale = max(gauges.total_slots * 2, depth, 1)
         return GaugeReading(
             label="Queue", value=depth, limit=limit or None, average=average, level=level,
             value_text=text, average_text=f"{average:.0f}", scale=scale,
         )
 
-    def _memory(self, gauges: Gauges) -> GaugeReading:
+    def _memory(self, gauges: Gauges) -> GaugeReading | None:
         used, limit, pressure = gauges.memory_mb, gauges.memory_limit_mb, gauges.memory_pressure_mb
-        average = self._average(lambda s: s.memory_mb)
         if limit >= NO_MEMORY_LIMIT_MB:
-            # The drill does not model memory pressure: show usage without a meaningless limit.
-            return GaugeReading(
-                label="Memory", value=used, limit=None, average=average, level="ok",
-                value_text=f"{used:.0f}MB/∞", average_text=f"{average:.0f}", scale=max(used * 2, 1.0),
-            )
-        level = "crit" if used >= (pressure + limit) / 2 else ("warn" if used >= pressure else "ok")
+            return None  # the drill does not model memory: no row, rather than "0MB/∞"
+        average = self._average(lambda s: s.memory_mb)
+        level = self.level("memory")
         return GaugeReading(
             label="Memory", value=used, limit=limit, average=average, level=level,
             value_text=f"{used:.0f}/{limit:.0f}MB", average_text=f"{average:.0f}",
@@ -385,8 +473,7 @@ class LiveRun:
     def _pool(self, gauges: Gauges, index: int) -> GaugeReading:
         pool = gauges.pools[index]
         average = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
-        full = pool.in_use >= pool.size
-        level = "crit" if full and pool.waiters else level_for(pool.in_use / max(pool.size, 1), 0.8, 1.0)
+        level = worst_level(self.level(f"pool:{pool.name}:in_use"), self.level(f"pool:{pool.name}:waiters"))
         notes = [f"{pool.waiters} wait"]
         if pool.target_size != pool.size:
             notes.append(f"→{pool.target_size}")
@@ -417,7 +504,26 @@ class LiveRun:
             error_avg_ratio=ratio(failed, arrivals),
             reject_ratio=ratio(gauges.reject_rps, gauges.arrival_rps),
             reject_avg_ratio=ratio(rejected, arrivals),
+            error_level=self.level("errors"),
+            reject_level=self.level("rejects"),
         )
+
+    def _dependencies(self, gauges: Gauges) -> tuple[DependencyReading, ...]:
+        breakers = {b.dependency: b for b in gauges.breakers}
+        rows = []
+        for dep in gauges.dependencies:
+            b = breakers.get(dep.name)
+            breaker = None if b is None else BreakerReading(b.dependency, b.state, b.forced, b.failure_rate,
+                                                            b.calls_in_window)
+            level = worst_level(self.level(f"dep:{dep.name}:slow"), self.level(f"dep:{dep.name}:errors"),
+                                breaker.level if breaker else "ok")
+            rows.append(DependencyReading(
+                name=dep.name, kind=dep.kind, calls_per_s=dep.calls_per_s, p95_ms=dep.p95_ms,
+                normal_p95_ms=dep.normal_p95_ms, error_ratio=dep.error_ratio, in_flight=dep.active,
+                timeout_s=dep.timeout_s, breaker=breaker, level=level,
+                slow_level=self.level(f"dep:{dep.name}:slow"), error_level=self.level(f"dep:{dep.name}:errors"),
+            ))
+        return tuple(rows)
 
     def _latency(self) -> LatencySeries:
         per_sample = max(1, int(round(CHART_STEP_S / self.sim.dt_s)))

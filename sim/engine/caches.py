@@ -72,4 +72,4 @@ class Caches:
                 self._cache_misses[i] = 0
 
     def gauges(self) -> tuple[CacheGauge, ...]:
-        return tuple(CacheGauge(c.name, float(self._cache_hit[i])) for i, c in enumerate(self._caches))
+        return tuple(CacheGauge(c.name, float(self._cache_hit[i]), c.hit_ratio) for i, c in enumerate(self._caches))

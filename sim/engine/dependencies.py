@@ -7,6 +7,7 @@ import math
 import attrs
 import numpy as np
 
+from sim.engine.call_stats import CallStats
 from sim.engine.clock import Clock
 from sim.engine.codes import (
     B_CLOSED,
@@ -70,6 +71,7 @@ class Dependencies:
         self._plan_timeouts = tuple(_plan_timeout(model, d.name) for d in model.dependencies)
         self._dep_index = {d.name: i for i, d in enumerate(model.dependencies)}
         self._dep_state = [DependencyState() for _ in self._deps]
+        self._call_stats = CallStats(self._deps, clock.dt_s)
         # Breaker observations that land in the future (when each call ends).
         self._out_t = np.empty(0)
         self._out_start = np.empty(0)
@@ -246,6 +248,11 @@ class Dependencies:
                 err = err | late
         return lat, err
 
+    def record_calls(self, di: int, start_t, lat_s: np.ndarray, err: np.ndarray) -> None:
+        """Calls or queries to di that were made, as they will go (for its gauge only: the run does not
+        read it back). Only what starts counts: segments and grants are drawn ahead and some are not."""
+        self._call_stats.record(di, self._clock.tick, start_t, lat_s, err)
+
     # -- breaker observations ------------------------------------------------------------------
 
     def spend_probes(self, di: int, n: int) -> None:
@@ -255,6 +262,10 @@ class Dependencies:
     def observe(self, ends: list, starts: list, deps: list, oks: list, probes: list) -> None:
         """Call outcomes (arrays of end times, start times, dependency, ok, probe) that land when each call ends."""
         self._out_new.append((ends, starts, deps, oks, probes))
+        # The calls of segments that started: what the dependency's own gauge counts.
+        for end, start, dep, ok in zip(ends, starts, deps, oks):
+            if dep.size:
+                self.record_calls(int(dep[0]), start, end - start, ~ok)
 
     def _gather_outcomes(self) -> None:
         """Fold observations recorded since the last call into the pending arrays."""
@@ -361,10 +372,19 @@ class Dependencies:
         return BreakerGauge(self._deps[di].name, BREAKER_NAMES[self.breaker_seen(di)], forced,
                             fail / calls if calls else 0.0, int(calls))
 
-    def dependency_gauges(self, t: float) -> tuple[DependencyGauge, ...]:
+    def dependency_gauges(self, t: float, queries: dict[int, int] | None = None) -> tuple[DependencyGauge, ...]:
+        """Each dependency's gauge; `queries` holds a database's queries in progress (its pools' connections
+        in use), since queries are not calls the breaker window follows."""
         active = self.active(t)
+        stats, tick = self._call_stats, self._clock.tick
         return tuple(
-            DependencyGauge(d.name, d.kind, int(active[i]), self.shown_timeout(i), self._dep_state[i].fallback)
+            DependencyGauge(
+                d.name, d.kind,
+                int(queries.get(i, 0)) if queries is not None and d.kind == "database" else int(active[i]),
+                self.shown_timeout(i), self._dep_state[i].fallback,
+                calls_per_s=stats.calls_per_s(i, tick), error_ratio=stats.error_ratio(i, tick),
+                p95_ms=stats.p95_ms(i, t), normal_p95_ms=stats.normal_p95_ms[i],
+            )
             for i, d in enumerate(self._deps)
         )
 

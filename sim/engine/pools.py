@@ -310,8 +310,9 @@ class Pools:
             lat, err = self._deps.call_latency(di, rows.size, float(start[0]), timeout)
             total = lat * contention
             n_q = np.ones(rows.size, dtype=np.int64)
+            queries = None
         else:
-            total, err, n_q = self._query_run(di, table.qleft[rows], float(start[0]), timeout)
+            total, err, n_q, queries = self._query_run(di, table.qleft[rows], float(start[0]), timeout)
             total *= contention
         back = start + total
         kept = rows.size
@@ -327,6 +328,13 @@ class Pools:
             if late.size:
                 kept = int(late[0]) + 1
                 rows, back, err, n_q = rows[:kept], back[:kept], err[:kept], n_q[:kept]
+        # The database's gauge counts the queries of the grants made (times approximate within a run).
+        if queries is None:
+            self._deps.record_calls(di, start[:kept], back - start[:kept], err)
+        else:
+            q_lat, q_err, owner = queries
+            made = owner < kept
+            self._deps.record_calls(di, start[owner[made]], q_lat[made] * contention, q_err[made])
         pool.in_use += kept
         table.qleft[rows] -= n_q
         table.phase[rows] = QUERY
@@ -338,11 +346,12 @@ class Pools:
         """Rows run n_q queries back to back on one connection, stopping at the first error.
 
         All queries are drawn in one pass (row by row); returns each row's total
-        latency, whether it ended on an error, and how many queries it ran.
+        latency, whether it ended on an error, how many queries it ran, and the queries
+        that ran (latency, error, row) for the database's gauge.
         """
         lat, e = self._deps.call_latency(di, int(n_q.sum()), t, timeout)
         if (n_q == 1).all():
-            return lat, e, n_q.copy()
+            return lat, e, n_q.copy(), (lat.copy(), e, np.arange(n_q.size))  # the caller scales lat in place
         owner = np.repeat(np.arange(n_q.size), n_q)
         pos = np.arange(lat.size) - np.repeat(np.cumsum(n_q) - n_q, n_q)
         first_err = n_q.copy()
@@ -351,7 +360,7 @@ class Pools:
         ran = pos <= first_err[owner]
         total = np.bincount(owner, weights=np.where(ran, lat, 0.0), minlength=n_q.size)
         err = first_err < n_q
-        return total, err, np.where(err, first_err + 1, n_q)
+        return total, err, np.where(err, first_err + 1, n_q), (lat[ran], e[ran], owner[ran])
 
     def end_queries(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Queries end: connections go back, failures end their request, the rest query again.
@@ -403,6 +412,13 @@ class Pools:
             for i, p in enumerate(self._pools)
             if p.bulkhead_class < 0 or p.size > 0 or p.in_use > 0 or p.target_size > 0
         )
+
+    def queries_in_progress(self) -> dict[int, int]:
+        """Database index -> connections in use across its pools (each holds a query running)."""
+        held: dict[int, int] = {}
+        for p in self._pools:
+            held[p.database] = held.get(p.database, 0) + p.in_use
+        return held
 
     def history_columns(self) -> tuple:
         """(pool_in_use, pool_size, pool_waiters) now."""

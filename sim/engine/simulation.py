@@ -240,7 +240,7 @@ class Simulation:
             memory_pressure_mb=mem.limit_mb * mem.pressure_fraction,
             breakers=self.deps.breaker_gauges(),
             caches=self.caches.gauges(),
-            dependencies=self.deps.dependency_gauges(self.t_s),
+            dependencies=self.deps.dependency_gauges(self.t_s, self.pools.queries_in_progress()),
             arrival_rps=metrics.recent_rate(h, "arrivals"),
             fresh_rps=metrics.recent_rate(h, "fresh_arrivals"),
             retry_rps=metrics.recent_rate(h, "retry_arrivals"),

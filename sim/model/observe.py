@@ -5,6 +5,8 @@ All frozen values, safe to hand to another thread or a Textual message.
 
 from __future__ import annotations
 
+import math
+
 import attrs
 
 BREAKER_CLOSED = "closed"
@@ -16,6 +18,9 @@ FAIL_REASONS = ("timeout", "dependency", "breaker", "oom", "pool_timeout", "work
 refusal (after the service's own retries), breaker open without fallback,
 OOM kill of its worker, connection-pool acquire timeout, its worker was lost
 (fault) or restarted by the operator."""
+
+WARMING_GAP = 0.02
+"""A cache this far below its warm hit ratio is still warming (rewarming approaches it forever)."""
 
 REJECT_REASONS = ("ratelimit", "shed", "queue_full")
 """Why an arrival was refused at the door (never admitted)."""
@@ -58,6 +63,13 @@ class BreakerGauge:
 class CacheGauge:
     name: str
     hit_ratio: float
+    normal_hit_ratio: float = math.nan
+    """The hit ratio of a warm cache (the drill's own)."""
+
+    @property
+    def warming(self) -> bool:
+        """Refilling after a flush: clearly below its warm hit ratio."""
+        return self.hit_ratio < self.normal_hit_ratio - WARMING_GAP
 
 
 @attrs.frozen
@@ -68,6 +80,14 @@ class DependencyGauge:
     """Calls or queries in progress."""
     timeout_s: float | None
     fallback: bool
+    calls_per_s: float = 0.0
+    """Calls (queries, for a database) started per second over the last few seconds."""
+    error_ratio: float = 0.0
+    """Share of those calls that failed: errors, timeouts, refusals."""
+    p95_ms: float = math.nan
+    """p95 of the calls that ended over the last few seconds (NaN: none ended)."""
+    normal_p95_ms: float = math.nan
+    """The p95 of a call with no fault and no contention (the drill's latency distribution)."""
 
 
 @attrs.frozen

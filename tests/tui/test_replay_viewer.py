@@ -468,3 +468,97 @@ async def test_the_palette_offers_the_viewer_s_keys_and_no_mitigation(recording,
         assert {"50%", "End", "Faster"} <= titles  # keys the footer has no room for
         actions = {callback.args[0] for _, _, callback in ScreenCommands(screen)._commands()}
         assert not {a for a in actions if a.startswith(("mitigate", "end_run"))}, actions  # it plays itself
+
+
+# ---------------------------------------------------------------- issue 13: the viewer's own keys, averages, branch, log
+
+
+async def test_help_in_the_replay_viewer_lists_its_own_keys(recording, tmp_path):
+    from textual.widgets import Static
+
+    from tui.screens.help import HelpScreen
+
+    _, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        body = app.screen.query_one("#help-body", Static)
+        text = "".join(segment.text for segment in app.console.render(body.content))
+        assert "Play on live from this moment" in text and "Jump to the next recorded action" in text
+        assert "pool.resize" not in text and "Shed a fraction" not in text
+
+
+async def test_a_seek_rebuilds_the_moving_averages_from_the_history(recording, tmp_path):
+    from tui.live import SMOOTH_WINDOW_S
+
+    drill, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await wait_for_index(pilot, screen)
+        screen.seek(20.0)
+        await pilot.pause()
+        samples = list(screen.run.samples)
+        # A window of samples as the live app took them, not the one sample of the moment jumped to.
+        assert samples[0].t_s == pytest.approx(20.0 - SMOOTH_WINDOW_S + 0.25)
+        assert samples[-1].t_s == pytest.approx(20.0)
+        history = screen.replay.sim.history
+        busy = history.buffer("busy_slots")
+        expected = [float(busy[(round(s.t_s / drill.dt_s) - 1) % history.capacity]) for s in samples]
+        assert [float(s.busy_slots) for s in samples] == expected
+        assert screen.frame.slots.average == pytest.approx(sum(expected) / len(expected))
+
+
+async def test_taking_the_controls_starts_the_branch_paused(recording, tmp_path):
+    _, _, path = recording
+    app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=False, tick_interval=None, replay=path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        await wait_for_index(pilot, app.screen)
+        await pilot.press("full_stop")
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, IncidentScreen) and app.live.paused
+        assert app.live.sim.t_s == pytest.approx(10.0)
+
+
+async def test_after_a_seek_back_the_log_shows_no_line_from_later(recording, tmp_path):
+    from tui.widgets.event_log import EventLog
+
+    _, _, path = recording
+    app = replay_app(path, tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        await wait_for_index(pilot, screen)
+        screen.seek(25.0)
+        await pilot.pause()
+        later = [e for e in screen.frame.log if e.t_s > 10.0]
+        assert later  # the log at 25 s holds lines after 10 s (alerts, the forced breaker)
+        screen.seek(10.0)
+        await pilot.pause()
+        log = screen.query_one(EventLog)
+        stamps = [line.text[:5] for line in log.lines if line.text[:2].isdigit() and line.text[2] == ":"]
+        assert stamps and all(stamp <= "00:10" for stamp in stamps), stamps
+        assert log.entries_written == screen.frame.log_total
+
+
+async def test_when_the_index_ends_the_log_widget_shows_only_what_the_player_saw(recording, tmp_path):
+    from tui.widgets.event_log import EventLog
+
+    async with unindexed_viewer(recording, tmp_path) as (app, pilot, screen):
+        replay = screen.replay
+        screen.seek(25.0)  # judged from here before the pass knows: alerts "at 00:25"
+        await pilot.pause()
+        replay.build_index()
+        screen.post_message(IndexProgress(1.0, done=True))
+        await pilot.pause()
+        log = screen.query_one(EventLog)
+        stamps = [line.text[:5] for line in log.lines if line.text[:2].isdigit() and line.text[2] == ":"]
+        from tui.frame import format_clock
+
+        assert stamps == [format_clock(e.t_s) for e in screen.frame.log], (stamps, screen.frame.log)

@@ -127,9 +127,11 @@ async def test_refused_action_shows_its_reason(tmp_path):
     app = make_app(slow_llm_drill(), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await start_drill(pilot)
-        await pilot.press("p")
+        await pilot.press("b")
         await pilot.pause()
-        await fill_dialog(pilot, {"size": "100"})  # the database allows 40 connections
+        # A 35-connection bulkhead next to the 10-connection pool: the database allows 40 in all.
+        # (The pool dialog itself stops at 40: its range is the database's limit.)
+        await fill_dialog(pilot, {"size": "35"})
         await step(pilot, 1)
         sim = app.live.sim
         assert _pool(sim.gauges(), "main").target_size == 10

@@ -95,7 +95,7 @@ async def test_an_open_dialog_holds_the_clock_to_real_time(tmp_path):
             assert live.speed_cap == 1 and live.clock_speed == 1, key
             assert await one_timer_frame() == 5, f"{key}: 0.25 s at real time with dt 0.05, not at 50x"
             clock = str(app.incident_screen().query_one(ClockBar).render())
-            assert " 1x  50x once the dialog closes " in clock, clock
+            assert " 1x  (50x once the dialog closes) " in clock, clock
             await pilot.press("escape")
             await pilot.pause()
             assert isinstance(app.screen, IncidentScreen), key

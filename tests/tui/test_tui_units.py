@@ -253,7 +253,7 @@ async def test_rates_panel_keeps_the_error_line_when_rates_are_large():
     app = One()
     async with app.run_test(size=(30, 4)) as pilot:
         panel = app.query_one(RatesPanel)
-        panel.reading = RatesReading(22530.0, 22930.0, 16840.0, 0.0, 0.0, 1.0, 0.97, 0.0, 0.0)
+        panel.reading = RatesReading(22530.0, 22930.0, 16840.0, 0.0, 0.0, 1.0, 0.97, 0.0, 0.0, error_level="crit")
         await pilot.pause()
         rows = [line.text for line in panel.render_lines(panel.region.reset_offset)]
     assert rows[0].startswith("Req 23k/s ~23k retry 17k") and rows[0].rstrip().endswith("…")

@@ -14,7 +14,7 @@ import attrs
 from sim.model.distributions import quantile
 from sim.model.observe import Gauges
 from sim.model.spec import Action, CallStep, DbStep, ModelSpec
-from sim.model.units import format_duration
+from tui.frame import format_ms
 
 FIELD_KINDS = ("choice", "int", "float")
 
@@ -24,7 +24,15 @@ class FieldError(ValueError):
 
 
 def _number_text(value: float) -> str:
+    """A number as a person writes it: 1,000,000 not 1e+06; 0.25 stays 0.25."""
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
     return f"{value:g}"
+
+
+def _ms_text(seconds: float) -> str:
+    """A latency in the app's one unit style (85ms under a second, 1.2s from there)."""
+    return format_ms(1000.0 * seconds)
 
 
 @attrs.frozen
@@ -60,6 +68,8 @@ class FormField:
                 raise FieldError(f"{self.label}: choose one of {', '.join(self.choices)}")
             return text
         try:
+            # People type thousands separators the way the range shows them.
+            text = text.replace(",", "").replace("_", "")
             value = int(text) if self.kind == "int" else float(text)
         except ValueError:
             expected = f"a {self.range_text}" if self.kind == "int" else f"a number {self.range_text}"
@@ -143,20 +153,27 @@ def _pool_resize(model, gauges, applied):
         raise NotApplicable("this service has no connection pools")
     sizes = ", ".join(f"{p.name} {p.target_size}" for p in gauges.pools)
     first = gauges.pools[0].target_size if gauges.pools else model.pools[0].size
-    limits = ", ".join(f"{d.name} {d.max_connections}" for d in model.dependencies if d.kind == "database")
+    databases = [d for d in model.dependencies if d.kind == "database"]
+    limits = ", ".join(f"{d.name} allows {d.max_connections}" for d in databases)
+    top = max((d.max_connections for d in databases), default=10_000)
     return ActionForm(
         "pool.resize", "Resize a connection pool",
-        f"Now: {sizes}. Takes a couple of seconds. Database max connections: {limits}.",
+        f"Now: {sizes}. Takes a couple of seconds. Connections across all pools on a database: {limits}; "
+        f"a size that would pass it is refused.",
         (
             FormField("pool", "Pool", "choice", pools[0], choices=pools),
-            FormField("size", "Size", "int", str(first), minimum=1, maximum=10_000),
+            FormField("size", "Size", "int", str(first), minimum=1, maximum=top),
         ),
     )
 
 
 def _breaker(action: str, title: str, explanation: str):
     def build(model, gauges, applied):
-        return ActionForm(action, title, explanation, (_breaker_choice(model),))
+        choice = _breaker_choice(model)
+        states = {"closed": "CLOSED", "open": "OPEN", "half_open": "HALF_OPEN"}
+        now = "; ".join(f"{b.dependency} {states.get(b.state, b.state)}"
+                        f"{' (forced)' if b.forced else ' (automatic)'}" for b in gauges.breakers)
+        return ActionForm(action, title, f"{explanation} Now: {now or 'no breaker'}.", (choice,))
 
     return build
 
@@ -164,7 +181,8 @@ def _breaker(action: str, title: str, explanation: str):
 def _shed(model, gauges, applied):
     return ActionForm(
         "shed.set", "Shed load",
-        "Refuse this fraction of arrivals at the door (priority: lowest priority first). 0 stops shedding.",
+        "Refuse this fraction of arrivals at the door (priority: lowest priority first). 0 stops shedding. Now: "
+        + (f"shedding {gauges.shed_fraction:.0%} ({gauges.shed_mode})." if gauges.shed_fraction else "not shedding."),
         (
             FormField("fraction", "Fraction", "float", _number_text(gauges.shed_fraction), minimum=0.0, maximum=1.0),
             FormField("mode", "Mode", "choice", gauges.shed_mode, choices=("random", "priority")),
@@ -174,9 +192,10 @@ def _shed(model, gauges, applied):
 
 def _queue_limit(model, gauges, applied):
     current = "0" if gauges.queue_limit is None else str(gauges.queue_limit)
+    now = "unbounded" if gauges.queue_limit is None else f"{gauges.queue_limit:,} requests"
     return ActionForm(
         "queue.set_limit", "Bound the request queue",
-        f"Arrivals beyond the limit are rejected at once. 0 = unbounded. Now: {current}.",
+        f"Arrivals beyond the limit are rejected at once. 0 = unbounded. Now: {now} ({gauges.queue_depth:,} queued).",
         (FormField("limit", "Limit", "int", current, minimum=0, maximum=1_000_000),),
     )
 
@@ -200,8 +219,8 @@ def _timeout(model, gauges, applied):
     # What an on-call engineer reads off the dashboard before choosing: the usual p99 of each.
     normal_p99 = {d.name: quantile(d.latency, 0.99) for d in model.dependencies}
     nows = "; ".join(
-        f"{name} {'none' if timeouts.get(name) is None else format_duration(timeouts[name])}"
-        f" (normal p99 {format_duration(normal_p99[name])})"
+        f"{name} {'none' if timeouts.get(name) is None else _ms_text(timeouts[name])}"
+        f" (normal p99 {_ms_text(normal_p99[name])})"
         for name in names
     )
     return ActionForm(
@@ -218,9 +237,12 @@ def _retry(model, gauges, applied):
     classes = tuple(c.name for c in model.classes)
     first = model.classes[0]
     last = _last_args(applied, "retry.set", **{"class": first.name}) or {}
+    retries = last.get("retries", first.retry.retries)
+    backoff = float(last.get("backoff_s", first.retry.backoff_s))
     return ActionForm(
         "retry.set", "Change client retries",
-        "Retries per failed request and the first backoff (doubles each retry).",
+        f"Retries per failed request and the first backoff (doubles each retry). "
+        f"Now: {first.name} {retries} retries, backoff {_ms_text(backoff)}.",
         (
             FormField("class", "Class", "choice", first.name, choices=classes),
             FormField("retries", "Retries", "int", str(last.get("retries", first.retry.retries)), minimum=0, maximum=10),
@@ -239,7 +261,8 @@ def _ratelimit(model, gauges, applied):
     burst = last.get("burst", spec.burst if spec else max(rate, 1.0))
     return ActionForm(
         "ratelimit.set", "Rate-limit arrivals",
-        "A token bucket at the door: requests per second and burst. Rate 0 turns it off.",
+        "A token bucket at the door: requests per second and burst. Rate 0 turns it off. Now: "
+        + (f"{_number_text(rate)} req/s, burst {_number_text(float(burst))}." if rate else "off."),
         (
             FormField("rate_rps", "Rate (req/s)", "float", _number_text(rate), minimum=0.0, maximum=1_000_000.0),
             FormField("burst", "Burst", "float", _number_text(float(burst)), minimum=1.0, maximum=1_000_000.0),
@@ -267,13 +290,16 @@ def _bulkhead(model, gauges, applied):
         raise NotApplicable("no request class uses a connection pool")
     classes = tuple(dict.fromkeys(c for c, _ in pairs))
     pools = tuple(dict.fromkeys(p for _, p in pairs))
+    last = _last_args(applied, "bulkhead.set", **{"class": classes[0], "pool": pools[0]}) or {}
+    size = int(last.get("size", 0))
     return ActionForm(
         "bulkhead.set", "Give a class its own pool",
-        "A dedicated pool (bulkhead) for one class, carved from the same database. Size 0 removes it.",
+        "A dedicated pool (bulkhead) for one class, carved from the same database. Size 0 removes it. Now: "
+        + (f"{classes[0]} has its own {size}-connection pool." if size else f"{classes[0]} shares {pools[0]}."),
         (
             FormField("class", "Class", "choice", classes[0], choices=classes),
             FormField("pool", "Shared pool", "choice", pools[0], choices=pools),
-            FormField("size", "Size", "int", "5", minimum=0, maximum=10_000),
+            FormField("size", "Size", "int", str(size), minimum=0, maximum=10_000),
         ),
     )
 
@@ -303,7 +329,8 @@ def _restart(model, gauges, applied):
     fullest = max(gauges.workers, key=lambda w: w.memory_mb)
     return ActionForm(
         "worker.restart", "Restart a worker",
-        f"Drops what it is serving and frees its memory; it is back after a warm-up. Fullest: {fullest.index} "
+        f"Drops what it is serving and frees its memory; it is back after a warm-up. Now: "
+        f"{sum(1 for w in gauges.workers if w.up)} of {len(gauges.workers)} up; fullest {fullest.index} "
         f"({fullest.memory_mb:.0f} MB).",
         (FormField("worker", "Worker", "choice", str(fullest.index), choices=workers),),
     )
@@ -324,6 +351,18 @@ _BUILDERS = {
     "fallback.set": _fallback,
     "worker.restart": _restart,
 }
+
+
+def applicable_actions(model: ModelSpec, gauges: Gauges) -> frozenset[str]:
+    """The actions whose dialog can be built for this drill: the ones with something to act on."""
+    found = set()
+    for name in _BUILDERS:
+        try:
+            form_for(name, model, gauges)
+        except NotApplicable:
+            continue
+        found.add(name)
+    return frozenset(found)
 
 
 def action_args(form: ActionForm, values: dict[str, object]) -> dict[str, object]:

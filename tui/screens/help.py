@@ -49,9 +49,23 @@ def _table(title: str, rows) -> Table:
     return table
 
 
-def help_tables() -> Group:
-    """Every key, grouped, as tables that wrap inside their columns."""
-    mitigations = [(m.key, f"{m.action}: {m.help}") for m in MITIGATIONS]
+def binding_rows(bindings) -> tuple[tuple[str, str], ...]:
+    """(keys, what it does) for a screen's bindings, e.g. the replay viewer's."""
+    rows = []
+    for binding in bindings:
+        keys = " / ".join(k.replace("question_mark", "?").replace("full_stop", ".").replace("comma", ",")
+                          .replace("right_square_bracket", "]").replace("left_square_bracket", "[")
+                          .replace("equals_sign", "=").replace("plus", "+").replace("minus", "-")
+                          for k in binding.key.split(","))
+        rows.append((keys, binding.tooltip or binding.description))
+    return tuple(rows)
+
+
+def help_tables(applicable: frozenset[str] | None = None) -> Group:
+    """Every key, grouped, as tables that wrap inside their columns (mitigations: those in
+    `applicable`, when given: the ones the drill being played offers)."""
+    mitigations = [(m.key, f"{m.action}: {m.help}") for m in MITIGATIONS
+                   if applicable is None or m.action in applicable]
     return Group(
         _table("Mitigations (incident screen; each opens a dialog with the current value)", mitigations),
         _table("\nRun", RUN_KEYS),
@@ -65,10 +79,21 @@ class HelpScreen(DismissOnce, ModalScreen[None]):
 
     BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close", tooltip="Close help.")]
 
+    def __init__(self, sections: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] | None = None,
+                 applicable: frozenset[str] | None = None) -> None:
+        super().__init__()
+        self.sections = sections
+        self.applicable = applicable
+        """(title, rows) to show instead of every key of the app (a screen with keys of its own)."""
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-box"):
             yield Static("Brownout — keys", id="help-title")
-            yield Static(help_tables(), id="help-body")
+            if self.sections is None:
+                yield Static(help_tables(self.applicable), id="help-body")
+            else:
+                tables = [_table(("\n" if i else "") + title, rows) for i, (title, rows) in enumerate(self.sections)]
+                yield Static(Group(*tables, _table("\nReading the screen", READING)), id="help-body")
 
     def action_close(self) -> None:
         self.dismiss(None)

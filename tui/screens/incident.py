@@ -6,16 +6,16 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
 
 from tui.commands import MITIGATIONS, MitigationCommands
 from tui.dialogs.action_dialog import ActionDialog
-from tui.dialogs.forms import ActionForm, NotApplicable, action_args, form_for
+from tui.dialogs.forms import ActionForm, NotApplicable, action_args, applicable_actions, form_for
 from tui.frame import Frame
 from tui.live import COVERED_SPEED
-from tui.widgets.breaker_light import BreakerLight
 from tui.widgets.clock_bar import ClockBar
+from tui.widgets.dependency_row import DependencyRow
 from tui.widgets.event_log import EventLog
+from tui.widgets.fitted_footer import FittedFooter
 from tui.widgets.gauge import GaugeBar
 from tui.widgets.hint_line import HintLine
 from tui.widgets.latency_chart import LatencyChart
@@ -31,19 +31,39 @@ class IncidentScreen(Screen):
 
     COMMANDS = {MitigationCommands}
     BINDINGS = [
-        # Mitigations first: at 80 columns the footer shows them all; the run keys follow.
-        *(m.binding() for m in MITIGATIONS),
+        # The footer shows whole entries in this order while they fit (FittedFooter): the run keys
+        # first, so pause, help, palette and end show at every width; the mitigations the width holds
+        # follow, and all of them are in help and the palette.
         Binding("space", "toggle_pause", "Pause", id="run.pause", tooltip="Pause or resume the simulation clock."),
-        Binding("plus,equals_sign", "faster", "Faster", id="run.faster", tooltip="Next speed: 1x 2x 5x 10x 50x."),
-        Binding("minus", "slower", "Slower", id="run.slower", tooltip="Previous speed."),
         Binding("question_mark,f1", "app.help", "Help", id="run.help", tooltip="Every key of the app."),
         Binding("q", "end_run", "End", id="run.end", tooltip="End the drill (asks first)."),
+        *(m.binding() for m in MITIGATIONS),
+        Binding("plus,equals_sign", "faster", "Faster", id="run.faster", tooltip="Next speed: 1x 2x 5x 10x 50x."),
+        Binding("minus", "slower", "Slower", id="run.slower", tooltip="Previous speed."),
     ]
 
     def __init__(self) -> None:
         super().__init__()
         self.refused_seen = 0
         self.frame: Frame | None = None
+        self._applicable: frozenset[str] | None = None
+
+    @property
+    def applicable(self) -> frozenset[str]:
+        """The mitigations that can act on this drill (the rest are not offered: no key, no palette entry)."""
+        if self._applicable is None:
+            live = self.live
+            if live is None:
+                return frozenset(m.action for m in MITIGATIONS)
+            with live.lock:
+                gauges = live.sim.gauges()
+            self._applicable = applicable_actions(live.drill.model, gauges)
+        return self._applicable
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "mitigate" and parameters and parameters[0] not in self.applicable:
+            return False
+        return True
 
     @property
     def live(self):
@@ -58,17 +78,18 @@ class IncidentScreen(Screen):
                 yield GaugeBar(id="queue")
                 yield GaugeBar(id="memory")
                 yield Vertical(id="pools")
-                yield Vertical(id="breakers")
                 yield RatesPanel(id="rates")
             yield LatencyChart(id="latency")
+        yield Vertical(id="deps")
         yield SLOBudget(id="slos")
         yield HintLine(id="hint")
         yield EventLog(id="log")
-        yield Footer(compact=True, show_command_palette=False)
+        yield FittedFooter()
 
     def on_mount(self) -> None:
         self.query_one("#gauges").border_title = "Service"
         self.query_one("#latency").border_title = "Latency"
+        self.query_one("#deps").border_title = "Dependencies"
         self.query_one("#slos").border_title = "Error budget"
         self.query_one("#log").border_title = "Events"
         if self.live is not None:
@@ -97,9 +118,13 @@ class IncidentScreen(Screen):
         self.query_one("#slots", GaugeBar).reading = frame.slots
         self.query_one("#workers", GaugeBar).reading = frame.workers
         self.query_one("#queue", GaugeBar).reading = frame.queue
-        self.query_one("#memory", GaugeBar).reading = frame.memory
+        memory = self.query_one("#memory", GaugeBar)
+        memory.display = frame.memory is not None
+        memory.reading = frame.memory
         self._sync_rows("#pools", GaugeBar, frame.pools)
-        self._sync_rows("#breakers", BreakerLight, frame.breakers)
+        deps = self.query_one("#deps")
+        deps.display = bool(frame.dependencies or frame.caches)
+        self._sync_rows("#deps", DependencyRow, (*frame.dependencies, *frame.caches))
         self.query_one(RatesPanel).reading = frame.rates
         self.query_one(LatencyChart).series = frame.latency
         self.query_one(SLOBudget).readings = frame.slos

@@ -20,6 +20,8 @@ from tui.widgets.row_table import RowTable
 
 TITLE_WIDTH = 31
 """Titles are cut to fit the table at 80 columns; the full title is on the briefing."""
+OTHER_COLUMNS_WIDTH = 80 - TITLE_WIDTH
+"""What the other columns, borders and padding take: a wider terminal gives the title the rest."""
 
 
 def _percent(fraction: float) -> str:
@@ -106,11 +108,12 @@ class PickerScreen(Screen):
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
         table.add_columns("Drill", "Level", "Length", "SLOs", "Best")
+        width = max(TITLE_WIDTH, self.app.size.width - OTHER_COLUMNS_WIDTH)
         for index, entry in enumerate(self.entries):
             best = self.best_scores.get(entry.id)
             # Text cells: DataTable reads a str cell as markup, and a drill's text is the author's.
             table.add_row(
-                Text(entry.title if len(entry.title) <= TITLE_WIDTH else entry.title[: TITLE_WIDTH - 1] + "…"),
+                Text(entry.title if len(entry.title) <= width else entry.title[: width - 1] + "…"),
                 Text(difficulty_stars(entry.difficulty)),
                 Text(format_clock(entry.duration_s)),
                 Text(" ".join(short_slo(s) for s in entry.slos) or "-"),

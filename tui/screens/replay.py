@@ -33,6 +33,7 @@ from tui.commands import ScreenCommands
 from tui.frame import Frame, LogEntry, format_clock
 from tui.live import LiveRun
 from tui.screens.incident import IncidentScreen
+from tui.widgets.event_log import EventLog
 
 MAX_FRAME_WALL_S = 0.25
 """Wall time one frame may catch up on (as in the live app)."""
@@ -70,7 +71,8 @@ class ReplayRun(LiveRun):
         )
         # The run so far: SLIs from t=0 (the replay's history holds it all), the events the
         # engine still holds, the symptoms, hints and alerts shown by now (once the index knows
-        # them), and the gauges as they are now.
+        # them), the moving averages rebuilt from the history, and the gauges as they are now.
+        run.prime_samples()
         run.sample_tick()
         # Symptoms, hints and alerts shown before now were logged after the engine's events: put them in order.
         run.log = collections.deque(sorted(run.log, key=lambda entry: entry.t_s), maxlen=run.log.maxlen)
@@ -84,7 +86,7 @@ class ReplayRun(LiveRun):
             return
         while self.symptoms_logged < len(seen) and seen[self.symptoms_logged].t_s <= gauges.t_s + 1e-9:
             symptom = seen[self.symptoms_logged]
-            self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
+            self.add_log(LogEntry(symptom.t_s, symptom.tag, symptom.level, symptom.text))
             self.symptoms_logged += 1
 
     def _check_alerts(self) -> None:
@@ -220,9 +222,10 @@ class ReplayTimeline(Widget):
             check = "exact ✓"
         else:
             check = "DIFFERS ✗"
+        # The check first: at 80 columns a long save name is what gets cut, not the check.
         status = (
-            f"{format_clock(state.t_s)}/{format_clock(state.end_t_s)}  "
-            f"actions {state.actions_applied}/{len(state.action_times_s)}  replay {check}  {state.save_name}"
+            f"{format_clock(state.t_s)}/{format_clock(state.end_t_s)}  replay {check}  "
+            f"actions {state.actions_applied}/{len(state.action_times_s)}  {state.save_name}"
         )
         if state.fork is not None:
             status += f" (fork of {state.fork.save} at {format_clock(state.fork.t_s)})"
@@ -247,6 +250,7 @@ class ReplayScreen(IncidentScreen):
         Binding("enter", "take_controls", "Take controls", id="replay.fork",
                 tooltip="Play on live from this moment; the branch is saved as its own run."),
         Binding("q,escape", "close_replay", "Close", id="replay.close", tooltip="Leave the replay."),
+        Binding("question_mark,f1", "replay_help", "Help", id="replay.help", tooltip="The replay viewer's keys."),
         Binding("full_stop,shift+right", "jump(10)", "+10s", id="replay.jump_forward", tooltip="Ten seconds forward."),
         Binding("comma,shift+left", "jump(-10)", "-10s", id="replay.jump_back", tooltip="Ten seconds back."),
         Binding("right_square_bracket", "next_action", "Next action", id="replay.next_action",
@@ -283,6 +287,8 @@ class ReplayScreen(IncidentScreen):
         self.replay_timer = None
         self.seek_ms: list[float] = []
         """Wall time of each seek, for the curious (and the tests)."""
+        self.log_stale = False
+        """The view was rebuilt: the event log shows the new view's entries from scratch."""
 
     # The incident screen reads its run from here.
     @property
@@ -308,8 +314,9 @@ class ReplayScreen(IncidentScreen):
 
     def on_resize(self, event) -> None:
         super().on_resize(event)
-        # The timeline takes two lines: on short terminals the event log gives them up.
-        self.query_one("#log").styles.height = 5 if event.size.height < SHORT_HEIGHT else None
+        # The timeline takes two lines and the dependencies panel a few: on short terminals the event
+        # log gives them up (one line shows; it scrolls, and every line is kept).
+        self.query_one("#log").styles.height = 3 if event.size.height < SHORT_HEIGHT else None
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # The recorded run plays itself: mitigations (and "end drill") belong to a live run.
@@ -326,6 +333,9 @@ class ReplayScreen(IncidentScreen):
         self.show_frame(frame)
 
     def show_frame(self, frame: Frame) -> None:
+        if self.log_stale and self.query(EventLog):
+            self.query_one(EventLog).replace_all(frame.log, frame.log_total)
+            self.log_stale = False
         super().show_frame(frame)
         replay = self.replay
         self.query_one(ReplayTimeline).show(
@@ -403,6 +413,7 @@ class ReplayScreen(IncidentScreen):
         with self.replay._lock:
             self.generation += 1
             self.run = ReplayRun.view(self.replay, speed=self.run.speed, paused=self.run.paused)
+            self.log_stale = True
 
     # ------------------------------------------------------------------ controls
 
@@ -475,6 +486,12 @@ class ReplayScreen(IncidentScreen):
         live = fork_live_run(self.replay, sim, view=self.run)
         self.closing = True
         take_controls(self.app, live, fork_point)
+
+    def action_replay_help(self) -> None:
+        """Help with the replay viewer's own keys (the incident screen's do not apply here)."""
+        from tui.screens.help import HelpScreen, binding_rows
+
+        self.app.push_screen(HelpScreen(sections=(("Replay viewer", binding_rows(self.BINDINGS)),)))
 
     def action_close_replay(self) -> None:
         self.closing = True

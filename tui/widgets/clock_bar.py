@@ -42,7 +42,8 @@ class ClockBar(Widget):
         if frame.speed_cap is not None and frame.speed_cap < frame.speed and not (frame.paused or frame.finished):
             # A dialog is open: the clock runs at real time until it closes.
             line.append(f" {frame.speed_cap}x ", style="reverse")
-            line.append(f" {frame.speed}x once the dialog closes", style=level_style(self, "warn"))
+            # Bracketed, so the state word that follows does not read as part of it.
+            line.append(f" ({frame.speed}x once the dialog closes) ", style=level_style(self, "warn"))
         else:
             line.append(f" {frame.speed}x ", style="reverse")
             if frame.achieved_speed is not None and frame.achieved_speed < 0.8 * frame.speed:

@@ -39,6 +39,14 @@ class EventLog(RichLog):
             self.write(self.format_entry(entry))
         self.entries_written = total
 
+    def replace_all(self, entries: tuple[LogEntry, ...], total: int) -> None:
+        """Show exactly these entries (a replay view rebuilt after a seek has a log of its own:
+        lines of the view before must not stay, nor lines from a moment not reached)."""
+        self.clear()
+        for entry in entries:
+            self.write(self.format_entry(entry))
+        self.entries_written = total
+
     def format_entry(self, entry: LogEntry) -> Text:
         """`00:12 BREAKER llm opened`: the tag says what it is even without colour."""
         line = Text(no_wrap=False)

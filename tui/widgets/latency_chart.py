@@ -90,12 +90,20 @@ class LatencyChart(Widget):
             return text
         dim = level_style(self, "dim")
         latest = {name: getattr(series, f"{name}_ms")[-1] if series.p95_ms else math.nan for name in ("p50", "p95", "p99")}
+        # The legend must read whole at 80 columns (a 36-cell panel): the panel's border names
+        # the chart, so the title joins the legend only where it fits, and "SLO" gives way last.
+        parts = [f"{glyph}{name} {format_ms(latest[name])}" for name, glyph in (("p50", "·"), ("p95", "●"), ("p99", "▴"))]
+        slo = f"╌SLO {format_ms(series.threshold_ms)}" if series.threshold_ms else ""
         legend = Text(no_wrap=True, overflow="ellipsis")
-        legend.append(f"{self.title} ")
-        for name, glyph in (("p50", "·"), ("p95", "●"), ("p99", "▴")):
-            legend.append(f"{glyph}{name} {format_ms(latest[name])} ")
-        if series.threshold_ms:
-            legend.append(f"╌SLO {format_ms(series.threshold_ms)}", style=level_style(self, "crit"))
+        plain = " ".join(parts)
+        if slo and len(plain) + 1 + len(slo) > width:
+            slo = f"╌{format_ms(series.threshold_ms)}"
+        if len(self.title) + 1 + len(plain) + (len(slo) + 1 if slo else 0) <= width:
+            legend.append(f"{self.title} ")
+        legend.append(plain)
+        if slo:
+            legend.append(" ")
+            legend.append(slo, style=level_style(self, "crit"))
         legend.truncate(width)
         text.append_text(legend)
         marker_row = 1 if series.markers_s else 0
