@@ -93,20 +93,21 @@ class DrillCheck:
         return not self.problems
 
 
-def ladder_scripts(drill: Drill) -> tuple[tuple[str, tuple[Action, ...]], ...]:
-    """(name, actions) of every rung after do nothing and par."""
-    scripts = [(f"par+{d:g}s", par_delayed(drill, d)) for d in DELAYS_S]
+def ladder_scripts(drill: Drill, delays_s: tuple[float, ...] = DELAYS_S) -> tuple[tuple[str, tuple[Action, ...]], ...]:
+    """(name, actions) of every rung after do nothing and par (par delayed by each of `delays_s`)."""
+    scripts = [(f"par+{d:g}s", par_delayed(drill, d)) for d in delays_s]
     if drill.wrong_move:
         scripts.append(("wrong move", drill.wrong_move))
     scripts.extend(shortcuts(drill))
     return tuple(scripts)
 
 
-def check_seed(drill: Drill, seed: int, *, full: bool = True) -> SeedResult:
-    """Play the ladder on one seed (the drill must be loaded with that seed); not `full`,
-    only do nothing and par (a cheaper check of the rules about those two)."""
+def check_seed(drill: Drill, seed: int, *, full: bool = True, delays_s: tuple[float, ...] = DELAYS_S) -> SeedResult:
+    """Play the ladder on one seed (the drill must be loaded with that seed), with par
+    delayed by each of `delays_s`; not `full`, only do nothing and par (a cheaper check
+    of the rules about those two)."""
     started = time.process_time()
-    scripts = ladder_scripts(drill) if full else ()
+    scripts = ladder_scripts(drill, delays_s) if full else ()
     none_run, par_run, runs = ladder(drill, seed, tuple(s for _, s in scripts),
                                      policies=tuple(name for name, _ in scripts))
     rungs = []
