@@ -222,7 +222,7 @@ class PackedCheckpoint:
 
 
 @attrs.define
-class _ShownWatch:
+class ShownWatch:
     """What the app showed the player from its gauge samples: fault symptoms, hints and SLO alerts."""
 
     drill: Drill
@@ -237,7 +237,7 @@ class _ShownWatch:
     next_sample_tick: int = 0
 
     @classmethod
-    def for_run(cls, drill: Drill, sim: Simulation) -> _ShownWatch:
+    def for_run(cls, drill: Drill, sim: Simulation) -> ShownWatch:
         """A watch over `sim`, a run of `drill` at tick 0."""
         return cls(drill, HintWatch.for_hints(drill.hints), SymptomWatch(), SLOTracker.for_sim(drill, sim),
                    sample_every_ticks(sim.dt_s), int(math.ceil(drill.duration_s / sim.dt_s - 1e-9)))
@@ -436,7 +436,7 @@ class Replay:
         # Symptoms, hints and alerts are judged on the same gauge samples the live app took, so
         # the pass can say what the player was shown and when. That needs the run from its
         # start, so the pass starts at tick 0 even where the viewer has played further.
-        shown = _ShownWatch.for_run(self.drill, indexer)
+        shown = ShownWatch.for_run(self.drill, indexer)
         shown.observe(indexer)
         while indexer.tick < self.save.end_tick:
             if cancelled is not None and cancelled():
