@@ -7,6 +7,7 @@
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
     brownout replay SAVE [--verify]
+    brownout report SAVE [-o FILE] [--html]          a postmortem draft of a saved run
     brownout saves list [--saves DIR]
     brownout drills list
     brownout drills validate FILE...
@@ -126,6 +127,12 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("save", metavar="SAVE", help="a save file")
     replay.add_argument("--verify", action="store_true", help="re-simulate headless and check the digest")
 
+    report = commands.add_parser("report", help="write a postmortem draft of a saved run (needs brownout[report])")
+    report.add_argument("save", metavar="SAVE", help="a save file")
+    report.add_argument("-o", "--output", metavar="FILE",
+                        help="the Markdown file (default <save name>-postmortem.md here); charts go beside it")
+    report.add_argument("--html", action="store_true", help="also write one self-contained HTML file")
+
     saves = commands.add_parser("saves", help="saved runs")
     saves_commands = saves.add_subparsers(dest="saves_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
     saves_list = saves_commands.add_parser("list", help="list saves with drill, player, date and score")
@@ -196,6 +203,8 @@ def _dispatch(args) -> int:
         return _run(args)
     if command == "replay":
         return _replay(args)
+    if command == "report":
+        return _report(args)
     if command == "saves":
         return _saves_list(args)
     if command == "drills":
@@ -405,6 +414,20 @@ def _replay(args) -> int:
 
     load_save(args.save)  # a bad save is one stderr line here, before the app starts
     return _open_app(args, replay=args.save)
+
+
+def _report(args) -> int:
+    from tui.report.charts import ReportUnavailable
+    from tui.report.export import export_report
+
+    try:
+        files = export_report(args.save, args.output, html=args.html)
+    except ReportUnavailable as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    for path in files.paths:
+        print(path)
+    return EXIT_OK
 
 
 def _saves_list(args) -> int:

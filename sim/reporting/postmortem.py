@@ -104,6 +104,9 @@ class KeyTimes:
     first_symptom_s: float | None
     first_page_s: float | None
     """This run's first page (the player's actions may have spared it one)."""
+    page_s: float | None
+    """The page the response is measured from, as the score does: doing nothing's first page (the
+    one this run got, or would have got without acting)."""
     first_action_s: float | None
     acted_s: float | None
     """The action that helped: the last one before the run pulled ahead of doing nothing."""
@@ -124,8 +127,8 @@ class KeyTimes:
 
     @property
     def time_to_mitigate_s(self) -> float | None:
-        """First page (the fault's start when nobody was paged) -> the action that helped."""
-        return _between(self.first_page_s if self.first_page_s is not None else self.fault_start_s, self.acted_s)
+        """The page (the fault's start when doing nothing pages nobody) -> the action that helped."""
+        return _between(self.page_s if self.page_s is not None else self.fault_start_s, self.acted_s)
 
     @property
     def time_to_recover_s(self) -> float | None:
@@ -307,8 +310,9 @@ def taken_actions(actions: tuple[Action, ...], events) -> tuple[TakenAction, ...
 
 
 def key_times(report: ScoreReport, faults: tuple[FaultWindow, ...], *, first_symptom_s: float | None,
-              actions: tuple[float, ...], acted_s: float | None, helped_s: float | None) -> KeyTimes:
-    """The summary's moments for one run."""
+              actions: tuple[float, ...], acted_s: float | None, helped_s: float | None,
+              page_s: float | None) -> KeyTimes:
+    """The summary's moments for one run; `page_s` is doing nothing's first page."""
     bad = [w for w in report.windows if not w.ok]
     impact_start = bad[0].start_s if bad else None
     if bad and faults and bad[0].start_s < faults[0].start_s < bad[0].end_s:
@@ -321,6 +325,7 @@ def key_times(report: ScoreReport, faults: tuple[FaultWindow, ...], *, first_sym
         fault_start_s=faults[0].start_s if faults else None,
         first_symptom_s=first_symptom_s,
         first_page_s=report.first_page_s,
+        page_s=page_s,
         first_action_s=min(actions) if actions else None,
         acted_s=acted_s,
         helped_s=helped_s,
@@ -508,11 +513,13 @@ def build_postmortem(path: str | os.PathLike[str], *, references: References | N
     first_symptom = symptoms[0].t_s if symptoms else None
     times = key_times(graded, faults, first_symptom_s=first_symptom,
                       actions=tuple(a.t_s for a in actions if not a.refused),
-                      acted_s=verdict.acted_at_s, helped_s=verdict.helped_at_s)
+                      acted_s=verdict.acted_at_s, helped_s=verdict.helped_at_s, page_s=verdict.first_page_s)
     par_actions = tuple(a for a in drill.par if a.t_s <= span + 1e-9)
     par_times = key_times(par_graded, faults, first_symptom_s=None, actions=tuple(a.t_s for a in par_actions),
-                          acted_s=verdict.par_acted_at_s, helped_s=verdict.par_helped_at_s)
-    none_times = key_times(none_graded, faults, first_symptom_s=None, actions=(), acted_s=None, helped_s=None)
+                          acted_s=verdict.par_acted_at_s, helped_s=verdict.par_helped_at_s,
+                          page_s=verdict.first_page_s)
+    none_times = key_times(none_graded, faults, first_symptom_s=None, actions=(), acted_s=None, helped_s=None,
+                          page_s=verdict.first_page_s)
     timeline = build_timeline(faults=faults, symptoms=symptoms, alerts=graded.alerts, hints=hints, actions=actions,
                               times=times, save=save, finished=save.ended == "finished",
                               drill_duration_s=drill.duration_s)
