@@ -448,7 +448,7 @@ class BrownoutApp(App):
         self.switch_screen(
             DebriefScreen(live.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
                           hints_fired=dict(live.hints_fired), save_note=save_note,
-                          branch=forked_from is not None, on_graded=record_grade)
+                          branch=forked_from is not None, on_graded=record_grade, save_path=save_path)
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:

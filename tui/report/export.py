@@ -27,6 +27,8 @@ from tui.report.html import render_html
 from tui.report.markdown import render_markdown
 
 SUFFIX = "-postmortem"
+POSTMORTEMS_DIR = "postmortems"
+"""The folder beside a save that the debrief writes its postmortems into."""
 
 
 @attrs.frozen
@@ -127,3 +129,13 @@ def export_report(save_path: str | os.PathLike[str], output: str | os.PathLike[s
     check_writable(markdown)
     pm = build_postmortem(save_path, references=references)
     return write_report(pm, markdown, html_path)
+
+
+def export_beside_save(save_path: str | os.PathLike[str], *, references: References | None = None) -> ReportFiles:
+    """The debrief's export: Markdown, charts and HTML in `postmortems/` beside the save."""
+    folder = Path(save_path).parent / POSTMORTEMS_DIR
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as error:
+        raise InputError.single(str(folder), f"cannot write the report: {error.strerror or error}") from None
+    return export_report(save_path, folder, html=True, references=references)

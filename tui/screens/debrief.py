@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -100,13 +101,15 @@ class DebriefScreen(Screen):
     COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("escape,enter", "app.back_to_picker", "Drills", id="debrief.drills", tooltip="Back to the drill list."),
+        Binding("e", "export_postmortem", "Postmortem", id="debrief.postmortem",
+                tooltip="Write a postmortem draft of this run (Markdown, SVG charts, HTML) beside its save."),
         Binding("q", "app.quit", "Quit", id="debrief.quit", tooltip="Leave Brownout."),
         Binding("question_mark,f1", "app.help", "Help", id="debrief.help", tooltip="Every key of the app."),
     ]
 
     def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
                  ended: str, hints_fired: dict[int, float], save_note: str = "", branch: bool = False,
-                 on_graded=None) -> None:
+                 on_graded=None, save_path: Path | None = None) -> None:
         super().__init__()
         self.drill = drill
         self.seed = seed
@@ -118,6 +121,13 @@ class DebriefScreen(Screen):
         self.branch = branch
         self.on_graded = on_graded
         self.comparison: tuple[ScoreReport, ScoreReport] | None = None
+        self.save_path = save_path
+        """The run's save, which the postmortem export replays (None: the run could not be saved)."""
+        self.reference_runs = None
+        """Do nothing and par as simulated for grading (HeadlessRuns), reused by the export."""
+        self.exporting = False
+        self.exported = None
+        """The files the last export wrote (tui.report.export.ReportFiles)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
@@ -195,6 +205,7 @@ class DebriefScreen(Screen):
 
         try:
             none_run, par_run = compare(self.drill, self.seed)
+            self.reference_runs = (none_run, par_run)
             span = self.report.duration_s
             none_report, par_report = none_run.report_until(span), par_run.report_until(span)
             graded = judge(self.report, none_report, par_report, branch=self.branch)
@@ -236,3 +247,48 @@ class DebriefScreen(Screen):
         self._show_strips([("You", graded), ("Do nothing", none_report), ("Par", par_report)])
         if self.on_graded is not None:
             self.on_graded(graded)
+
+    # -- the postmortem --------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "export_postmortem" and self.save_path is None:
+            return None  # shown greyed out: there is no save to replay
+        return True
+
+    def action_export_postmortem(self) -> None:
+        """Write the postmortem of this run beside its save, off the UI thread (it replays the run)."""
+        if self.save_path is None or self.exporting:
+            return
+        self.exporting = True
+        self.notify("Writing the postmortem: replaying the run…", timeout=3)
+        threading.Thread(target=self._export_in_thread, name="debrief-postmortem", daemon=True).start()
+
+    def _export_in_thread(self) -> None:
+        from sim.model.errors import InputError
+        from tui.report.charts import ReportUnavailable
+        from tui.report.export import export_beside_save
+
+        runs = self.reference_runs
+        references = (lambda drill, seed: runs) if runs is not None else None
+        try:
+            files = export_beside_save(self.save_path, references=references)
+        except InputError as error:
+            self._deliver(self.show_export_failed, error.first_line())
+        except ReportUnavailable as error:
+            self._deliver(self.show_export_failed, str(error))
+        except Exception as error:  # a failed export must not take the debrief down
+            self._deliver(self.show_export_failed, f"{type(error).__name__}: {error}")
+        else:
+            self._deliver(self.show_exported, files)
+
+    def show_exported(self, files) -> None:
+        """Say where the postmortem went."""
+        self.exporting = False
+        self.exported = files
+        also = f" and {files.html.name}" if files.html is not None else ""
+        self.notify(f"Postmortem written: {files.markdown}{also} (charts beside it)", title="Postmortem", timeout=10)
+
+    def show_export_failed(self, message: str) -> None:
+        """Say why there is no postmortem, in one line."""
+        self.exporting = False
+        self.notify(f"No postmortem: {message}", title="Postmortem", severity="error", timeout=10)

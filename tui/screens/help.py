@@ -25,6 +25,7 @@ GENERAL_KEYS = (
     ("enter", "Picker: open the briefing · Briefing: start · Dialog: apply"),
     ("escape", "Back / cancel a dialog"),
     ("v", "Picker: saved runs (replay one, or take the controls from any moment)"),
+    ("e", "Debrief: write a postmortem draft of the run (Markdown, charts, HTML) beside its save"),
     ("q", "Picker and debrief: quit Brownout"),
     ("ctrl+q", "Quit at once (asks during a drill)"),
 )
