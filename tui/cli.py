@@ -16,7 +16,7 @@
 
 Exit codes: 0 ran; 1 a check failed (`drills validate`, `drills check`, `replay --verify`);
 2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
-options) with a one-line error on stderr naming the file and field. Headless
+options; `report` without matplotlib) with a one-line error on stderr naming the file and field. Headless
 commands never import Textual: the app is imported only when it is opened.
 """
 
