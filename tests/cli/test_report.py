@@ -7,6 +7,7 @@ are simulated once too and handed to every report, so each test costs one replay
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import re
 import shutil
@@ -111,6 +112,8 @@ def test_report_writes_markdown_svgs_and_html_whose_timeline_lists_every_action(
     html = (tmp_path / "pm.html").read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>") and html.rstrip().endswith("</html>")
     assert html.count('src="data:image/svg+xml;base64,') == len(CHARTS)
+    for encoded in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html):
+        assert ET.fromstring(base64.b64decode(encoded)).tag == "{http://www.w3.org/2000/svg}svg"
     # Self-contained: nothing to fetch.
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:|//)""", html, re.I)
     assert "<script" not in html and "<link" not in html and "@import" not in html

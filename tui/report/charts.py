@@ -23,7 +23,7 @@ MISSING_MATPLOTLIB = ("the postmortem's charts need matplotlib, which is not ins
                       "pip install 'brownout[report]'")
 
 RUN_STYLES = {
-    "You": {"color": "#1f5fa8", "linestyle": "-", "linewidth": 1.8},
+    "You": {"color": "#1f5fa8", "linestyle": "-", "linewidth": 1.8, "zorder": 3},
     "Do nothing": {"color": "#8c8c8c", "linestyle": ":", "linewidth": 1.5},
     "Par": {"color": "#2a9d4b", "linestyle": "--", "linewidth": 1.3},
 }
