@@ -210,3 +210,37 @@ def test_author_text_cannot_break_the_markdown():
     assert text.startswith("\\- not a list \\| not a cell \\*not emphasis\\* \\<b>not html\\</b>")
     assert "| x \\| y | run ``a`b`` |" in text
     assert "- \\[not\\](a link)" in text
+
+
+def test_a_save_its_replay_does_not_reproduce_is_refused_in_one_line(recorded, references, tmp_path, capsys):
+    import attrs
+
+    from sim.records.saves import write_save
+
+    edited = write_save(attrs.evolve(load_save(recorded[0]), digest="0" * 64), tmp_path / "edited.toml")
+    code = main(["report", str(edited), "-o", str(tmp_path / "pm.md")])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert err.count("\n") == 1 and "edited.toml" in err and "does not reproduce the recorded run" in err
+    assert not (tmp_path / "pm.md").exists()
+
+
+def test_a_branch_s_timeline_marks_the_fork_before_the_actions_after_it():
+    from sim.records.saves import ForkPoint, Save
+    from sim.reporting.postmortem import FaultWindow, KeyTimes, TakenAction, build_timeline
+
+    save = Save(drill_id="d", drill_sha256="0" * 64, seed=1, player="ada", started_at=STARTED, ended_at=STARTED,
+                ended="abandoned", end_t_s=30.0, end_tick=600, digest="0" * 64,
+                forked_from=ForkPoint(save="original.toml", t_s=12.0))
+    actions = (TakenAction(1, 5.0, "shed.set", (("fraction", 0.2),), False, "shedding 20%"),
+               TakenAction(2, 12.0, "workers.scale", (("workers", 50),), True, "workers must be at most 8"))
+    times = KeyTimes(fault_start_s=3.0, first_symptom_s=None, first_page_s=None, page_s=None, first_action_s=5.0,
+                     acted_s=None, helped_s=None, impact_start_s=3.0, recovered_s=None, end_s=30.0)
+    timeline = build_timeline(faults=(FaultWindow("slow", "db", "latency x4", 3.0, None),), symptoms=(), alerts=(),
+                              hints=(), actions=actions, times=times, save=save, finished=False,
+                              drill_duration_s=60.0)
+    kinds = [(entry.t_s, entry.kind) for entry in timeline]
+    assert kinds == [(3.0, "fault_start"), (3.0, "impact"), (5.0, "action"), (12.0, "fork"), (12.0, "refused"),
+                     (30.0, "end")]
+    assert "original.toml" in timeline[3].text
+    assert timeline[-1].text == "Run abandoned before the drill's end (60 s), the service not yet recovered"
