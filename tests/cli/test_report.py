@@ -244,3 +244,11 @@ def test_a_branch_s_timeline_marks_the_fork_before_the_actions_after_it():
                      (30.0, "end")]
     assert "original.toml" in timeline[3].text
     assert timeline[-1].text == "Run abandoned before the drill's end (60 s), the service not yet recovered"
+
+
+def test_the_report_never_imports_textual():
+    code = ("import sys, tui.report.export, tui.report.charts\n"
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich'))))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={"PYTHONPATH": str(REPO), "PATH": ""}, check=True)
+    assert done.stdout.strip() == ""
