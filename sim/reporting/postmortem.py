@@ -313,14 +313,14 @@ def key_times(report: ScoreReport, faults: tuple[FaultWindow, ...], *, first_sym
               actions: tuple[float, ...], acted_s: float | None, helped_s: float | None,
               page_s: float | None) -> KeyTimes:
     """The summary's moments for one run; `page_s` is doing nothing's first page."""
-    bad = [w for w in report.windows if not w.ok]
-    impact_start = bad[0].start_s if bad else None
-    if bad and faults and bad[0].start_s < faults[0].start_s < bad[0].end_s:
+    windows = report.windows
+    bad = [i for i, window in enumerate(windows) if not window.ok]
+    impact_start = windows[bad[0]].start_s if bad else None
+    if bad and faults and windows[bad[0]].start_s < faults[0].start_s < windows[bad[0]].end_s:
         # The window began before the fault: its misses began with the fault, not the window.
         impact_start = faults[0].start_s
-    recovered = None
-    if bad and bad[-1] is not report.windows[-1]:
-        recovered = bad[-1].end_s
+    # Recovered once the last window that missed an SLO is followed by at least one that met them all.
+    recovered = windows[bad[-1]].end_s if bad and bad[-1] < len(windows) - 1 else None
     return KeyTimes(
         fault_start_s=faults[0].start_s if faults else None,
         first_symptom_s=first_symptom_s,
@@ -346,7 +346,7 @@ def _thin(values: np.ndarray, bucket: int, how: str) -> np.ndarray:
     ends = np.minimum(np.arange(bucket, n + bucket, bucket), n)
     if how == "last":
         return np.asarray(values, dtype=np.float64)[ends - 1]
-    starts = ends - np.minimum(bucket, ends - np.concatenate(([0], ends[:-1])))
+    starts = np.concatenate(([0], ends[:-1]))
     sums = np.add.reduceat(np.asarray(values, dtype=np.float64), starts, axis=0)
     widths = (ends - starts).reshape(-1, *([1] * (np.ndim(values) - 1)))
     return sums / widths
