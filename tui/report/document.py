@@ -157,7 +157,7 @@ def _summary(pm: Postmortem) -> list[Block]:
         started = "; ".join(f"{f.kind} on {f.target} ({f.detail})" for f in pm.faults)
         sentences.append(f"At {clock(pm.faults[0].start_s)} the incident began: {started}.")
     else:
-        sentences.append("The drill injects no fault.")
+        sentences.append(_no_fault(pm))
     spent = [f"{share(line.you)} of the month's {line.slo} budget" for line in verdict.spent]
     none = ", ".join(share(line.none) for line in verdict.spent)
     par = ", ".join(share(line.par) for line in verdict.spent)
@@ -176,10 +176,21 @@ def _summary(pm: Postmortem) -> list[Block]:
         if pm.par_times.acted_s is not None:
             par_part = f"; par's came at {clock(pm.par_times.acted_s)}"
         sentences.append(f"The action that helped, {action}, came at {_after(times.acted_s, since, what)}{par_part}.")
+    elif not pm.actions:
+        sentences.append("No action was taken.")
     else:
         sentences.append("Nothing done paid off against doing nothing.")
     sentences.append(_recovery_sentence(times))
     return [Heading(2, "Summary"), Paragraph(" ".join(sentences))]
+
+
+def _no_fault(pm: Postmortem) -> str:
+    """Why the run saw no fault: the drill has none, or the run ended before the first."""
+    faults = pm.drill.model.faults
+    if not faults:
+        return "The drill injects no fault."
+    first = min(fault.at_s for fault in faults)
+    return f"The run ended at {clock(pm.times.end_s)}, before the incident began (its first fault comes at {clock(first)})."
 
 
 def _mitigation_origin(times: KeyTimes) -> tuple[float | None, str]:
@@ -311,7 +322,7 @@ def _cause(pm: Postmortem) -> list[Block]:
         until = f"to {clock(fault.end_s)}" if fault.end_s is not None else "to the end of the run"
         items.append(f"{fault.kind} on {fault.target} from {clock(fault.start_s)} {until}: {fault.detail}")
     blocks: list[Block] = [Heading(2, "Trigger and root cause"),
-                           Bullets(tuple(items)) if items else Paragraph("The drill injects no fault.")]
+                           Bullets(tuple(items)) if items else Paragraph(_no_fault(pm))]
     blocks.append(Paragraph(("The drill's briefing: ", pm.drill.briefing.strip() or "none")))
     return blocks
 
@@ -396,7 +407,7 @@ def went_wrong(pm: Postmortem) -> tuple[str, ...]:
     for action in pm.actions:
         if action.refused:
             items.append(f"{action.label} {action.text} was refused: {action.outcome}.")
-    if times.acted_s is None:
+    if times.acted_s is None and pm.actions:
         items.append("Nothing done paid off against doing nothing.")
     elif par_times.acted_s is not None and times.acted_s > par_times.acted_s + 1e-9:
         items.append(f"The action that helped came {span(times.acted_s - par_times.acted_s)} after par's.")
