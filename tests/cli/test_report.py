@@ -252,3 +252,12 @@ def test_the_report_never_imports_textual():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           env={"PYTHONPATH": str(REPO), "PATH": ""}, check=True)
     assert done.stdout.strip() == ""
+
+
+def test_the_same_save_draws_the_same_charts_byte_for_byte(pm):
+    from tui.report.charts import render_charts
+
+    first, second = render_charts(pm), render_charts(pm)
+    assert list(first) == list(CHARTS)
+    assert first == second
+    assert all("<dc:date>" not in svg for svg in first.values())
