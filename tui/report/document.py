@@ -8,9 +8,11 @@ the parts set in a fixed font (actions as typed, file names).
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import attrs
 
-from sim.reporting.postmortem import KeyTimes, Postmortem
+from sim.reporting.postmortem import KeyTimes, Postmortem, action_text
 from sim.scoring.score import EVAL_WINDOW_S
 from tui.frame import format_clock
 
@@ -145,8 +147,7 @@ def _facts(pm: Postmortem) -> list[Block]:
 
 
 def save_name(pm: Postmortem) -> str:
-    from pathlib import Path
-
+    """The save's file name."""
     return Path(pm.save_file).name
 
 
@@ -341,14 +342,8 @@ def _actions(pm: Postmortem) -> list[Block]:
     par = pm.par.actions
     if par:
         blocks.append(Paragraph("Par's actions on the same seed:"))
-        blocks.append(Bullets(tuple((f"{clock(a.t_s)} ", Code(_action_text(a))) for a in par)))
+        blocks.append(Bullets(tuple((f"{clock(a.t_s)} ", Code(action_text(a.name, a.args))) for a in par)))
     return blocks
-
-
-def _action_text(action) -> str:
-    from sim.reporting.postmortem import action_text
-
-    return action_text(action.name, action.args)
 
 
 def _comparison(pm: Postmortem) -> list[Block]:
@@ -356,18 +351,14 @@ def _comparison(pm: Postmortem) -> list[Block]:
     rows = []
     for run, times in zip(pm.runs, (pm.times, pm.none_times, pm.par_times)):
         report = run.report
+        # Each run's verdict spends in do-nothing's month budgets, as the score does.
         rows.append((run.label, _score(pm, report), clock(times.first_page_s), str(len(run.actions)),
-                     *(share(report.slis[i].budget_spent if report.verdict is None
-                             else _spent(report, i)) for i in range(len(slis)))))
+                     *(share(line.you) for line in report.verdict.spent)))
     return [
         Heading(2, "Compared with doing nothing and par"),
         Table(("Run", "Score", "First page", "Actions", *(f"{sli.name} budget" for sli in slis)), tuple(rows),
               numeric=tuple(range(4, 4 + len(slis)))),
     ]
-
-
-def _spent(report, index: int) -> float:
-    return report.verdict.spent[index].you
 
 
 def _breakdown(pm: Postmortem) -> list[Block]:
