@@ -58,20 +58,9 @@ def next_mode(mode: Mode) -> Mode:
     return MODES[(MODES.index(mode) + 1) % len(MODES)]
 
 
-@attrs.define
-class HintGate:
-    """Which fired hints the trainee has been shown, and when, under a mode."""
-
-    mode: Mode
-    shown: dict[int, float] = attrs.Factory(dict)
-    """Hint index -> sim time shown, in showing order."""
-
-    def due(self, fired: dict[int, float], t_s: float) -> list[int]:
-        """Hints (indexes) that fired and are due by `t_s` but not shown yet; marks them shown."""
-        if not self.mode.hints:
-            return []
-        new = [index for index, at_s in fired.items()
-               if index not in self.shown and t_s >= at_s + self.mode.hint_delay_s - 1e-9]
-        for index in new:
-            self.shown[index] = t_s
-        return new
+def hints_due(fired: dict[int, float], shown: dict[int, float], t_s: float, mode: Mode) -> list[int]:
+    """Hints (indexes, in firing order) that fired and are due under `mode` by `t_s` but are not in `shown`."""
+    if not mode.hints:
+        return []
+    return [index for index, at_s in fired.items()
+            if index not in shown and t_s >= at_s + mode.hint_delay_s - 1e-9]
