@@ -64,3 +64,13 @@ def hints_due(fired: dict[int, float], shown: dict[int, float], t_s: float, mode
         return []
     return [index for index, at_s in fired.items()
             if index not in shown and t_s >= at_s + mode.hint_delay_s - 1e-9]
+
+
+def hint_times_under(mode: Mode, fired: dict[int, float], end_t_s: float) -> dict[int, float]:
+    """When each hint showed in a run played in `mode`, from when each fired (a replay's index pass):
+    on call none, in standard `hint_delay_s` later (sample times stay on the 0.25 s grid), and only
+    those shown before the run ended."""
+    if not mode.hints:
+        return {}
+    shown = {index: at_s + mode.hint_delay_s for index, at_s in fired.items()}
+    return {index: at_s for index, at_s in sorted(shown.items(), key=lambda item: item[1]) if at_s <= end_t_s + 1e-9}

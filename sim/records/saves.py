@@ -1069,6 +1069,8 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
         ended = s.ended or "-"
         if s.forked_from is not None:
             ended = f"{ended} (branch @{s.forked_from.t_s:g}s, not a best)"
+        if s.blind or (s.mode or DEFAULT_MODE.name) != DEFAULT_MODE.name:
+            ended = f"{ended} [{s.mode}{', blind' if s.blind else ''}]"
         date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
         rows.append((printable(s.path.name), printable(s.drill_id or "-"), printable(s.player or "-"), date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

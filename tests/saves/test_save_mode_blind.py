@@ -65,3 +65,44 @@ def test_an_old_format_save_of_a_played_run_still_verifies(tmp_path):
     assert load_save(old).mode == "guided"
     result = verify_save(old)
     assert result.ok, result.message
+
+
+def test_saves_list_shows_a_mode_other_than_guided_and_blind(sample_save, tmp_path):
+    from sim.records.saves import format_saves_table, list_saves
+
+    write_save(attrs.evolve(sample_save, mode="on-call", blind=True), tmp_path / "a.toml")
+    write_save(sample_save, tmp_path / "b.toml")
+    table = format_saves_table(list_saves(tmp_path))
+    assert "finished [on-call, blind]" in table
+    assert table.count("[") == 1, "a guided run that was not blind reads as before"
+
+
+def test_a_replay_shows_hints_as_the_mode_did():
+    from sim.drill.modes import GUIDED, ON_CALL, STANDARD, hint_times_under
+
+    fired = {1: 20.0, 0: 5.0}
+    assert hint_times_under(GUIDED, fired, 100.0) == {1: 20.0, 0: 5.0}
+    assert hint_times_under(STANDARD, fired, 70.0) == {0: 65.0}, "the second would have shown after the run ended"
+    assert hint_times_under(ON_CALL, fired, 100.0) == {}
+
+
+@pytest.mark.parametrize("mode, expected", [("guided", {0: 1.0}), ("on-call", {})])
+def test_the_replay_index_shows_the_hints_the_mode_showed(tmp_path, mode, expected):
+    import datetime as dt
+
+    from sim.records.replay import Replay
+
+    drill_file = tmp_path / "replay-check.toml"
+    drill_file.write_text((DATA_DIR / "drills" / "replay-check.toml").read_text()
+                          + '\n[[hints]]\ntext = "Look at the pool."\nat = "1s"\n')
+    drill = load_drill(drill_file)
+    sim = Simulation.from_drill(drill)
+    for _ in range(60):
+        sim.step()
+    now = dt.datetime(2026, 12, 3, 14, 0, tzinfo=dt.timezone.utc)
+    path = save_run(drill, sim, player="ada", started_at=now, ended_at=now, ended="abandoned", saves_dir=tmp_path,
+                    mode=mode)
+    replay = Replay.open(path)
+    replay.build_index()
+    assert replay.hint_times == expected
+    assert replay.index_digest == load_save(path).digest
