@@ -30,12 +30,15 @@ class RunContext:
     branch: bool = False
 
 
-def played_seeds(player: str, drill_id: str) -> set[int]:
-    """Seeds this player already played `drill_id` on (none when progress cannot be read)."""
+def played_seeds(app, drill_id: str) -> set[int]:
+    """Seeds the app's player already played `drill_id` on (none when progress cannot be read;
+    a bad progress file set aside on the way is reported)."""
     try:
-        profile, _ = load_profile(player)
+        profile, warning = load_profile(app.player)
     except ProgressError:
         return set()
+    if warning:
+        app.notify(warning, title="Progress file set aside", severity="warning", timeout=10, markup=False)
     return {run.seed for run in profile.runs if run.drill_id == drill_id}
 
 
@@ -51,7 +54,7 @@ def surprise_me(app, difficulty: int | None = None, rng: random.Random | None = 
         which = f" of difficulty {difficulty}" if difficulty is not None else ""
         app.push_screen(MessageDialog("No drill to surprise you with", f"There is no drill{which} to play."))
         return
-    seed = fresh_seed(rng, played_seeds(app.player, entry.id))
+    seed = fresh_seed(rng, played_seeds(app, entry.id))
     try:
         drill = entry.load_seeded(seed)
     except InputError as error:
