@@ -479,19 +479,18 @@ class BrownoutApp(App):
         context = self.run_context or RunContext(live.drill, live.mode.name, None, forked_from is not None)
 
         def record_grade(graded: ScoreReport) -> None:
+            if save_path is not None:
+                from sim.records.saves import save_run
+
+                try:
+                    save_run(live.drill, live.sim, player=self.player, started_at=live.started_at,
+                             ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=graded,
+                             saves_dir=self.saves_dir, path=save_path, forked_from=forked_from,
+                             mode=context.mode, blind=context.blind is not None)
+                except (ValueError, OSError):
+                    pass  # the ungraded save stands
             record_progress(self, context, live.sim.seed, graded, ended=ended, started_at=live.started_at,
                             save_path=save_path)
-            if save_path is None:
-                return
-            from sim.records.saves import save_run
-
-            try:
-                save_run(live.drill, live.sim, player=self.player, started_at=live.started_at,
-                         ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=graded,
-                         saves_dir=self.saves_dir, path=save_path, forked_from=forked_from,
-                         mode=context.mode, blind=context.blind is not None)
-            except (ValueError, OSError):
-                pass  # the ungraded save stands
 
         # The debrief reveals a blind run's drill: it shows the drill itself, not the masked copy.
         self.switch_screen(
