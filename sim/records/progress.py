@@ -404,7 +404,8 @@ def suggest_next(rows: Iterable[DrillProgress]) -> Suggestion | None:
 # --------------------------------------------------------------------------- exports
 
 CSV_COLUMNS = ("player", "drill", "title", "attempts", "best_score", "best_grade", "best_mode", "best_blind",
-               "latest_score", "latest_grade", "latest_mode", "latest_ended", "trend", "passed", "suggested_next")
+               "best_budget_spent", "latest_score", "latest_grade", "latest_mode", "latest_ended", "trend", "passed",
+               "suggested_next")
 
 
 def table_rows(summaries: Iterable[ProgressSummary]) -> list[dict[str, Any]]:
@@ -420,6 +421,7 @@ def table_rows(summaries: Iterable[ProgressSummary]) -> list[dict[str, Any]]:
                 "best_grade": None if best is None else best.grade,
                 "best_mode": None if best is None else best.mode,
                 "best_blind": None if best is None else best.blind,
+                "best_budget_spent": None if best is None else dict(best.budget_spent),
                 "latest_score": None if latest is None or latest.score is None else round(latest.score, 1),
                 "latest_grade": None if latest is None else latest.grade,
                 "latest_mode": None if latest is None else latest.mode,
@@ -440,7 +442,9 @@ def to_csv(summaries: Iterable[ProgressSummary]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for row in table_rows(summaries):
-        row = dict(row, trend=" ".join(f"{score:.0f}" for score in row["trend"]))
+        spent = row["best_budget_spent"]
+        row = dict(row, trend=" ".join(f"{score:.0f}" for score in row["trend"]),
+                   best_budget_spent=None if spent is None else " ".join(f"{slo}={share:.4%}" for slo, share in spent.items()))
         writer.writerow({key: "" if value is None else value for key, value in row.items()})
     return out.getvalue()
 

@@ -136,6 +136,7 @@ def test_a_cohort_is_every_player_and_exports_as_csv_and_json(tmp_path):
     assert len(rows) == 2 * len(KNOWN)
     ada = next(r for r in rows if r["player"] == "ada" and r["drill"] == "tutorial")
     assert (ada["best_score"], ada["best_grade"], ada["best_mode"], ada["passed"]) == ("88.0", "B", "standard", "True")
+    assert ada["best_budget_spent"] == "availability=12.0000%"
     data = json.loads(to_json(summaries))
     bob = data["players"][1]
     assert bob["player"] == "bob" and "tutorial" in bob["never_passed"]
