@@ -252,3 +252,16 @@ async def test_a_corrupt_progress_file_is_set_aside_with_a_notice(tmp_path):
     assert not path.exists()
     (kept,) = path.parent.glob("ada.json.bad-*")
     assert kept.read_text() == "{ half a file"
+
+
+async def test_play_blind_opens_on_a_blind_briefing_in_the_mode_given(tmp_path):
+    drill = training_drill(tmp_path)
+    hard = attrs.evolve(drill, id="test-hard", title="Hard one", difficulty=4)
+    app = BrownoutApp(drills=[drill, hard], saves_dir=tmp_path, start_paused=True, tick_interval=None,
+                      blind=True, blind_difficulty=4, mode="standard", rng=random.Random(9))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, BriefingScreen) and screen.blind is not None
+        assert screen.drill.id == "test-hard" and screen.mode.name == "standard"
+        assert "Hard one" not in str(screen.query_one("#briefing-title").render())
