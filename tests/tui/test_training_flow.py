@@ -54,7 +54,7 @@ async def wait_for(pilot, predicate, timeout_s: float = 30.0) -> None:
 
 
 async def test_a_blind_incident_hides_the_drill_until_the_debrief_reveals_it(tmp_path):
-    drill = training_drill(tmp_path)
+    drill = training_drill(tmp_path, duration_s=25.0)  # short: the debrief plays do nothing and par too
     app = make_app(drill, tmp_path / "saves", rng=random.Random(5), player="ada")
     secrets = [drill.title, drill.id, "The LLM provider gets slow"]
     async with app.run_test(size=(120, 40)) as pilot:
@@ -125,7 +125,7 @@ async def test_play_blind_of_a_difficulty_with_none_says_so(tmp_path):
 
 
 async def test_on_call_gives_no_hint_no_pause_no_speed_and_the_clock_runs_under_dialogs(tmp_path):
-    app = make_app(training_drill(tmp_path), tmp_path / "saves", mode="on-call", player="ada")
+    app = make_app(training_drill(tmp_path, duration_s=30.0), tmp_path / "saves", mode="on-call", player="ada")
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.press("enter")
         await pilot.pause()
