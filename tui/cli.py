@@ -1,8 +1,10 @@
 """The `brownout` command: the app, and headless commands for scripts and CI.
 
     brownout [--saves DIR] [--player NAME]          open the app on the drill picker
-    brownout play DRILL [--seed N]                   open the app on a drill's briefing
+    brownout play DRILL [--seed N] [--mode M]        open the app on a drill's briefing
+    brownout play --blind [--difficulty N] [--mode M]  a blind incident: a random drill, fresh seed
                                                      (--saves, --player also after the subcommand)
+    brownout progress [--player NAME] [--json|--csv] each player's progress (all players by default)
     brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
@@ -97,6 +99,17 @@ def _positive(text: str) -> int:
     return value
 
 
+MODE_CHOICES = ("guided", "standard", "on-call")
+"""sim.drill.modes.MODE_NAMES, spelt out so `--help` needs no sim import (a test checks they agree)."""
+
+
+def _difficulty(text: str) -> int:
+    value = _seed(text)
+    if not 1 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"expected a difficulty from 1 to 5, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
@@ -109,8 +122,22 @@ def build_parser() -> argparse.ArgumentParser:
     _add_app_options(app_options, default=argparse.SUPPRESS)
 
     play = commands.add_parser("play", help="open the app on a drill's briefing", parents=[app_options])
-    play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
+    play.add_argument("drill", metavar="DRILL", nargs="?",
+                      help="a shipped drill id or a path to a drill TOML file (not with --blind)")
     play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    play.add_argument("--blind", action="store_true",
+                      help="a blind incident: a random shipped or user drill on a fresh seed, under a neutral name")
+    play.add_argument("--difficulty", type=_difficulty, metavar="N", help="with --blind: only drills of difficulty N (1-5)")
+    play.add_argument("--mode", choices=MODE_CHOICES, default="guided",
+                      help="guided (hints, pause, any speed), standard (hints after a delay), "
+                           "on-call (no hints, no pause, 1x); the briefing can still change it")
+
+    progress = commands.add_parser("progress", help="players' progress: best and latest grade per drill, what next")
+    progress.add_argument("--player", metavar="NAME", default=argparse.SUPPRESS,
+                          help="one player (default: every player: a cohort's table)")
+    progress_format = progress.add_mutually_exclusive_group()
+    progress_format.add_argument("--json", action="store_true", help="print JSON")
+    progress_format.add_argument("--csv", action="store_true", help="print CSV (one row per player and drill)")
 
     run = commands.add_parser("run", help="run a drill headless and print its score")
     run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
@@ -198,7 +225,9 @@ def _dispatch(args) -> int:
     if command is None:
         return _open_app(args)
     if command == "play":
-        return _open_app(args, drill=args.drill, seed=args.seed)
+        return _play(args)
+    if command == "progress":
+        return _progress(args)
     if command == "run":
         return _run(args)
     if command == "replay":
@@ -217,10 +246,30 @@ def _dispatch(args) -> int:
 # --------------------------------------------------------------------------- app
 
 
-def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None) -> int:
+def _play(args) -> int:
+    if args.blind:
+        if args.drill is not None:
+            raise UsageError("brownout play: give a DRILL or --blind, not both (a blind incident draws its drill)")
+        if args.seed is not None:
+            raise UsageError("brownout play: --seed does not go with --blind (a blind incident draws a fresh seed)")
+        if args.difficulty is not None:
+            from sim.drill.loader import list_drills
+
+            if not any(s.difficulty == args.difficulty for s in list_drills()):
+                raise UsageError(f"brownout play: --difficulty {args.difficulty}: no drill of that difficulty")
+        return _open_app(args, mode=args.mode, blind=True, blind_difficulty=args.difficulty)
+    if args.drill is None:
+        raise UsageError("brownout play: give a DRILL, or --blind for a random one")
+    if args.difficulty is not None:
+        raise UsageError("brownout play: --difficulty goes with --blind only")
+    return _open_app(args, drill=args.drill, seed=args.seed, mode=args.mode)
+
+
+def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None,
+              **options) -> int:
     from sim.drill.loader import find_drill, load_drill
 
-    kwargs = {}
+    kwargs = dict(options)
     if args.saves:
         kwargs["saves_dir"] = Path(args.saves)
     if args.player:
@@ -428,6 +477,55 @@ def _report(args) -> int:
     for path in files.paths:
         print(path)
     return EXIT_OK
+
+
+def _progress(args) -> int:
+    from sim.drill.loader import list_drills
+    from sim.records.progress import ProgressError, load_profiles, summarize, to_csv, to_json
+    from sim.records.saves import printable
+
+    try:
+        profiles, warnings = load_profiles(players=[args.player] if args.player else None)
+    except ProgressError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    for warning in warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+    known: dict[str, tuple[str, int]] = {}
+    for s in list_drills():
+        known.setdefault(s.id, (s.title, s.difficulty))
+    summaries = [summarize(profile, known) for profile in profiles]
+    if args.json:
+        print(to_json(summaries))
+    elif args.csv:
+        print(to_csv(summaries), end="")
+    else:
+        print(_progress_text(summaries))
+    return EXIT_OK
+
+
+def _progress_text(summaries) -> str:
+    from sim.records.progress import score_text
+    from sim.records.saves import printable
+
+    if not summaries:
+        return "No progress recorded yet: play a drill to the end."
+    blocks = []
+    for summary in summaries:
+        header = ("DRILL", "TRIES", "BEST", "LATEST", "TREND")
+        rows = [(printable(r.drill_id), str(r.attempts), score_text(r.best), score_text(r.latest), r.trend)
+                for r in summary.rows if r.attempts]
+        lines = [f"{printable(summary.player)}: {summary.runs} run(s)"]
+        if rows:
+            widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+            lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+        never = [printable(r.drill_id) for r in summary.rows if not r.passed]
+        if never:
+            lines.append("  never passed: " + ", ".join(never))
+        if summary.suggestion is not None:
+            lines.append(f"  next: {printable(summary.suggestion.drill_id)} ({printable(summary.suggestion.reason)})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _saves_list(args) -> int:

@@ -28,6 +28,7 @@ import attrs
 from sim import ENGINE_VERSION
 from sim.scoring.alerts import Alert, AlertWatch
 from sim.model.errors import InputError, Problem
+from sim.drill.modes import hint_times_under, mode_named
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.records.saves import ForkPoint, Save, file_sha256, load_save
 from sim.scoring.score import SLOTracker
@@ -451,8 +452,10 @@ class Replay:
                 previous = tick
                 if progress is not None:
                     progress(tick / max(self.save.end_tick, 1))
-        self.hint_times = dict(shown.hints.fired)
-        self.symptoms_seen = tuple(shown.symptoms_seen)
+        # What the player was shown depended on the mode they played in: hints late or never, no symptoms on call.
+        mode = mode_named(self.save.mode)
+        self.hint_times = hint_times_under(mode, shown.hints.fired, self.save.end_t_s)
+        self.symptoms_seen = tuple(shown.symptoms_seen) if mode.symptoms else ()
         self.alerts_seen = tuple(shown.alerts_seen)
         self.index_digest = indexer.digest()
 

@@ -109,8 +109,11 @@ class DebriefScreen(Screen):
 
     def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
                  ended: str, hints_fired: dict[int, float], save_note: str = "", branch: bool = False,
-                 on_graded=None, save_path: Path | None = None) -> None:
+                 on_graded=None, save_path: Path | None = None, mode: str = "guided", blind=None) -> None:
         super().__init__()
+        self.mode = mode
+        self.blind = blind
+        """The run's BlindIncident when it was played blind: the debrief reveals the drill behind it."""
         self.drill = drill
         self.seed = seed
         self.report = report
@@ -131,7 +134,7 @@ class DebriefScreen(Screen):
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
-            yield Static(f"Debrief — {self.drill.title}", id="debrief-title", markup=False)
+            yield Static(self._title(), id="debrief-title", markup=False)
             with Vertical(id="debrief-top"):
                 yield Static("Grading against do nothing and par on the same seed…", id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
@@ -147,6 +150,11 @@ class DebriefScreen(Screen):
             yield Static("Hints this drill had", classes="section-title")
             yield Static(hint_lines(self.drill, self.hints_fired), id="hints", markup=False)
         yield Footer()
+
+    def _title(self) -> str:
+        if self.blind is None:
+            return f"Debrief — {self.drill.title}"
+        return f"Debrief — {self.blind.name} was: {self.drill.title} ({self.drill.id})"
 
     @property
     def played_to_the_end(self) -> bool:
@@ -165,7 +173,8 @@ class DebriefScreen(Screen):
     def _summary(self) -> str:
         report = self.report
         ended = "played to the end" if self.played_to_the_end else f"ended early at {format_clock(report.duration_s)}"
-        lines = [f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
+        lines = [f"Run {ended} · seed {self.seed} · {self.mode}{' · blind' if self.blind else ''} · "
+                 f"{len(self.actions)} action(s) · "
                  f"first page {_clock(report.first_page_s) if report.first_page_s is not None else '-'}"]
         if self.save_note:
             lines.append(self.save_note)
