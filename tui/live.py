@@ -26,6 +26,7 @@ from sim.engine.simulation import Simulation
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.model.observe import Event, Gauges
 from sim.scoring.score import SLOTracker
+from sim.model.facilitation import MESSAGE, is_facilitator_action
 from sim.model.spec import Action
 from sim.drill.symptoms import SymptomWatch
 from tui.frame import (
@@ -242,7 +243,8 @@ class LiveRun:
         self._check_alerts()
 
     def _check_symptoms(self, gauges: Gauges) -> None:
-        for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
+        # The run's faults, a facilitator's injected ones included: the trainee sees their symptoms.
+        for symptom in self.symptoms.sample(self.sim.faults.timeline, gauges):
             self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
 
     @property
@@ -260,6 +262,11 @@ class LiveRun:
         self.events_seen = self.sim.events_total
 
     def _log_event(self, event: Event) -> None:
+        if is_facilitator_action(event.subject) and event.kind == "action_applied":
+            # The trainee sees a facilitator's message, never the faults or notes (their symptoms show).
+            if event.subject == MESSAGE:
+                self.add_log(LogEntry(event.t_s, "MESSAGE", "warn", event.message.removeprefix("facilitator message: ")))
+            return
         tag = EVENT_TAGS.get(event.kind)
         if tag is None:
             return

@@ -67,3 +67,8 @@ def fault_targets(model, kind: str) -> tuple[str, ...]:
 def is_facilitator_action(name: str) -> bool:
     """True for the facilitator's moves (not the trainee's)."""
     return name in FACILITATOR_ACTION_NAMES
+
+
+def injected_faults(actions) -> tuple:
+    """The actions of a run that change its faults: do nothing and par of a facilitated run replay them."""
+    return tuple(a for a in actions if a.name in (FAULT_INJECT, FAULT_CANCEL))
