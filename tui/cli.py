@@ -3,6 +3,10 @@
     brownout [--saves DIR] [--player NAME]          open the app on the drill picker
     brownout play DRILL [--seed N]                   open the app on a drill's briefing
                                                      (--saves, --player also after the subcommand)
+    brownout play DRILL --host [--listen HOST:PORT]  host it: a facilitator and spectators may join
+    brownout facilitate CODE [--connect HOST:PORT]   steer a hosted drill
+    brownout watch CODE [--connect HOST:PORT]        watch a hosted drill read-only
+    brownout serve watch CODE [--port N]             the same, in web browsers (extra: serve)
     brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
@@ -110,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
     play = commands.add_parser("play", help="open the app on a drill's briefing", parents=[app_options])
     play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
     play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    from tui.facilitation import cli as facilitation_cli
+
+    facilitation_cli.add_play_options(play)
+    facilitation_cli.add_commands(commands, _Parser)
 
     run = commands.add_parser("run", help="run a drill headless and print its score")
     run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
@@ -194,6 +202,10 @@ def _dispatch(args) -> int:
         return _open_app(args, drill=args.drill, seed=args.seed)
     if command == "run":
         return _run(args)
+    if command in ("facilitate", "watch", "serve"):
+        from tui.facilitation import cli as facilitation_cli
+
+        return facilitation_cli.run(args)
     if command == "replay":
         return _replay(args)
     if command == "saves":
@@ -221,6 +233,17 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
         kwargs["drill"] = load_drill(find_drill(drill), seed)
     if replay is not None:
         kwargs["replay"] = Path(replay)
+    if getattr(args, "host", False) or getattr(args, "listen", None):
+        from tui.facilitation import cli as facilitation_cli
+        from tui.facilitation.joining import JoinError
+
+        try:
+            kwargs["listen"] = facilitation_cli.listen_address(args)
+        except JoinError as error:
+            raise UsageError(f"brownout play: --listen: {error}") from None
+        kwargs["host"] = True
+        if kwargs["listen"] is not None:
+            print(facilitation_cli.listen_warning(kwargs["listen"]), file=sys.stderr)
     from tui.app import run_app  # only now: headless commands never import Textual
 
     # Non-zero when the app stopped on an error (1) or a signal (128+N): a crash is never "ran fine".

@@ -47,6 +47,8 @@ class BriefingScreen(Screen):
     """Focus Start when the screen shows (a query in on_mount failed if it was left at once)."""
     BINDINGS = [
         Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
+        Binding("h", "host", "Host", id="briefing.host",
+                tooltip="Start the drill hosted: a facilitator and spectators may join with a code."),
         Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),
         Binding("question_mark,f1", "app.help", "Help", id="briefing.help", tooltip="Every key of the app."),
     ]
@@ -92,6 +94,9 @@ class BriefingScreen(Screen):
 
     def action_start(self) -> None:
         self.app.start_drill(self.drill)
+
+    def action_host(self) -> None:
+        self.app.host_drill(self.drill)
 
     def action_back(self) -> None:
         self.app.pop_screen()
