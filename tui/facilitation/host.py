@@ -159,14 +159,18 @@ class Host:
     async def close(self, reason: str = "the host closed the drill") -> None:
         """Say goodbye to every peer and stop listening (the socket file goes too)."""
         self._closing = True
-        for peer in list(self.peers):
-            self._enqueue(peer, p.encode("bye", reason=reason))
-        await asyncio.sleep(0)  # let the writers send their goodbye
-        for peer in list(self.peers):
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(peer.writer.drain(), 0.5)
-            self._drop(peer, None)
         self._stop_listening()
+        bye = p.encode("bye", reason=reason)
+        for peer in list(self.peers):
+            # What is queued, then the goodbye, straight to the socket: the writer task stops here.
+            if peer.sender is not None:
+                peer.sender.cancel()
+            with contextlib.suppress(Exception):
+                while not peer.queue.empty():
+                    peer.writer.write(peer.queue.get_nowait())
+                peer.writer.write(bye)
+                await asyncio.wait_for(peer.writer.drain(), 1.0)
+            self._drop(peer, None)
 
     def _stop_listening(self) -> None:
         if self._server is not None:
@@ -262,11 +266,11 @@ class Host:
             line = await asyncio.wait_for(reader.readline(), HELLO_TIMEOUT_S)
             hello = p.parse_peer_line(line)
         except asyncio.TimeoutError:
-            return self._refuse(peer, "no hello in time")
+            return await self._refuse(peer, "no hello in time")
         except (ValueError, p.ProtocolError) as error:
-            return self._refuse(peer, f"bad hello: {error}")
+            return await self._refuse(peer, f"bad hello: {error}")
         if not isinstance(hello, p.Hello):
-            return self._refuse(peer, "the first message must be hello")
+            return await self._refuse(peer, "the first message must be hello")
         if not code_matches(hello.code, self.code):
             self.failed_attempts += 1
             log.warning("wrong join code from %r (%d of %d)", hello.name, self.failed_attempts, MAX_FAILED_ATTEMPTS)
@@ -274,9 +278,9 @@ class Host:
             if self.failed_attempts >= MAX_FAILED_ATTEMPTS:
                 self._stop_listening()
                 self._tell_trainee(f"Joining closed after {MAX_FAILED_ATTEMPTS} wrong codes.", "error")
-            return self._refuse(peer, "wrong code")
+            return await self._refuse(peer, "wrong code")
         if hello.role == "facilitator" and self.facilitator is not None:
-            return self._refuse(peer, "a facilitator is already connected")
+            return await self._refuse(peer, "a facilitator is already connected")
         peer.role, peer.name = hello.role, hello.name
         if hello.role == "facilitator":
             self.facilitator = peer
@@ -292,11 +296,13 @@ class Host:
         self._tell_trainee(f"{peer.name} joined as {peer.role}.")
         return True
 
-    def _refuse(self, peer: Peer, reason: str) -> bool:
+    async def _refuse(self, peer: Peer, reason: str) -> bool:
         log.info("refused a peer: %s", reason)
-        self._enqueue(peer, p.encode("bye", reason=reason))
-        # The writer sends the goodbye; the connection closes once the queue is empty.
-        asyncio.get_running_loop().call_later(0.2, self._drop, peer, None)
+        if peer.sender is not None:
+            peer.sender.cancel()
+        with contextlib.suppress(Exception):
+            peer.writer.write(p.encode("bye", reason=reason))
+            await asyncio.wait_for(peer.writer.drain(), 1.0)
         return False
 
     def _current_frame(self) -> Frame | None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from tui.commands import ScreenCommands
@@ -14,7 +15,7 @@ from tui.facilitation import forms
 from tui.facilitation import protocol as p
 from tui.facilitation.dialogs import TextDialog
 from tui.frame import Frame
-from tui.screens.incident import IncidentScreen
+from tui.screens.incident import TALL_HEIGHT, IncidentScreen
 from tui.widgets.clock_bar import ClockBar
 from tui.widgets.event_log import EventLog
 from tui.widgets.gauge import GaugeBar
@@ -24,27 +25,56 @@ from tui.widgets.rates import RatesPanel
 from tui.widgets.slo_budget import SLOBudget
 
 
-class WatchScreen(IncidentScreen):
+class WatchScreen(Screen):
     """The trainee's incident screen as frames from the host show it; no key acts on the run."""
 
     COMMANDS = {ScreenCommands}
-    inherit_bindings = False
     BINDINGS = [Binding("q", "app.quit", "Quit", id="watch.quit", tooltip="Stop watching.")]
 
-    @property
-    def live(self):
-        return None  # the run lives in the trainee's app
+    # The incident screen's own drawing of a frame, on the same widgets (no run behind them here).
+    show_frame = IncidentScreen.show_frame
+    _sync_rows = IncidentScreen._sync_rows
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.frame: Frame | None = None
 
     def compose(self) -> ComposeResult:
         yield Static("Connecting…", id="peer-status", markup=False)
-        yield from super().compose()
+        yield ClockBar(id="clock")
+        with Horizontal(id="incident-main"):
+            yield from self._gauges()
+            yield LatencyChart(id="latency")
+        yield from self._bottom()
+
+    def _gauges(self) -> ComposeResult:
+        with Vertical(id="gauges"):
+            yield GaugeBar(id="slots")
+            yield GaugeBar(id="workers")
+            yield GaugeBar(id="queue")
+            yield GaugeBar(id="memory")
+            yield Vertical(id="pools")
+            yield Vertical(id="breakers")
+            yield RatesPanel(id="rates")
+
+    def _bottom(self) -> ComposeResult:
+        yield SLOBudget(id="slos")
+        yield HintLine(id="hint")
+        yield EventLog(id="log")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.query_one("#gauges").border_title = "Service"
+        self.query_one("#latency").border_title = "Latency"
+        self.query_one("#slos").border_title = "Error budget"
+        self.query_one("#log").border_title = "Events"
+
+    def on_resize(self, event) -> None:
+        self.set_class(event.size.height >= TALL_HEIGHT, "-tall")
 
     def set_status(self, text: str) -> None:
         """The connection line: who we are, connected or not, the last goodbye."""
         self.query_one("#peer-status", Static).update(text)
-
-    def mitigate(self, action: str) -> None:
-        self.notify("Spectators cannot act.", severity="warning")
 
 
 class FacilitatorScreen(WatchScreen):
@@ -69,22 +99,12 @@ class FacilitatorScreen(WatchScreen):
         yield Static("Connecting…", id="peer-status", markup=False)
         yield ClockBar(id="clock")
         with Horizontal(id="incident-main"):
-            with Vertical(id="gauges"):
-                yield GaugeBar(id="slots")
-                yield GaugeBar(id="workers")
-                yield GaugeBar(id="queue")
-                yield GaugeBar(id="memory")
-                yield Vertical(id="pools")
-                yield Vertical(id="breakers")
-                yield RatesPanel(id="rates")
+            yield from self._gauges()
             with Vertical(id="fac-side"):
                 with VerticalScroll(id="facts"):
                     yield Static("Waiting for the host…", id="facts-text", markup=False)
                 yield LatencyChart(id="latency")
-        yield SLOBudget(id="slos")
-        yield HintLine(id="hint")
-        yield EventLog(id="log")
-        yield Footer(compact=True, show_command_palette=False)
+        yield from self._bottom()
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -146,8 +166,10 @@ class FacilitatorScreen(WatchScreen):
         except forms.FactsError as why:
             self.notify(str(why), severity="warning", markup=False)
             return
-        self.app.push_screen(ActionDialog(form),
-                             lambda filled: filled is not None and self._send(forms.inject_message(kind, filled)))
+        # After the first dialog has gone: its callback runs while it is still on the stack.
+        self.app.call_after_refresh(
+            self.app.push_screen, ActionDialog(form),
+            lambda filled: filled is not None and self._send(forms.inject_message(kind, filled)))
 
     def action_cancel_fault(self) -> None:
         t_s = self.frame.t_s if self.frame is not None else 0.0
