@@ -447,7 +447,8 @@ class LiveRun:
             p95_ms=series("p95_ms"),
             p99_ms=series("p99_ms"),
             threshold_ms=min(thresholds) * 1000.0 if thresholds else None,
-            markers_s=tuple(a.t_s for a in self.sim.action_log),
+            # The trainee's own actions: a facilitator's moves are not marked on the trainee's chart.
+            markers_s=tuple(a.t_s for a in self.sim.action_log if not is_facilitator_action(a.name)),
         )
 
     def _slos(self) -> tuple[SLOReading, ...]:
