@@ -14,6 +14,8 @@ import hmac
 import ipaddress
 import os
 import secrets
+import stat
+import warnings
 from pathlib import Path
 
 import attrs
@@ -65,9 +67,19 @@ def runtime_dir() -> Path:
     else:
         import platformdirs
 
-        base = Path(platformdirs.user_runtime_dir("brownout", appauthor=False))
-    base.mkdir(parents=True, exist_ok=True, mode=0o700)
-    os.chmod(base, 0o700)
+        with warnings.catch_warnings():
+            # Without $XDG_RUNTIME_DIR platformdirs falls back to /tmp/runtime-UID and says so on stderr.
+            warnings.simplefilter("ignore")
+            base = Path(platformdirs.user_runtime_dir("brownout", appauthor=False))
+    try:
+        base.mkdir(parents=True, exist_ok=True, mode=0o700)
+        info = base.lstat()
+        # In a shared /tmp someone else could have made the folder first (or a link to theirs).
+        if not stat.S_ISDIR(info.st_mode) or (hasattr(os, "getuid") and info.st_uid != os.getuid()):
+            raise JoinError(f"{base} is not a folder of yours: remove it, or set {RUNTIME_ENV} to one that is")
+        os.chmod(base, 0o700)
+    except OSError as error:
+        raise JoinError(f"cannot use {base} for host sockets: {error.strerror or error}") from None
     return base
 
 
