@@ -116,6 +116,8 @@ class LiveRun:
     alerts: AlertWatch = attrs.Factory(AlertWatch)
     """Each SLO's alert state, judged on the gauge samples (see `sim.scoring.alerts`)."""
     lock: threading.RLock = attrs.Factory(threading.RLock)
+    shows_facilitator_moves: bool = False
+    """Log a facilitator's injected faults and notes (a replay: the trainee never sees them live)."""
 
     @classmethod
     def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True) -> LiveRun:
@@ -263,9 +265,12 @@ class LiveRun:
 
     def _log_event(self, event: Event) -> None:
         if is_facilitator_action(event.subject) and event.kind == "action_applied":
-            # The trainee sees a facilitator's message, never the faults or notes (their symptoms show).
+            # The trainee sees a facilitator's message, never the faults or notes (their symptoms show);
+            # a replay shows who did what.
             if event.subject == MESSAGE:
                 self.add_log(LogEntry(event.t_s, "MESSAGE", "warn", event.message.removeprefix("facilitator message: ")))
+            elif self.shows_facilitator_moves:
+                self.add_log(LogEntry(event.t_s, "FACILITATOR", "warn", event.message.removeprefix("facilitator ")))
             return
         tag = EVENT_TAGS.get(event.kind)
         if tag is None:

@@ -17,6 +17,7 @@ from tui.facilitation import protocol as p
 from tui.facilitation.frames import decode_frame, encode_frame
 from tui.facilitation.host import Host, Peer
 from tui.facilitation.joining import (
+    Address,
     CODE_ALPHABET,
     CODE_BITS,
     JoinError,
@@ -164,3 +165,52 @@ def test_a_spectator_never_changes_the_run(lines):
     for line in lines:
         host.handle_line(peer, line)
     assert live.paused and live.speed == 1 and not live.sim._pending_actions
+
+
+def test_the_trainee_sees_messages_and_symptoms_a_replay_also_the_facilitators_moves():
+    for replaying in (False, True):
+        live = LiveRun.start(slow_llm_drill())
+        live.shows_facilitator_moves = replaying
+        live.submit("fault.inject", {"kind": "errors", "target": "db", "rate": 0.5})
+        live.submit("facilitator.message", {"text": "ETA?"})
+        live.submit("facilitator.note", {"text": "slow to look at the database"})
+        live.advance_ticks(120)
+        kinds = [e.kind for e in live.log]
+        assert "MESSAGE" in kinds and any(e.kind == "SYMPTOM" and "db" in e.text for e in live.log)
+        assert ("FACILITATOR" in kinds) is replaying
+        assert kinds.count("FACILITATOR") == (2 if replaying else 0)
+        assert live.frame().latency.markers_s == (), "the trainee's chart marks only the trainee's actions"
+
+
+def test_the_debrief_marks_injected_faults():
+    from sim.model.spec import Action
+    from tui.screens.debrief import timeline_text
+
+    class Verdict:
+        first_page_s, acted_at_s, par_acted_at_s = 12.0, 20.0, 14.0
+
+    actions = (Action(5.0, "fault.inject", {"kind": "down", "target": "db"}),
+               Action(9.0, "facilitator.message", {"text": "ETA?"}),
+               Action(20.0, "pool.resize", {"pool": "main", "size": 20}),
+               Action(30.0, "fault.cancel", {"fault": 0}))
+    text = timeline_text(Verdict(), actions, ())
+    assert "You: 00:20 pool.resize" in text
+    assert "Injected by the facilitator (also in do nothing and par): 00:05 down on db, 00:30 cancelled fault 0" in text
+
+
+def test_cli_refuses_bad_codes_hosts_and_addresses_in_one_line(capsys, tmp_path, monkeypatch):
+    from tui.cli import run_cli
+    from tui.facilitation.cli import listen_warning
+
+    monkeypatch.setenv("BROWNOUT_RUNTIME_DIR", str(tmp_path / "r"))
+    monkeypatch.delenv("BROWNOUT_JOIN_CODE", raising=False)
+    for argv, words in ((["facilitate", "1234"], "not a join code"),
+                        (["watch", "K7QM-3XWD-9TAB-HF2R"], "no drill is hosted with code K7QM-3XWD-9TAB-HF2R"),
+                        (["watch"], "give the join code"),
+                        (["watch", "K7QM-3XWD-9TAB-HF2R", "--connect", "nowhere"], "expected HOST:PORT"),
+                        (["play", "tutorial", "--listen", "4555"], "--listen")):
+        assert run_cli(argv) == 2
+        err = capsys.readouterr().err
+        assert words in err and err.count("\n") == 1, err
+    assert listen_warning(Address(host="0.0.0.0", port=4555)).startswith("warning:")
+    assert "SSH port forwarding" in listen_warning(Address(host="127.0.0.1", port=4555))

@@ -67,13 +67,20 @@ def listen_warning(address: Address) -> str:
 def _code(args) -> str:
     text = args.code if args.code is not None else os.environ.get(CODE_ENV)
     if not text:
-        raise JoinError(f"give the join code: brownout {args.command} CODE (or set {CODE_ENV})")
+        command = "serve watch" if args.command == "serve" else args.command
+        raise JoinError(f"give the join code: brownout {command} CODE (or set {CODE_ENV})")
     return check_code_shape(text)
+
+
+def _error(message: str) -> None:
+    from sim.records.saves import printable  # a code or address typed by hand may hold escape sequences
+
+    print(f"error: {printable(message)}", file=sys.stderr)
 
 
 def run(args) -> int:
     """Dispatch facilitate / watch / serve; every bad input is one stderr line and exit 2."""
-    from tui.cli import EXIT_BAD_INPUT, _error
+    from tui.cli import EXIT_BAD_INPUT
 
     try:
         code = _code(args)
@@ -98,7 +105,7 @@ def run(args) -> int:
 
 
 def _serve(args, code: str, connect: Address | None) -> int:
-    from tui.cli import EXIT_BAD_INPUT, _error
+    from tui.cli import EXIT_BAD_INPUT
 
     try:
         from textual_serve.server import Server
