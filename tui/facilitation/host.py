@@ -41,6 +41,8 @@ MAX_FAILED_ATTEMPTS = 5
 of failures means a typo repeated or someone guessing, and joining closes."""
 FAILED_DELAY_S = 0.5
 MAX_PEERS = 32
+MAX_BAD_LINES = 100
+"""Invalid or refused messages one peer may send before it is dropped (a broken or hostile client)."""
 
 
 class HostedApp(Protocol):
@@ -63,6 +65,7 @@ class Peer:
     queue: asyncio.Queue = attrs.Factory(lambda: asyncio.Queue(maxsize=SEND_QUEUE_MAX))
     sender: asyncio.Task | None = None
     closed: bool = False
+    bad_lines: int = 0
 
 
 @attrs.frozen
@@ -313,7 +316,10 @@ class Host:
 
     def _dropped(self, peer: Peer, why: str) -> None:
         self.dropped_lines += 1
+        peer.bad_lines += 1
         log.warning("dropped a message from %s %r: %s", peer.role, peer.name, why)
+        if peer.bad_lines > MAX_BAD_LINES:
+            self._drop(peer, f"over {MAX_BAD_LINES} invalid or refused messages")
 
     # ------------------------------------------------------------------ requests
 
