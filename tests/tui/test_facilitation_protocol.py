@@ -214,3 +214,35 @@ def test_cli_refuses_bad_codes_hosts_and_addresses_in_one_line(capsys, tmp_path,
         assert words in err and err.count("\n") == 1, err
     assert listen_warning(Address(host="0.0.0.0", port=4555)).startswith("warning:")
     assert "SSH port forwarding" in listen_warning(Address(host="127.0.0.1", port=4555))
+
+
+def test_serve_watch_runs_brownout_watch_per_browser_without_the_code_on_its_command_line(monkeypatch, capsys):
+    import sys
+    import types
+
+    from tui.cli import run_cli
+
+    served = {}
+
+    class FakeServer:
+        def __init__(self, command, host="localhost", port=8000, title=None):
+            served.update(command=command, host=host, port=port)
+
+        def serve(self):
+            served["served"] = True
+
+    monkeypatch.delenv("BROWNOUT_JOIN_CODE", raising=False)
+    monkeypatch.setitem(sys.modules, "textual_serve", types.ModuleType("textual_serve"))
+    monkeypatch.setitem(sys.modules, "textual_serve.server", types.SimpleNamespace(Server=FakeServer))
+    code = "K7QM-3XWD-9TAB-HF2R"
+    assert run_cli(["serve", "watch", code, "--connect", "127.0.0.1:4555", "--port", "8123"]) == 0
+    assert served["served"] and served["port"] == 8123 and served["host"] == "localhost"
+    assert served["command"].endswith("-m tui.cli watch --connect 127.0.0.1:4555") and code not in served["command"]
+    import os
+
+    assert os.environ.pop("BROWNOUT_JOIN_CODE") == code
+
+    # Without the optional extra: one line saying how to get it.
+    monkeypatch.setitem(sys.modules, "textual_serve.server", None)
+    assert run_cli(["serve", "watch", code, "--connect", "127.0.0.1:4555"]) == 2
+    assert "pip install 'brownout[serve]'" in capsys.readouterr().err
