@@ -12,6 +12,7 @@ import pytest
 from drill_factory import slow_llm_drill
 
 from sim.model.spec import Action
+from tui.facilitation import protocol as p
 from tui.facilitation.frames import decode_frame, encode_frame
 from tui.facilitation.host import Host, Move
 from tui.facilitation.peer_app import PeerApp
@@ -23,6 +24,8 @@ CODE = "K7QM-3XWD-9TAB-HF2R"
 
 
 class _App:
+    """The one thing the host reads of the trainee's app to build its facts."""
+
     def __init__(self, live):
         self.live = live
 
@@ -38,14 +41,8 @@ def host_messages():
     host.moves = [Move(3.0, "resumed the clock"), Move(5.0, "injected errors on db"),
                   Move(12.0, "message: The VP of sales asks for an ETA")]
     facts = json.loads(host._facts_line())
-    frame = decode_frame(json.loads(_frame_line(live))["frame"])
+    frame = decode_frame(json.loads(p.encode("frame", frame=encode_frame(live.frame())))["frame"])
     return frame, facts
-
-
-def _frame_line(live) -> bytes:
-    from tui.facilitation import protocol as p
-
-    return p.encode("frame", frame=encode_frame(live.frame()))
 
 
 def _run_before(role: str):
