@@ -15,6 +15,7 @@ from sim.records.replay import verify_save
 from sim.records.saves import load_save
 from tui.dialogs.action_dialog import ActionDialog
 from tui.dialogs.message_dialog import MessageDialog
+from tui.facilitation import host as host_module
 from tui.facilitation import peer_app
 from tui.facilitation import protocol as p
 from tui.facilitation.joining import RUNTIME_ENV, Address
@@ -154,7 +155,7 @@ async def test_a_facilitated_drill_with_spectators_over_a_unix_socket(drill):
     assert result.ok and result.kind == "exact", result.message
 
 
-async def test_a_dropped_peer_rejoins_and_catches_up_and_a_stalled_one_is_dropped(drill):
+async def test_a_dropped_peer_rejoins_a_stalled_one_is_dropped_and_wrong_codes_close_joining(drill):
     trainee = hosted_app(drill, tick_interval=None)
     async with trainee.run_test(size=(100, 30)) as tp:
         await host_from_briefing(tp, trainee)
@@ -179,6 +180,19 @@ async def test_a_dropped_peer_rejoins_and_catches_up_and_a_stalled_one_is_droppe
                 host.publish(frame)
             assert stuck.closed and stuck not in host.peers
             writer.close()
+
+            # Five wrong codes and joining closes: the socket goes, those already in stay.
+            async def guess(code: str) -> bytes:
+                guess_reader, guess_writer = await asyncio.open_unix_connection(str(host.address.path))
+                guess_writer.write(p.peer_line(p.Hello(code=code, role="spectator", name="guess")))
+                await guess_writer.drain()
+                return await guess_reader.readline()
+
+            answers = await asyncio.gather(*(guess(f"0000-0000-0000-000{i}") for i in range(host_module.MAX_FAILED_ATTEMPTS)))
+            assert all(b"wrong code" in answer for answer in answers)
+            await wait_for((tp, wp), lambda: not host.address.path.exists())
+            assert host.failed_attempts == host_module.MAX_FAILED_ATTEMPTS and watcher.connection is not None
+            assert any("Joining closed" in n.message for n in trainee._notifications)
 
 
 async def test_listen_on_tcp_port_zero(drill):
