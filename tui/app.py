@@ -106,6 +106,8 @@ class BrownoutApp(App):
         blind: bool = False,
         blind_difficulty: int | None = None,
         rng: random.Random | None = None,
+        host: bool = False,
+        listen=None,
     ) -> None:
         super().__init__()
         self.mode = mode if isinstance(mode, Mode) else mode_named(mode)
@@ -122,6 +124,12 @@ class BrownoutApp(App):
         self.initial_drill = drill
         self.player = player or _player_name()
         self.initial_replay = replay
+        self.host_requested = host
+        """Host the drill when it starts (`brownout play --host`): see tui.facilitation.hosting."""
+        self.host_listen = listen
+        """A TCP address (tui.facilitation.joining.Address) to host on instead of a Unix socket."""
+        self.hosting = None
+        """The facilitation host of the live run, while there is one."""
         """A save to open in the replay viewer at start-up (`brownout replay SAVE`)."""
         self.forked_from = None
         """Set when the live run was forked from a replay ("take the controls"); saved with it."""
@@ -172,6 +180,8 @@ class BrownoutApp(App):
             pass  # not the main thread, or Windows: the autosave still bounds what is lost
 
     def on_unmount(self) -> None:
+        if self.hosting is not None:
+            self.hosting.close_now()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in getattr(self, "_stop_handlers", ()):
@@ -230,6 +240,15 @@ class BrownoutApp(App):
         self.switch_screen(IncidentScreen())
         if self.sim_timer is not None:
             self.sim_timer.resume()
+        if self.host_requested and self.hosting is None:
+            from tui.facilitation.hosting import begin_hosting
+
+            begin_hosting(self)
+
+    def host_drill(self, drill: Drill) -> None:
+        """Start a drill that a facilitator and spectators may join (the briefing's Host key)."""
+        self.host_requested = True
+        self.start_drill(drill)
 
     def start_fork(self, live: LiveRun, forked_from) -> None:
         """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
@@ -340,6 +359,8 @@ class BrownoutApp(App):
         screen = self.incident_screen()
         if screen is not None:
             screen.show_frame(frame)
+        if self.hosting is not None:
+            self.hosting.publish(frame)
         self.frame_show_ms.append((time.perf_counter() - started) * 1000)
         if frame.finished and self.live is not None and self.live.finished:
             self.end_run("finished")
@@ -377,8 +398,11 @@ class BrownoutApp(App):
         """Show the live run as it is (after a pause, speed change or action)."""
         if self.live is not None:
             screen = self.incident_screen()
+            frame = self.live.frame()
             if screen is not None:
-                screen.show_frame(self.live.frame())
+                screen.show_frame(frame)
+            if self.hosting is not None:
+                self.hosting.publish(frame)
 
     def toggle_pause(self) -> None:
         """Pause or resume the live run's clock."""
@@ -465,6 +489,10 @@ class BrownoutApp(App):
             report = live.tracker.report()
         save_note = self.save_run(live, ended, report)
         self.live = None
+        if self.hosting is not None:
+            from tui.facilitation.hosting import end_hosting
+
+            end_hosting(self, live.frame())
         self.switch_to_debrief(live, report, ended, save_note)
 
     def switch_to_debrief(self, live: LiveRun, report: ScoreReport, ended: str, save_note: str) -> None:
@@ -551,6 +579,8 @@ def run_app(
     mode: str = DEFAULT_MODE.name,
     blind: bool = False,
     blind_difficulty: int | None = None,
+    host: bool = False,
+    listen=None,
 ) -> int:
     """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing.
 
@@ -565,7 +595,7 @@ def run_app(
     elif drill is not None:
         entry = drill
     app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay, mode=mode, blind=blind,
-                      blind_difficulty=blind_difficulty)
+                      blind_difficulty=blind_difficulty, host=host, listen=listen)
     try:
         app.run()
     finally:

@@ -5,6 +5,10 @@
     brownout play --blind [--difficulty N] [--mode M]  a blind incident: a random drill, fresh seed
                                                      (--saves, --player also after the subcommand)
     brownout progress [--player NAME] [--json|--csv] each player's progress (all players by default)
+    brownout play DRILL --host [--listen HOST:PORT]  host it: a facilitator and spectators may join
+    brownout facilitate CODE [--connect HOST:PORT]   steer a hosted drill
+    brownout watch CODE [--connect HOST:PORT]        watch a hosted drill read-only
+    brownout serve watch CODE [--port N]             the same, in web browsers (extra: serve)
     brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
@@ -138,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     progress_format = progress.add_mutually_exclusive_group()
     progress_format.add_argument("--json", action="store_true", help="print JSON")
     progress_format.add_argument("--csv", action="store_true", help="print CSV (one row per player and drill)")
+    from tui.facilitation import cli as facilitation_cli
+
+    facilitation_cli.add_play_options(play)
+    facilitation_cli.add_commands(commands, _Parser)
 
     run = commands.add_parser("run", help="run a drill headless and print its score")
     run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
@@ -230,6 +238,10 @@ def _dispatch(args) -> int:
         return _progress(args)
     if command == "run":
         return _run(args)
+    if command in ("facilitate", "watch", "serve"):
+        from tui.facilitation import cli as facilitation_cli
+
+        return facilitation_cli.run(args)
     if command == "replay":
         return _replay(args)
     if command == "report":
@@ -279,6 +291,17 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
         kwargs["drill"] = load_drill(find_drill(drill), seed)
     if replay is not None:
         kwargs["replay"] = Path(replay)
+    if getattr(args, "host", False) or getattr(args, "listen", None):
+        from tui.facilitation import cli as facilitation_cli
+        from tui.facilitation.joining import JoinError
+
+        try:
+            kwargs["listen"] = facilitation_cli.listen_address(args)
+        except JoinError as error:
+            raise UsageError(f"brownout play: --listen: {error}") from None
+        kwargs["host"] = True
+        if kwargs["listen"] is not None:
+            print(facilitation_cli.listen_warning(kwargs["listen"]), file=sys.stderr)
     from tui.app import run_app  # only now: headless commands never import Textual
 
     # Non-zero when the app stopped on an error (1) or a signal (128+N): a crash is never "ran fine".

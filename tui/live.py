@@ -27,6 +27,7 @@ from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.drill.modes import DEFAULT_MODE, Mode, hints_due
 from sim.model.observe import Event, Gauges
 from sim.scoring.score import SLOTracker
+from sim.model.facilitation import MESSAGE, is_facilitator_action
 from sim.model.spec import Action
 from sim.drill.symptoms import SymptomWatch
 from tui.frame import (
@@ -121,6 +122,8 @@ class LiveRun:
     hint_triggers: HintWatch = attrs.field(
         default=attrs.Factory(lambda self: HintWatch.for_hints(self.drill.hints), takes_self=True))
     """When a mode delays hints: when each would have fired (`hints` then holds when each was shown)."""
+    shows_facilitator_moves: bool = False
+    """Log a facilitator's injected faults and notes (a replay: the trainee never sees them live)."""
 
     @classmethod
     def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True,
@@ -257,7 +260,8 @@ class LiveRun:
         self._check_alerts()
 
     def _check_symptoms(self, gauges: Gauges) -> None:
-        for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
+        # The run's faults, a facilitator's injected ones included: the trainee sees their symptoms.
+        for symptom in self.symptoms.sample(self.sim.faults.timeline, gauges):
             if self.mode.symptoms:  # still sampled on call, so the watch's state matches a replay's
                 self.add_log(LogEntry(symptom.t_s, "SYMPTOM", symptom.level, symptom.text))
 
@@ -287,6 +291,14 @@ class LiveRun:
         self.events_seen = self.sim.events_total
 
     def _log_event(self, event: Event) -> None:
+        if is_facilitator_action(event.subject) and event.kind == "action_applied":
+            # The trainee sees a facilitator's message, never the faults or notes (their symptoms show);
+            # a replay shows who did what.
+            if event.subject == MESSAGE:
+                self.add_log(LogEntry(event.t_s, "MESSAGE", "warn", event.message.removeprefix("facilitator message: ")))
+            elif self.shows_facilitator_moves:
+                self.add_log(LogEntry(event.t_s, "FACILITATOR", "warn", event.message.removeprefix("facilitator ")))
+            return
         tag = EVENT_TAGS.get(event.kind)
         if tag is None:
             return
@@ -468,7 +480,8 @@ class LiveRun:
             p95_ms=series("p95_ms"),
             p99_ms=series("p99_ms"),
             threshold_ms=min(thresholds) * 1000.0 if thresholds else None,
-            markers_s=tuple(a.t_s for a in self.sim.action_log),
+            # The trainee's own actions: a facilitator's moves are not marked on the trainee's chart.
+            markers_s=tuple(a.t_s for a in self.sim.action_log if not is_facilitator_action(a.name)),
         )
 
     def _slos(self) -> tuple[SLOReading, ...]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from sim.engine.codes import FORCE_CLOSED, FORCE_NONE, FORCE_OPEN, W_UP
+from sim.engine.injection import FACILITATOR_HANDLERS, InjectionRefused
 from sim.model.spec import RetryPolicy
 
 
@@ -223,6 +224,21 @@ HANDLERS = {
     "fallback.set": _fallback_set,
     "worker.restart": _worker_restart,
 }
+
+
+
+def _facilitator(handler):
+    # A facilitator's move (sim.engine.injection) is refused like any action: logged, the run goes on.
+    def act(sim, action, t0):
+        try:
+            return handler(sim, action, t0)
+        except InjectionRefused as refusal:
+            raise Refused(str(refusal)) from None
+
+    return act
+
+
+HANDLERS.update({name: _facilitator(handler) for name, handler in FACILITATOR_HANDLERS.items()})
 
 
 def apply_action(sim, action, t0: float) -> str | None:

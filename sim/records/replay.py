@@ -29,6 +29,7 @@ from sim import ENGINE_VERSION
 from sim.scoring.alerts import Alert, AlertWatch
 from sim.model.errors import InputError, Problem
 from sim.drill.modes import hint_times_under, mode_named
+from sim.model.facilitation import injected_faults
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.records.saves import ForkPoint, Save, file_sha256, load_save
 from sim.scoring.score import SLOTracker
@@ -251,7 +252,7 @@ class ShownWatch:
         self.next_sample_tick = sim.tick + self.every_ticks
         gauges = sim.gauges()
         # The app judges symptoms, hints, then alerts on each sample; none changes the run.
-        self.symptoms_seen.extend(self.symptoms.sample(self.drill.model.faults, gauges))
+        self.symptoms_seen.extend(self.symptoms.sample(sim.faults.timeline, gauges))
         self.hints.check(gauges)
         self.tracker.update(sim)
         self.alerts_seen.extend(self.alerts.check(sim.t_s, self.tracker.status()))
@@ -664,7 +665,9 @@ def verify_save(path: str | os.PathLike[str], references=None) -> VerifyResult:
         from sim.scoring.score import judge
 
         report = tracker.report()
-        none_run, par_run = references(drill, save.seed)
+        injected = injected_faults(save.actions)
+        # A facilitated run is judged against do nothing and par with the same injected faults.
+        none_run, par_run = references(drill, save.seed, injected) if injected else references(drill, save.seed)
         span = report.duration_s
         report = judge(report, none_run.report_until(span), par_run.report_until(span),
                        branch=save.forked_from is not None)

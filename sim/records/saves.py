@@ -40,6 +40,7 @@ except ImportError:  # Windows: temporary files are judged by age alone
 from sim import ENGINE_VERSION
 from sim.model.errors import InputError, Problem
 from sim.drill.modes import DEFAULT_MODE, MODE_NAMES
+from sim.model.facilitation import FACILITATOR_ACTION_NAMES
 from sim.model.spec import ACTION_NAMES, Action
 from sim.records.home import brownout_home
 
@@ -809,7 +810,7 @@ class _SaveReader:
                     self.problem(f"{path}.t_s", f"actions must be in time order: {t_s} comes after {previous_t_s}")
                 else:
                     previous_t_s = t_s
-            if name is not None and name not in ACTION_NAMES:
+            if name is not None and name not in ACTION_NAMES + FACILITATOR_ACTION_NAMES:
                 self.problem(f"{path}.name", f"unknown action {name!r} (expected one of {', '.join(ACTION_NAMES)})")
                 name = None
             arg_items = self._action_args(name, args, none_args, path)
@@ -906,6 +907,15 @@ SAVED_ARG_KINDS: dict[str, dict[str, str]] = {
 kind. A save whose action has an argument of the wrong kind (a path for a pool size, -1 workers,
 true for a count) is an invalid save, not a run that replays differently. Ranges that depend on
 the drill (a pool larger than the database allows) are the engine's to refuse, as it did live."""
+SAVED_ARG_KINDS.update({
+    # A facilitated run's moves (sim.model.facilitation); the engine refuses what is out of range.
+    "fault.inject": {"kind": "name", "target": "name", "duration_s": "seconds", "factor": "number",
+                     "add_s": "seconds", "rate": "fraction", "period_s": "seconds", "width_s": "seconds",
+                     "retransmit_s": "seconds", "hit_ratio": "fraction", "mb_per_s": "number", "count": "count"},
+    "fault.cancel": {"fault": "count"},
+    "facilitator.message": {"text": "text"},
+    "facilitator.note": {"text": "text"},
+})
 
 _ARG_KINDS_TAKING_NONE = {"limit", "timeout"}
 """Kinds whose None means something: no queue limit, no timeout (written as none_args)."""
@@ -933,6 +943,8 @@ def _arg_problem(kind: str, value: Any) -> str | None:
         return None if value in ("random", "priority") else 'expected "random" or "priority"'
     if kind == "bool":
         return None if isinstance(value, bool) else "expected true or false"
+    if kind == "text":
+        return None if isinstance(value, str) else "expected text"
     raise ValueError(f"unknown argument kind {kind!r}")
 
 

@@ -53,6 +53,8 @@ class BriefingScreen(Screen):
     """Focus Start when the screen shows (a query in on_mount failed if it was left at once)."""
     BINDINGS = [
         Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
+        Binding("h", "host", "Host", id="briefing.host",
+                tooltip="Start the drill hosted: a facilitator and spectators may join with a code."),
         Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),
         Binding("m", "next_mode", "Mode", id="briefing.mode",
                 tooltip="Next difficulty mode: guided, standard, on-call."),
@@ -109,6 +111,9 @@ class BriefingScreen(Screen):
 
     def action_start(self) -> None:
         self.app.start_drill(self.drill, mode=self.mode, blind=self.blind)
+
+    def action_host(self) -> None:
+        self.app.host_drill(self.drill)
 
     def action_back(self) -> None:
         self.app.pop_screen()

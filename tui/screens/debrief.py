@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from sim.drill.drill import Drill
 from sim.scoring.score import EVAL_WINDOW_S, ScoreReport, Verdict, judge
 from sim.model.spec import Action
+from sim.model.facilitation import injected_faults, is_facilitator_action
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
@@ -35,11 +36,24 @@ def timeline_text(verdict: Verdict, actions: tuple[Action, ...], par: tuple[Acti
     head.append("you acted " + (_clock(verdict.acted_at_s) if verdict.acted_at_s is not None else "— nothing you did helped"))
     head.append(f"par {_clock(verdict.par_acted_at_s)}")
     lines = [" · ".join(head)]
-    for label, script in (("You", actions), ("Par", par)):
+    yours = tuple(a for a in actions if not is_facilitator_action(a.name))
+    for label, script in (("You", yours), ("Par", par)):
         shown = ", ".join(f"{format_clock(a.t_s)} {a.name}" for a in script[:6])
         more = f" +{len(script) - 6}" if len(script) > 6 else ""
         lines.append(f"{label}: {shown or 'no actions'}{more}")
+    injected = injected_faults(actions)
+    if injected:
+        # A facilitated run: what was injected is marked, and do nothing and par had it too.
+        shown = ", ".join(f"{format_clock(a.t_s)} {_injection_text(a)}" for a in injected[:4])
+        more = f" +{len(injected) - 4}" if len(injected) > 4 else ""
+        lines.append(f"Injected by the facilitator (also in do nothing and par): {shown}{more}")
     return "\n".join(lines)
+
+
+def _injection_text(action: Action) -> str:
+    if action.name == "fault.cancel":
+        return f"cancelled fault {action.arg('fault')}"
+    return f"{action.arg('kind')} on {action.arg('target')}"
 
 
 def comparison_text(you: ScoreReport, none: ScoreReport, par: ScoreReport) -> str:
@@ -213,7 +227,7 @@ class DebriefScreen(Screen):
         from sim.running.headless import compare
 
         try:
-            none_run, par_run = compare(self.drill, self.seed)
+            none_run, par_run = compare(self.drill, self.seed, injected_faults(self.actions))
             self.reference_runs = (none_run, par_run)
             span = self.report.duration_s
             none_report, par_report = none_run.report_until(span), par_run.report_until(span)
