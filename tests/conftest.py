@@ -20,6 +20,8 @@ def pytest_collection_modifyitems(items):
 def isolated_saves(monkeypatch, tmp_path_factory):
     """Runs a test saves without naming a folder go to a temporary one, never the user's data folder."""
     monkeypatch.setenv("BROWNOUT_SAVES", str(tmp_path_factory.mktemp("default-saves")))
+    # Progress and exports too: a test's runs never reach the user's data folder.
+    monkeypatch.setenv("BROWNOUT_HOME", str(tmp_path_factory.mktemp("brownout-home")))
 
 
 @pytest.fixture(autouse=True)

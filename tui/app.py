@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import getpass
 import os
+import random
 import signal
 import time
 from pathlib import Path
@@ -25,7 +26,9 @@ from textual.app import App
 from textual.binding import Binding
 from textual.events import Resize
 
+from sim.drill.blind import BlindIncident, masked
 from sim.drill.drill import Drill
+from sim.drill.modes import DEFAULT_MODE, Mode, mode_named
 from sim.model.errors import InputError
 from sim.scoring.score import ScoreReport
 from tui.live import LiveRun
@@ -39,6 +42,7 @@ from tui.screens.picker import DrillEntry, PickerScreen, discover_entries
 from tui.screens.too_small import MIN_HEIGHT, MIN_WIDTH, TooSmallScreen
 from tui.dialogs.message_dialog import MessageDialog
 from tui.textual_fixes import open_command_palette
+from tui.training import RunContext, record_progress, surprise_me
 
 DEFAULT_TICK_INTERVAL_S = 0.1
 MAX_FRAME_WALL_S = 0.25
@@ -64,7 +68,10 @@ class BrownoutApp(App):
     saves_dir: where runs are saved (default: sim.records.saves.default_saves_dir());
     start_paused: the clock starts paused when a drill begins (tests, snapshots);
     tick_interval: seconds between frames, None for no timer (tests drive `advance_sim`);
-    drill: a Drill (or a DrillEntry) to open the briefing of straight away.
+    drill: a Drill (or a DrillEntry) to open the briefing of straight away;
+    mode: the difficulty mode the briefings start on (sim.drill.modes; the trainee may change it);
+    blind: open a blind incident straight away ("Surprise me"), of `blind_difficulty` if given;
+    rng: where blind draws come from (default: seeded by the system, so never twice the same).
     """
 
     CSS_PATH = [
@@ -75,6 +82,7 @@ class BrownoutApp(App):
         "styles/debrief.tcss",
         "styles/dialogs.tcss",
         "styles/saves.tcss",
+        "styles/progress.tcss",
     ]
     TITLE = "Brownout"
     BINDINGS = [
@@ -94,8 +102,21 @@ class BrownoutApp(App):
         drill: Drill | DrillEntry | None = None,
         player: str | None = None,
         replay: str | os.PathLike | None = None,
+        mode: str | Mode = DEFAULT_MODE,
+        blind: bool = False,
+        blind_difficulty: int | None = None,
+        rng: random.Random | None = None,
+        host: bool = False,
+        listen=None,
     ) -> None:
         super().__init__()
+        self.mode = mode if isinstance(mode, Mode) else mode_named(mode)
+        """The mode the next briefing offers first: the last one chosen."""
+        self.initial_blind = blind
+        self.blind_difficulty = blind_difficulty
+        self.rng = rng or random.Random()
+        self.run_context: RunContext | None = None
+        """The live run's real drill, mode and blind presentation (for saves, debrief, progress)."""
         self.given_drills = tuple(drills) if drills is not None else None
         self.saves_dir = Path(saves_dir) if saves_dir is not None else None
         self.start_paused = start_paused
@@ -103,6 +124,12 @@ class BrownoutApp(App):
         self.initial_drill = drill
         self.player = player or _player_name()
         self.initial_replay = replay
+        self.host_requested = host
+        """Host the drill when it starts (`brownout play --host`): see tui.facilitation.hosting."""
+        self.host_listen = listen
+        """A TCP address (tui.facilitation.joining.Address) to host on instead of a Unix socket."""
+        self.hosting = None
+        """The facilitation host of the live run, while there is one."""
         """A save to open in the replay viewer at start-up (`brownout replay SAVE`)."""
         self.forked_from = None
         """Set when the live run was forked from a replay ("take the controls"); saved with it."""
@@ -136,6 +163,8 @@ class BrownoutApp(App):
             from tui.screens.replay import open_replay
 
             open_replay(self, self.initial_replay)
+        if self.initial_blind:
+            surprise_me(self, self.blind_difficulty)
 
     def on_ready(self) -> None:
         self.check_size(self.size.width, self.size.height)
@@ -151,6 +180,8 @@ class BrownoutApp(App):
             pass  # not the main thread, or Windows: the autosave still bounds what is lost
 
     def on_unmount(self) -> None:
+        if self.hosting is not None:
+            self.hosting.close_now()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in getattr(self, "_stop_handlers", ()):
@@ -192,11 +223,15 @@ class BrownoutApp(App):
         except InputError as error:
             self.push_screen(MessageDialog(f"Cannot load drill {entry.id}", str(error)))
             return
-        self.push_screen(BriefingScreen(drill))
+        self.push_screen(BriefingScreen(drill, mode=self.mode))
 
-    def start_drill(self, drill: Drill, seed: int | None = None) -> None:
-        """Begin a live run and show the incident screen."""
-        self.live = LiveRun.start(drill, seed, paused=self.start_paused)
+    def start_drill(self, drill: Drill, seed: int | None = None, *, mode: Mode | None = None,
+                    blind: BlindIncident | None = None) -> None:
+        """Begin a live run and show the incident screen (a blind one plays a masked copy of the drill)."""
+        self.mode = mode = mode or self.mode
+        self.live = LiveRun.start(masked(drill, blind) if blind else drill, seed, paused=self.start_paused,
+                                  mode=mode)
+        self.run_context = RunContext(drill, mode.name, blind)
         self.save_path = None
         self.forked_from = None
         self.stepping = False
@@ -205,11 +240,21 @@ class BrownoutApp(App):
         self.switch_screen(IncidentScreen())
         if self.sim_timer is not None:
             self.sim_timer.resume()
+        if self.host_requested and self.hosting is None:
+            from tui.facilitation.hosting import begin_hosting
+
+            begin_hosting(self)
+
+    def host_drill(self, drill: Drill) -> None:
+        """Start a drill that a facilitator and spectators may join (the briefing's Host key)."""
+        self.host_requested = True
+        self.start_drill(drill)
 
     def start_fork(self, live: LiveRun, forked_from) -> None:
         """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
         live.paused = True  # a branch starts paused: the trainee reads the moment before the clock runs
         self.live = live
+        self.run_context = RunContext(live.drill, live.mode.name, None, branch=True)
         self.save_path = None
         self.forked_from = forked_from
         self.stepping = False
@@ -243,6 +288,16 @@ class BrownoutApp(App):
         from tui.screens.saves import SavesScreen
 
         self.push_screen(SavesScreen(self.saves_dir))
+
+    def action_surprise_me(self) -> None:
+        """A blind incident (from the picker): a random drill on a fresh seed, under a neutral name."""
+        surprise_me(self)
+
+    def action_show_progress(self) -> None:
+        """The player's progress (from the picker)."""
+        from tui.screens.progress import ProgressScreen
+
+        self.push_screen(ProgressScreen(self.player, self.drill_entries()))
 
     def action_command_palette(self) -> None:
         # Textual's own opens a palette with a fixed id, which clashes with one still closing.
@@ -305,6 +360,8 @@ class BrownoutApp(App):
         screen = self.incident_screen()
         if screen is not None:
             screen.show_frame(frame)
+        if self.hosting is not None:
+            self.hosting.publish(frame)
         self.frame_show_ms.append((time.perf_counter() - started) * 1000)
         if frame.finished and self.live is not None and self.live.finished:
             self.end_run("finished")
@@ -342,12 +399,18 @@ class BrownoutApp(App):
         """Show the live run as it is (after a pause, speed change or action)."""
         if self.live is not None:
             screen = self.incident_screen()
+            frame = self.live.frame()
             if screen is not None:
-                screen.show_frame(self.live.frame())
+                screen.show_frame(frame)
+            if self.hosting is not None:
+                self.hosting.publish(frame)
 
     def toggle_pause(self) -> None:
         """Pause or resume the live run's clock."""
         if self.live is None or self.live.finished:
+            return
+        if not self.live.mode.pause:
+            self.notify("On call there is no pause: the incident does not wait.", timeout=2)
             return
         self.set_paused(not self.live.paused)
 
@@ -362,6 +425,9 @@ class BrownoutApp(App):
     def change_speed(self, step: int) -> None:
         """One speed up (+1) or down (-1)."""
         if self.live is None:
+            return
+        if len(self.live.speeds) == 1:
+            self.notify(f"{self.live.mode.name}: the clock runs at {self.live.speed}x, real time.", timeout=2)
             return
         speed = self.live.faster() if step > 0 else self.live.slower()
         self.notify(f"Speed {speed}x", timeout=1.5)
@@ -386,14 +452,16 @@ class BrownoutApp(App):
         live = self.live
         if live is None or live.finished:
             return
-        # The clock stops while the trainee decides: the question must not cost budget.
+        # The clock stops while the trainee decides: the question must not cost budget. On call it
+        # runs on (at real time, as under any dialog), as it would at work.
         was_paused = live.paused
-        self.set_paused(True)
+        if live.mode.pause:
+            self.set_paused(True)
 
         def answered(yes: bool | None) -> None:
             if yes:
                 self.end_run("abandoned")
-            elif self.live is live:
+            elif self.live is live and live.mode.pause:
                 self.set_paused(was_paused)
 
         self.push_screen(
@@ -422,6 +490,10 @@ class BrownoutApp(App):
             report = live.tracker.report()
         save_note = self.save_run(live, ended, report)
         self.live = None
+        if self.hosting is not None:
+            from tui.facilitation.hosting import end_hosting
+
+            end_hosting(self, live.frame())
         self.switch_to_debrief(live, report, ended, save_note)
 
     def switch_to_debrief(self, live: LiveRun, report: ScoreReport, ended: str, save_note: str) -> None:
@@ -433,23 +505,28 @@ class BrownoutApp(App):
         while not isinstance(self.screen, IncidentScreen) and len(self.screen_stack) > 1:
             self.pop_screen()
         save_path, forked_from = self.save_path, self.forked_from
+        context = self.run_context or RunContext(live.drill, live.mode.name, None, forked_from is not None)
 
         def record_grade(graded: ScoreReport) -> None:
-            if save_path is None:
-                return
-            from sim.records.saves import save_run
+            if save_path is not None:
+                from sim.records.saves import save_run
 
-            try:
-                save_run(live.drill, live.sim, player=self.player, started_at=live.started_at,
-                         ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=graded,
-                         saves_dir=self.saves_dir, path=save_path, forked_from=forked_from)
-            except (ValueError, OSError):
-                pass  # the ungraded save stands
+                try:
+                    save_run(live.drill, live.sim, player=self.player, started_at=live.started_at,
+                             ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=graded,
+                             saves_dir=self.saves_dir, path=save_path, forked_from=forked_from,
+                             mode=context.mode, blind=context.blind is not None)
+                except (ValueError, OSError):
+                    pass  # the ungraded save stands
+            record_progress(self, context, live.sim.seed, graded, ended=ended, started_at=live.started_at,
+                            save_path=save_path)
 
+        # The debrief reveals a blind run's drill: it shows the drill itself, not the masked copy.
         self.switch_screen(
-            DebriefScreen(live.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
+            DebriefScreen(context.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
                           hints_fired=dict(live.hints_fired), save_note=save_note,
-                          branch=forked_from is not None, on_graded=record_grade)
+                          branch=forked_from is not None, on_graded=record_grade, save_path=save_path,
+                          mode=context.mode, blind=context.blind)
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:
@@ -461,6 +538,7 @@ class BrownoutApp(App):
                 live.drill, live.sim, player=self.player, started_at=live.started_at,
                 ended_at=dt.datetime.now(dt.timezone.utc), ended=ended, report=report,
                 saves_dir=self.saves_dir, path=self.save_path, forked_from=self.forked_from,
+                mode=live.mode.name, blind=self.run_context is not None and self.run_context.blind is not None,
             )
         except (ValueError, OSError) as error:
             return f"Not saved: {error}"
@@ -479,7 +557,7 @@ class BrownoutApp(App):
             if isinstance(current, TooSmallScreen):
                 current.update_size(width, height)
                 return
-            if self.live is not None and not self.live.paused:
+            if self.live is not None and not self.live.paused and self.live.mode.pause:
                 self.toggle_pause()
             self.push_screen(TooSmallScreen())
         elif isinstance(current, TooSmallScreen):
@@ -499,6 +577,11 @@ def run_app(
     *,
     player: str | None = None,
     replay: str | os.PathLike | None = None,
+    mode: str = DEFAULT_MODE.name,
+    blind: bool = False,
+    blind_difficulty: int | None = None,
+    host: bool = False,
+    listen=None,
 ) -> int:
     """Run the app; `drill` (an id, a path or a Drill) skips the picker straight to its briefing.
 
@@ -512,7 +595,8 @@ def run_app(
         entry = DrillEntry(drill, drill, 0, 0.0, (), "cli", path)
     elif drill is not None:
         entry = drill
-    app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay)
+    app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay, mode=mode, blind=blind,
+                      blind_difficulty=blind_difficulty, host=host, listen=listen)
     try:
         app.run()
     finally:

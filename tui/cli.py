@@ -1,12 +1,19 @@
 """The `brownout` command: the app, and headless commands for scripts and CI.
 
     brownout [--saves DIR] [--player NAME]          open the app on the drill picker
-    brownout play DRILL [--seed N]                   open the app on a drill's briefing
+    brownout play DRILL [--seed N] [--mode M]        open the app on a drill's briefing
+    brownout play --blind [--difficulty N] [--mode M]  a blind incident: a random drill, fresh seed
                                                      (--saves, --player also after the subcommand)
+    brownout progress [--player NAME] [--json|--csv] each player's progress (all players by default)
+    brownout play DRILL --host [--listen HOST:PORT]  host it: a facilitator and spectators may join
+    brownout facilitate CODE [--connect HOST:PORT]   steer a hosted drill
+    brownout watch CODE [--connect HOST:PORT]        watch a hosted drill read-only
+    brownout serve watch CODE [--port N]             the same, in web browsers (extra: serve)
     brownout --version
     brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
                        [--runbook FILE] [--json] [--junit FILE]
     brownout replay SAVE [--verify]
+    brownout report SAVE [-o FILE] [--html]          a postmortem draft of a saved run
     brownout saves list [--saves DIR]
     brownout drills list
     brownout drills validate FILE...
@@ -15,7 +22,7 @@
 
 Exit codes: 0 ran; 1 a check failed (`drills validate`, `drills check`, `replay --verify`);
 2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
-options) with a one-line error on stderr naming the file and field. Headless
+options; `report` without matplotlib) with a one-line error on stderr naming the file and field. Headless
 commands never import Textual: the app is imported only when it is opened.
 """
 
@@ -96,6 +103,17 @@ def _positive(text: str) -> int:
     return value
 
 
+MODE_CHOICES = ("guided", "standard", "on-call")
+"""sim.drill.modes.MODE_NAMES, spelt out so `--help` needs no sim import (a test checks they agree)."""
+
+
+def _difficulty(text: str) -> int:
+    value = _seed(text)
+    if not 1 <= value <= 5:
+        raise argparse.ArgumentTypeError(f"expected a difficulty from 1 to 5, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `brownout` argument parser with every subcommand."""
     parser = _Parser(prog="brownout", description="A terminal incident trainer.")
@@ -108,8 +126,26 @@ def build_parser() -> argparse.ArgumentParser:
     _add_app_options(app_options, default=argparse.SUPPRESS)
 
     play = commands.add_parser("play", help="open the app on a drill's briefing", parents=[app_options])
-    play.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
+    play.add_argument("drill", metavar="DRILL", nargs="?",
+                      help="a shipped drill id or a path to a drill TOML file (not with --blind)")
     play.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    play.add_argument("--blind", action="store_true",
+                      help="a blind incident: a random shipped or user drill on a fresh seed, under a neutral name")
+    play.add_argument("--difficulty", type=_difficulty, metavar="N", help="with --blind: only drills of difficulty N (1-5)")
+    play.add_argument("--mode", choices=MODE_CHOICES, default="guided",
+                      help="guided (hints, pause, any speed), standard (hints after a delay), "
+                           "on-call (no hints, no pause, 1x); the briefing can still change it")
+
+    progress = commands.add_parser("progress", help="players' progress: best and latest grade per drill, what next")
+    progress.add_argument("--player", metavar="NAME", default=argparse.SUPPRESS,
+                          help="one player (default: every player: a cohort's table)")
+    progress_format = progress.add_mutually_exclusive_group()
+    progress_format.add_argument("--json", action="store_true", help="print JSON")
+    progress_format.add_argument("--csv", action="store_true", help="print CSV (one row per player and drill)")
+    from tui.facilitation import cli as facilitation_cli
+
+    facilitation_cli.add_play_options(play)
+    facilitation_cli.add_commands(commands, _Parser)
 
     run = commands.add_parser("run", help="run a drill headless and print its score")
     run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
@@ -125,6 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
                                  parents=[app_options])
     replay.add_argument("save", metavar="SAVE", help="a save file")
     replay.add_argument("--verify", action="store_true", help="re-simulate headless and check the digest")
+
+    report = commands.add_parser("report", help="write a postmortem draft of a saved run (needs brownout[report])")
+    report.add_argument("save", metavar="SAVE", help="a save file")
+    report.add_argument("-o", "--output", metavar="FILE",
+                        help="the Markdown file (default <save name>-postmortem.md here); charts go beside it")
+    report.add_argument("--html", action="store_true", help="also write one self-contained HTML file")
 
     saves = commands.add_parser("saves", help="saved runs")
     saves_commands = saves.add_subparsers(dest="saves_command", metavar="SUBCOMMAND", parser_class=_Parser, required=True)
@@ -191,11 +233,19 @@ def _dispatch(args) -> int:
     if command is None:
         return _open_app(args)
     if command == "play":
-        return _open_app(args, drill=args.drill, seed=args.seed)
+        return _play(args)
+    if command == "progress":
+        return _progress(args)
     if command == "run":
         return _run(args)
+    if command in ("facilitate", "watch", "serve"):
+        from tui.facilitation import cli as facilitation_cli
+
+        return facilitation_cli.run(args)
     if command == "replay":
         return _replay(args)
+    if command == "report":
+        return _report(args)
     if command == "saves":
         return _saves_list(args)
     if command == "drills":
@@ -208,10 +258,30 @@ def _dispatch(args) -> int:
 # --------------------------------------------------------------------------- app
 
 
-def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None) -> int:
+def _play(args) -> int:
+    if args.blind:
+        if args.drill is not None:
+            raise UsageError("brownout play: give a DRILL or --blind, not both (a blind incident draws its drill)")
+        if args.seed is not None:
+            raise UsageError("brownout play: --seed does not go with --blind (a blind incident draws a fresh seed)")
+        if args.difficulty is not None:
+            from sim.drill.loader import list_drills
+
+            if not any(s.difficulty == args.difficulty for s in list_drills()):
+                raise UsageError(f"brownout play: --difficulty {args.difficulty}: no drill of that difficulty")
+        return _open_app(args, mode=args.mode, blind=True, blind_difficulty=args.difficulty)
+    if args.drill is None:
+        raise UsageError("brownout play: give a DRILL, or --blind for a random one")
+    if args.difficulty is not None:
+        raise UsageError("brownout play: --difficulty goes with --blind only")
+    return _open_app(args, drill=args.drill, seed=args.seed, mode=args.mode)
+
+
+def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay: str | None = None,
+              **options) -> int:
     from sim.drill.loader import find_drill, load_drill
 
-    kwargs = {}
+    kwargs = dict(options)
     if args.saves:
         kwargs["saves_dir"] = Path(args.saves)
     if args.player:
@@ -221,6 +291,17 @@ def _open_app(args, *, drill: str | None = None, seed: int | None = None, replay
         kwargs["drill"] = load_drill(find_drill(drill), seed)
     if replay is not None:
         kwargs["replay"] = Path(replay)
+    if getattr(args, "host", False) or getattr(args, "listen", None):
+        from tui.facilitation import cli as facilitation_cli
+        from tui.facilitation.joining import JoinError
+
+        try:
+            kwargs["listen"] = facilitation_cli.listen_address(args)
+        except JoinError as error:
+            raise UsageError(f"brownout play: --listen: {error}") from None
+        kwargs["host"] = True
+        if kwargs["listen"] is not None:
+            print(facilitation_cli.listen_warning(kwargs["listen"]), file=sys.stderr)
     from tui.app import run_app  # only now: headless commands never import Textual
 
     # Non-zero when the app stopped on an error (1) or a signal (128+N): a crash is never "ran fine".
@@ -405,6 +486,69 @@ def _replay(args) -> int:
 
     load_save(args.save)  # a bad save is one stderr line here, before the app starts
     return _open_app(args, replay=args.save)
+
+
+def _report(args) -> int:
+    from tui.report.charts import ReportUnavailable
+    from tui.report.export import export_report
+
+    try:
+        files = export_report(args.save, args.output, html=args.html)
+    except ReportUnavailable as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    for path in files.paths:
+        print(path)
+    return EXIT_OK
+
+
+def _progress(args) -> int:
+    from sim.drill.loader import list_drills
+    from sim.records.progress import ProgressError, load_profiles, summarize, to_csv, to_json
+    from sim.records.saves import printable
+
+    try:
+        profiles, warnings = load_profiles(players=[args.player] if args.player else None)
+    except ProgressError as error:
+        _error(str(error))
+        return EXIT_BAD_INPUT
+    for warning in warnings:
+        print(f"warning: {printable(warning)}", file=sys.stderr)
+    known: dict[str, tuple[str, int]] = {}
+    for s in list_drills():
+        known.setdefault(s.id, (s.title, s.difficulty))
+    summaries = [summarize(profile, known) for profile in profiles]
+    if args.json:
+        print(to_json(summaries))
+    elif args.csv:
+        print(to_csv(summaries), end="")
+    else:
+        print(_progress_text(summaries))
+    return EXIT_OK
+
+
+def _progress_text(summaries) -> str:
+    from sim.records.progress import score_text
+    from sim.records.saves import printable
+
+    if not summaries:
+        return "No progress recorded yet: play a drill to the end."
+    blocks = []
+    for summary in summaries:
+        header = ("DRILL", "TRIES", "BEST", "LATEST", "TREND")
+        rows = [(printable(r.drill_id), str(r.attempts), score_text(r.best), score_text(r.latest), r.trend)
+                for r in summary.rows if r.attempts]
+        lines = [f"{printable(summary.player)}: {summary.runs} run(s)"]
+        if rows:
+            widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+            lines += ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in [header, *rows]]
+        never = [printable(r.drill_id) for r in summary.rows if not r.passed]
+        if never:
+            lines.append("  never passed: " + ", ".join(never))
+        if summary.suggestion is not None:
+            lines.append(f"  next: {printable(summary.suggestion.drill_id)} ({printable(summary.suggestion.reason)})")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
 
 
 def _saves_list(args) -> int:

@@ -110,7 +110,9 @@ class MitigationCommands(_ListedCommands):
             ("Slower", "Previous simulation speed.", screen.action_slower),
             ("End the drill", "Stop now and see the debrief (asks first).", screen.action_end_run),
         ]
-        return commands
+        # The mode's limits (no pause, no speed on call) hold in the palette as on the keys.
+        names = {"Pause / resume": "toggle_pause", "Faster": "faster", "Slower": "slower"}
+        return [c for c in commands if c[0] not in names or screen.check_action(names[c[0]], ()) is not False]
 
 
 class ScreenCommands(_ListedCommands):

@@ -24,8 +24,10 @@ from sim.scoring.alerts import ALERT_WARMUP_S, Alert, AlertWatch, slo_state
 from sim.drill.drill import Drill
 from sim.engine.simulation import Simulation
 from sim.drill.hints import HintWatch, sample_every_ticks
+from sim.drill.modes import DEFAULT_MODE, Mode, hints_due
 from sim.model.observe import Event, Gauges
 from sim.scoring.score import SLOTracker
+from sim.model.facilitation import MESSAGE, is_facilitator_action
 from sim.model.spec import Action
 from sim.drill.symptoms import SymptomWatch
 from tui import level_bands
@@ -127,12 +129,20 @@ class LiveRun:
     hint_now: str | None = None
     """The hint the hint line shows: the latest one, while what it says still holds."""
     lock: threading.RLock = attrs.Factory(threading.RLock)
+    mode: Mode = DEFAULT_MODE
+    """The difficulty mode: which hints show and when, whether the clock may pause or speed up."""
+    hint_triggers: HintWatch = attrs.field(
+        default=attrs.Factory(lambda self: HintWatch.for_hints(self.drill.hints), takes_self=True))
+    """When a mode delays hints: when each would have fired (`hints` then holds when each was shown)."""
+    shows_facilitator_moves: bool = False
+    """Log a facilitator's injected faults and notes (a replay: the trainee never sees them live)."""
 
     @classmethod
-    def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True) -> LiveRun:
+    def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True,
+              mode: Mode = DEFAULT_MODE) -> LiveRun:
         """A fresh run of `drill` at t=0 (seed defaults to the drill's)."""
         sim = Simulation.from_drill(drill, seed)
-        run = cls(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), speed=speed, paused=paused)
+        run = cls(drill=drill, sim=sim, tracker=SLOTracker.for_sim(drill, sim), speed=speed, paused=paused, mode=mode)
         run.sample_tick()
         return run
 
@@ -147,24 +157,32 @@ class LiveRun:
     def finished(self) -> bool:
         return self.sim.tick >= self.ticks_total
 
+    @property
+    def speeds(self) -> tuple[int, ...]:
+        """The speeds the mode allows (on call: 1x only)."""
+        top = self.mode.max_speed
+        return tuple(s for s in SPEEDS if top is None or s <= top)
+
     def set_speed(self, speed: int) -> None:
-        """Choose one of SPEEDS."""
-        if speed not in SPEEDS:
-            raise ValueError(f"speed must be one of {SPEEDS}, got {speed}")
+        """Choose one of the mode's speeds."""
+        if speed not in self.speeds:
+            raise ValueError(f"speed must be one of {self.speeds}, got {speed}")
         with self.lock:
             self.speed = speed
             self.tick_debt = 0.0
 
     def faster(self) -> int:
         """The next speed up (stays at the top)."""
-        index = min(SPEEDS.index(self.speed) + 1, len(SPEEDS) - 1)
-        self.set_speed(SPEEDS[index])
+        speeds = self.speeds
+        index = min(speeds.index(self.speed) + 1, len(speeds) - 1)
+        self.set_speed(speeds[index])
         return self.speed
 
     def slower(self) -> int:
         """The next speed down (stays at 1x)."""
-        index = max(SPEEDS.index(self.speed) - 1, 0)
-        self.set_speed(SPEEDS[index])
+        speeds = self.speeds
+        index = max(speeds.index(self.speed) - 1, 0)
+        self.set_speed(speeds[index])
         return self.speed
 
     @property
@@ -336,16 +354,29 @@ class LiveRun:
         return hint.text if gauges.t_s - self.hints_fired[index] < HINT_SHOWN_S else None
 
     def _check_symptoms(self, gauges: Gauges) -> None:
-        for symptom in self.symptoms.sample(self.drill.model.faults, gauges):
-            self.add_log(LogEntry(symptom.t_s, symptom.tag, symptom.level, symptom.text))
+        # The run's faults, a facilitator's injected ones included: the trainee sees their symptoms.
+        for symptom in self.symptoms.sample(self.sim.faults.timeline, gauges):
+            if self.mode.symptoms:  # still sampled on call, so the watch's state matches a replay's
+                self.add_log(LogEntry(symptom.t_s, symptom.tag, symptom.level, symptom.text))
 
     @property
     def hints_fired(self) -> dict[int, float]:
-        """Index into drill.hints -> sim time it fired, in firing order."""
+        """Index into drill.hints -> sim time it was shown, in showing order (in guided mode when it
+        fired; a minute later in standard; never on call)."""
         return self.hints.fired
 
     def _check_hints(self, gauges: Gauges) -> None:
-        for index in self.hints.check(gauges):
+        mode = self.mode
+        if not mode.hints:
+            return
+        if not mode.hint_delay_s:
+            new = self.hints.check(gauges)
+        else:
+            self.hint_triggers.check(gauges)
+            new = hints_due(self.hint_triggers.fired, self.hints.fired, gauges.t_s, mode)
+            for index in new:
+                self.hints.fired[index] = gauges.t_s
+        for index in new:
             self.add_log(LogEntry(gauges.t_s, "HINT", "warn", self.drill.hints[index].text))
 
     def _log_events(self) -> None:
@@ -354,6 +385,14 @@ class LiveRun:
         self.events_seen = self.sim.events_total
 
     def _log_event(self, event: Event) -> None:
+        if is_facilitator_action(event.subject) and event.kind == "action_applied":
+            # The trainee sees a facilitator's message, never the faults or notes (their symptoms show);
+            # a replay shows who did what.
+            if event.subject == MESSAGE:
+                self.add_log(LogEntry(event.t_s, "MESSAGE", "warn", event.message.removeprefix("facilitator message: ")))
+            elif self.shows_facilitator_moves:
+                self.add_log(LogEntry(event.t_s, "FACILITATOR", "warn", event.message.removeprefix("facilitator ")))
+            return
         tag = EVENT_TAGS.get(event.kind)
         if tag is None:
             return
@@ -387,7 +426,8 @@ class LiveRun:
         with self.lock:
             gauges = self.sim.gauges()
             return Frame(
-                title=self.drill.title,
+                # Beside the title, a mode other than guided (the trainee knows what help to expect).
+                title=self.drill.title if self.mode is DEFAULT_MODE else f"{self.drill.title}  ·  {self.mode.name}",
                 t_s=gauges.t_s,
                 tick=gauges.tick,
                 duration_s=self.drill.duration_s,
@@ -548,7 +588,8 @@ class LiveRun:
             p95_ms=series("p95_ms"),
             p99_ms=series("p99_ms"),
             threshold_ms=min(thresholds) * 1000.0 if thresholds else None,
-            markers_s=tuple(a.t_s for a in self.sim.action_log),
+            # The trainee's own actions: a facilitator's moves are not marked on the trainee's chart.
+            markers_s=tuple(a.t_s for a in self.sim.action_log if not is_facilitator_action(a.name)),
         )
 
     def _slos(self) -> tuple[SLOReading, ...]:

@@ -67,6 +67,11 @@ class Drill:
     """A plausible wrong response (`brownout drills check` plays it; it must not grade above C)."""
     wrong_move_text: str = ""
     """What the wrong move is, in a few words."""
+    service_name: str = ""
+    """What the service is in a few neutral words ("checkout API"): a blind incident's name uses it."""
+    service_description: str = ""
+    """The service and its normal afternoon, without the cause: the briefing of a blind incident
+    (`briefing` stays the normal mode's, and may name what to watch)."""
     source_path: str | None = None
     source_sha256: str | None = None
 

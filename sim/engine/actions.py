@@ -15,6 +15,7 @@ import math
 
 from sim.engine.codes import FORCE_CLOSED, FORCE_NONE, FORCE_OPEN, W_UP
 from sim.model.delays import action_delay_s
+from sim.engine.injection import FACILITATOR_HANDLERS, InjectionRefused
 from sim.model.spec import RetryPolicy
 
 
@@ -339,6 +340,19 @@ def action_delay(sim, action) -> float:
     """Seconds from sending `action` to its effect (the drill's override, else `sim.model.delays`)."""
     client = action.name == "retry.set" and action.arg("class") is not None
     return action_delay_s(sim.model.action_delays, action.name, client=client)
+
+def _facilitator(handler):
+    # A facilitator's move (sim.engine.injection) is refused like any action: logged, the run goes on.
+    def act(sim, action, t0):
+        try:
+            return handler(sim, action, t0)
+        except InjectionRefused as refusal:
+            raise Refused(str(refusal)) from None
+
+    return act
+
+
+HANDLERS.update({name: _facilitator(handler) for name, handler in FACILITATOR_HANDLERS.items()})
 
 
 def apply_action(sim, action, t0: float) -> str | None:

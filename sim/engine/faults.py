@@ -10,6 +10,7 @@ from sim.engine.codes import INF, R_WORKER_LOST
 from sim.engine.dependencies import Dependencies
 from sim.engine.events import EventLog
 from sim.engine.ingress import Ingress
+from sim.engine.injection import cancelled
 from sim.engine.slots import Slots
 from sim.engine.workers import Workers
 from sim.model.spec import Fault, ModelSpec
@@ -20,7 +21,8 @@ class Faults:
 
     def __init__(self, model: ModelSpec, clock: Clock, deps: Dependencies, ingress: Ingress, caches: Caches,
                  slots: Slots, workers: Workers, events: EventLog):
-        self._faults = model.faults
+        self._faults = list(model.faults)
+        """The drill's faults, then any a facilitator injected (in the order they were)."""
         self._class_index = {c.name: i for i, c in enumerate(model.classes)}
         self._clock = clock
         self._deps = deps
@@ -32,6 +34,20 @@ class Faults:
         self._fault_active = [False] * len(model.faults)
         # When each fault's deploy was rolled back (inf: never): a rollback ends the fault early.
         self._rolled_back_at = [float("inf")] * len(model.faults)
+
+    @property
+    def timeline(self) -> tuple[Fault, ...]:
+        """Every fault of the run so far: the drill's, then the injected ones."""
+        return tuple(self._faults)
+
+    def inject(self, fault: Fault) -> None:
+        """Add a fault to the timeline (a facilitator's); it starts at its at_s like any other."""
+        self._faults.append(fault)
+        self._fault_active.append(False)
+
+    def cancel(self, index: int, t0: float) -> None:
+        """End fault `index` at t0 (one still to come never starts); the next update sees the edge."""
+        self._faults[index] = cancelled(self._faults[index], t0)
 
     def update(self, t0: float) -> None:
         """Faults start and end at t0; their effects hold for the tick."""

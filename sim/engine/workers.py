@@ -42,6 +42,10 @@ class Workers:
         )
         """A drill that sets no memory figures skips the per-tick memory bookkeeping."""
 
+    def model_memory(self) -> None:
+        """Track memory from now on (a memory leak was injected into a drill that did not model it)."""
+        self._memory_modelled = True
+
     def update(self, t0: float) -> None:
         """Workers due come up (with no leak), drained ones stop."""
         for w in self._slots.update(t0):

@@ -28,6 +28,8 @@ import attrs
 from sim import ENGINE_VERSION
 from sim.scoring.alerts import Alert, AlertWatch
 from sim.model.errors import InputError, Problem
+from sim.drill.modes import hint_times_under, mode_named
+from sim.model.facilitation import injected_faults
 from sim.drill.hints import HintWatch, sample_every_ticks
 from sim.records.saves import ForkPoint, Save, file_sha256, load_save
 from sim.scoring.score import SLOTracker
@@ -222,7 +224,7 @@ class PackedCheckpoint:
 
 
 @attrs.define
-class _ShownWatch:
+class ShownWatch:
     """What the app showed the player from its gauge samples: fault symptoms, hints and SLO alerts."""
 
     drill: Drill
@@ -237,7 +239,7 @@ class _ShownWatch:
     next_sample_tick: int = 0
 
     @classmethod
-    def for_run(cls, drill: Drill, sim: Simulation) -> _ShownWatch:
+    def for_run(cls, drill: Drill, sim: Simulation) -> ShownWatch:
         """A watch over `sim`, a run of `drill` at tick 0."""
         return cls(drill, HintWatch.for_hints(drill.hints), SymptomWatch(), SLOTracker.for_sim(drill, sim),
                    sample_every_ticks(sim.dt_s), int(math.ceil(drill.duration_s / sim.dt_s - 1e-9)))
@@ -250,7 +252,7 @@ class _ShownWatch:
         self.next_sample_tick = sim.tick + self.every_ticks
         gauges = sim.gauges()
         # The app judges symptoms, hints, then alerts on each sample; none changes the run.
-        self.symptoms_seen.extend(self.symptoms.sample(self.drill.model.faults, gauges))
+        self.symptoms_seen.extend(self.symptoms.sample(sim.faults.timeline, gauges))
         self.hints.check(gauges)
         self.tracker.update(sim)
         self.alerts_seen.extend(self.alerts.check(sim.t_s, self.tracker.status()))
@@ -436,7 +438,7 @@ class Replay:
         # Symptoms, hints and alerts are judged on the same gauge samples the live app took, so
         # the pass can say what the player was shown and when. That needs the run from its
         # start, so the pass starts at tick 0 even where the viewer has played further.
-        shown = _ShownWatch.for_run(self.drill, indexer)
+        shown = ShownWatch.for_run(self.drill, indexer)
         shown.observe(indexer)
         while indexer.tick < self.save.end_tick:
             if cancelled is not None and cancelled():
@@ -451,8 +453,10 @@ class Replay:
                 previous = tick
                 if progress is not None:
                     progress(tick / max(self.save.end_tick, 1))
-        self.hint_times = dict(shown.hints.fired)
-        self.symptoms_seen = tuple(shown.symptoms_seen)
+        # What the player was shown depended on the mode they played in: hints late or never, no symptoms on call.
+        mode = mode_named(self.save.mode)
+        self.hint_times = hint_times_under(mode, shown.hints.fired, self.save.end_t_s)
+        self.symptoms_seen = tuple(shown.symptoms_seen) if mode.symptoms else ()
         self.alerts_seen = tuple(shown.alerts_seen)
         self.index_digest = indexer.digest()
 
@@ -661,7 +665,9 @@ def verify_save(path: str | os.PathLike[str], references=None) -> VerifyResult:
         from sim.scoring.score import judge
 
         report = tracker.report()
-        none_run, par_run = references(drill, save.seed)
+        injected = injected_faults(save.actions)
+        # A facilitated run is judged against do nothing and par with the same injected faults.
+        none_run, par_run = references(drill, save.seed, injected) if injected else references(drill, save.seed)
         span = report.duration_s
         report = judge(report, none_run.report_until(span), par_run.report_until(span),
                        branch=save.forked_from is not None)

@@ -39,14 +39,18 @@ except ImportError:  # Windows: temporary files are judged by age alone
 
 from sim import ENGINE_VERSION
 from sim.model.errors import InputError, Problem
+from sim.drill.modes import DEFAULT_MODE, MODE_NAMES
+from sim.model.facilitation import FACILITATOR_ACTION_NAMES
 from sim.model.spec import ACTION_NAMES, Action
+from sim.records.home import brownout_home
 
 if TYPE_CHECKING:
     from sim.drill.drill import Drill
 
-FORMAT_VERSION = 1
-"""The save format this code writes and reads. Older formats would be upgraded
-on load; a newer one is refused with a message to upgrade Brownout."""
+FORMAT_VERSION = 2
+"""The save format this code writes and reads. Older formats are read as they are (format 1
+has no mode or blind fields: it was guided and not blind); a newer one is refused with a
+message to upgrade Brownout. Format 2 added `mode` and `blind`."""
 
 END_KINDS = ("finished", "abandoned", "crashed")
 """How a run ended: played to the drill's end, quit early, or the app crashed."""
@@ -104,6 +108,10 @@ class Save:
     drill_path: str | None = None
     """Where the drill file was when the run was played (None: find it by id)."""
     forked_from: ForkPoint | None = None
+    mode: str = attrs.field(default=DEFAULT_MODE.name, validator=attrs.validators.in_(MODE_NAMES))
+    """The difficulty mode it was played in (sim.drill.modes)."""
+    blind: bool = False
+    """Played as a blind incident (neutral name and briefing, fresh seed)."""
     engine_version: str = ENGINE_VERSION
     format_version: int = FORMAT_VERSION
 
@@ -121,6 +129,8 @@ class SaveSummary:
     score: float | None = None
     grade: str | None = None
     forked_from: ForkPoint | None = None
+    mode: str | None = None
+    blind: bool = False
     error: str | None = None
     """The loader's one-line error when the file is not a valid save."""
 
@@ -144,16 +154,14 @@ class SaveSummary:
 
 
 def default_saves_dir() -> Path:
-    """Where runs are saved: $BROWNOUT_SAVES if set, else `saves` in the platform's user data
+    """Where runs are saved: $BROWNOUT_SAVES if set, else `saves` in $BROWNOUT_HOME or the platform's user data
     folder (`~/.local/share/brownout/saves` on Linux or `$XDG_DATA_HOME/brownout/saves`,
     `~/Library/Application Support/brownout/saves` on macOS, `%LOCALAPPDATA%\\brownout\\saves`
     on Windows), whatever the current folder."""
     configured = os.environ.get(SAVES_ENV)
     if configured:
         return Path(configured).expanduser()
-    import platformdirs
-
-    return platformdirs.user_data_path("brownout", appauthor=False) / "saves"
+    return brownout_home() / "saves"
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
@@ -273,6 +281,8 @@ def save_to_document(save: Save) -> dict[str, Any]:
     }
     if save.drill_path is not None:
         head["drill_path"] = save.drill_path
+    head["mode"] = save.mode
+    head["blind"] = save.blind
     document: dict[str, Any] = {"save": head}
     if save.forked_from is not None:
         document["forked_from"] = {"save": save.forked_from.save, "t_s": float(save.forked_from.t_s)}
@@ -458,6 +468,8 @@ def build_save(
     ended: str,
     report: Any = None,
     forked_from: ForkPoint | None = None,
+    mode: str = DEFAULT_MODE.name,
+    blind: bool = False,
 ) -> Save:
     """The save value for a run in progress or finished: `sim` is the engine's Simulation."""
     drill_sha256 = drill.source_sha256
@@ -485,6 +497,8 @@ def build_save(
         grade=None if report is None or report.grade is None or ended != "finished" else str(report.grade),
         slis=() if report is None else slis_from_report(report),
         forked_from=forked_from,
+        mode=mode,
+        blind=blind,
     )
 
 
@@ -500,6 +514,8 @@ def save_run(
     saves_dir: str | os.PathLike[str] | None = None,
     forked_from: ForkPoint | None = None,
     path: str | os.PathLike[str] | None = None,
+    mode: str = DEFAULT_MODE.name,
+    blind: bool = False,
 ) -> Path:
     """Save a run atomically and return the file's path.
 
@@ -510,7 +526,7 @@ def save_run(
     """
     save = build_save(
         drill, sim, player=player, started_at=started_at, ended_at=ended_at,
-        ended=ended, report=report, forked_from=forked_from,
+        ended=ended, report=report, forked_from=forked_from, mode=mode, blind=blind,
     )
     if path is not None:
         target = Path(path)
@@ -665,6 +681,8 @@ class _SaveReader:
             grade=grade,
             slis=slis,
             forked_from=fork,
+            mode=fields["mode"] if fields["mode"] is not None else DEFAULT_MODE.name,
+            blind=bool(fields["blind"]),
         )
 
     def _read_head(self, head: dict) -> dict[str, Any]:
@@ -682,6 +700,9 @@ class _SaveReader:
             "end_t_s": self.field(head, "save", "end_t_s", "float"),
             "end_tick": self.field(head, "save", "end_tick", "int"),
             "digest": self.field(head, "save", "digest", "str"),
+            # Format 2; a format 1 save has neither (guided, not blind).
+            "mode": self.field(head, "save", "mode", "str", required=False),
+            "blind": self.field(head, "save", "blind", "bool", required=False),
         }
         self._check_unknown(head, set(f), "save")
         if f["format_version"] is not None and f["format_version"] < 1:
@@ -693,6 +714,9 @@ class _SaveReader:
                 self.problem(f"save.{key}", f"expected 64 lowercase hex digits (a SHA-256), got {f[key]!r}")
         if f["seed"] is not None and f["seed"] < 0:
             self.problem("save.seed", f"expected a seed >= 0, got {f['seed']}")
+        if f["mode"] is not None and f["mode"] not in MODE_NAMES:
+            self.problem("save.mode", f"expected one of {', '.join(MODE_NAMES)}, got {f['mode']!r}")
+            f["mode"] = None
         if f["ended"] is not None and f["ended"] not in END_KINDS:
             self.problem("save.ended", f"expected one of {', '.join(END_KINDS)}, got {f['ended']!r}")
         if f["end_t_s"] is not None and not (math.isfinite(f["end_t_s"]) and f["end_t_s"] >= 0):
@@ -786,7 +810,7 @@ class _SaveReader:
                     self.problem(f"{path}.t_s", f"actions must be in time order: {t_s} comes after {previous_t_s}")
                 else:
                     previous_t_s = t_s
-            if name is not None and name not in ACTION_NAMES:
+            if name is not None and name not in ACTION_NAMES + FACILITATOR_ACTION_NAMES:
                 self.problem(f"{path}.name", f"unknown action {name!r} (expected one of {', '.join(ACTION_NAMES)})")
                 name = None
             arg_items = self._action_args(name, args, none_args, path)
@@ -883,6 +907,15 @@ SAVED_ARG_KINDS: dict[str, dict[str, str]] = {
 kind. A save whose action has an argument of the wrong kind (a path for a pool size, -1 workers,
 true for a count) is an invalid save, not a run that replays differently. Ranges that depend on
 the drill (a pool larger than the database allows) are the engine's to refuse, as it did live."""
+SAVED_ARG_KINDS.update({
+    # A facilitated run's moves (sim.model.facilitation); the engine refuses what is out of range.
+    "fault.inject": {"kind": "name", "target": "name", "duration_s": "seconds", "factor": "number",
+                     "add_s": "seconds", "rate": "fraction", "period_s": "seconds", "width_s": "seconds",
+                     "retransmit_s": "seconds", "hit_ratio": "fraction", "mb_per_s": "number", "count": "count"},
+    "fault.cancel": {"fault": "count"},
+    "facilitator.message": {"text": "text"},
+    "facilitator.note": {"text": "text"},
+})
 
 _ARG_KINDS_TAKING_NONE = {"limit", "timeout"}
 """Kinds whose None means something: no queue limit, no timeout (written as none_args)."""
@@ -910,10 +943,13 @@ def _arg_problem(kind: str, value: Any) -> str | None:
         return None if value in ("random", "priority") else 'expected "random" or "priority"'
     if kind == "bool":
         return None if isinstance(value, bool) else "expected true or false"
+    if kind == "text":
+        return None if isinstance(value, str) else "expected text"
     raise ValueError(f"unknown argument kind {kind!r}")
 
 
 _KIND_WORDS = {
+    "bool": "true or false",
     "int": "a whole number",
     "float": "a number",
     "str": "text in quotes",
@@ -924,6 +960,8 @@ _KIND_WORDS = {
 
 def _check_kind(value: Any, kind: str) -> Any:
     """The value converted to `kind`, or _MISSING when it is not of that kind."""
+    if kind == "bool":
+        return value if isinstance(value, bool) else _MISSING
     if kind == "int":
         return value if isinstance(value, int) and not isinstance(value, bool) else _MISSING
     if kind == "float":
@@ -987,6 +1025,8 @@ def list_saves(saves_dir: str | os.PathLike[str] | None = None) -> list[SaveSumm
                 score=save.score,
                 grade=save.grade,
                 forked_from=save.forked_from,
+                mode=save.mode,
+                blind=save.blind,
             )
         )
     # Newest first; unreadable files (no date) last, by name, so the order is stable.
@@ -1041,6 +1081,8 @@ def format_saves_table(summaries: list[SaveSummary]) -> str:
         ended = s.ended or "-"
         if s.forked_from is not None:
             ended = f"{ended} (branch @{s.forked_from.t_s:g}s, not a best)"
+        if s.blind or (s.mode or DEFAULT_MODE.name) != DEFAULT_MODE.name:
+            ended = f"{ended} [{s.mode}{', blind' if s.blind else ''}]"
         date = s.started_at.strftime("%Y-%m-%d %H:%M") if s.started_at else "-"
         rows.append((printable(s.path.name), printable(s.drill_id or "-"), printable(s.player or "-"), date, ended, score))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]

@@ -218,18 +218,20 @@ def run_drill(
     return mine
 
 
-def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
+def compare(drill: Drill, seed: int | None = None, injected: tuple[Action, ...] = ()) -> tuple[HeadlessRun, HeadlessRun]:
     """"Do nothing" and the drill's par solution on the same seed, each graded against both.
 
     Both runs are identical until par's first action, so par forks from "do
-    nothing" there instead of simulating that stretch twice.
+    nothing" there instead of simulating that stretch twice. `injected`: a facilitated
+    run's fault injections and cancellations, played in both at the same ticks.
     """
-    none_run, par_run, _ = ladder(drill, seed, ())
+    none_run, par_run, _ = ladder(drill, seed, (), injected=injected)
     return none_run, par_run
 
 
 def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ...], *,
-           policies: tuple[str, ...] | None = None) -> tuple[HeadlessRun, HeadlessRun, tuple[HeadlessRun, ...]]:
+           policies: tuple[str, ...] | None = None,
+           injected: tuple[Action, ...] = ()) -> tuple[HeadlessRun, HeadlessRun, tuple[HeadlessRun, ...]]:
     """Do nothing, par, and one run per action script, all on one seed, each graded against the first two.
 
     Every run is do nothing until its first action: the do-nothing run is simulated
@@ -238,10 +240,12 @@ def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ..
     """
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
-    nothing = _Stepper(drill, seed, (), None)
+    nothing = _Stepper(drill, seed, injected, None)
     dt_s = nothing.sim.dt_s
-    wanted = [("par", drill.par)] + [
-        ((policies[i] if policies else f"script {i}"), tuple(script)) for i, script in enumerate(scripts)
+    # A fork replaces the pending actions: every script carries the facilitator's faults too, and
+    # forks no later than the first of them, so nothing is applied twice or missed.
+    wanted = [("par", drill.par + tuple(injected))] + [
+        ((policies[i] if policies else f"script {i}"), tuple(script) + tuple(injected)) for i, script in enumerate(scripts)
     ]
     order = sorted(range(len(wanted)), key=lambda k: min((_tick_of(a.t_s, dt_s) for a in wanted[k][1]), default=10**12))
     forks: dict[int, _Stepper] = {}

@@ -940,7 +940,8 @@ class SLOTracker:
             int(x) for x in self._cum_at(self._cum_cost, n))
         extra_slot_s, extra_connection_s = extra_slot_ticks * self.dt_s, extra_connection_ticks * self.dt_s
         restarts = sum(1 for e in events if e.kind == "action_applied" and e.subject == "worker.restart")
-        refused = sum(1 for e in events if e.kind == "action_refused")
+        # Only the trainee's refusals cost points (a facilitated run logs the facilitator's too).
+        refused = sum(1 for e in events if e.kind == "action_refused" and e.subject in ACTION_NAMES)
         return CostReport(
             extra_slot_s=extra_slot_s,
             capacity_fraction=extra_slot_s / slot_base_s if slot_base_s > 0 else 0.0,

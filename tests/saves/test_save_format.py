@@ -109,6 +109,7 @@ def test_default_saves_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("BROWNOUT_SAVES", str(tmp_path / "elsewhere"))
     assert default_saves_dir() == tmp_path / "elsewhere"
     monkeypatch.delenv("BROWNOUT_SAVES")
+    monkeypatch.delenv("BROWNOUT_HOME", raising=False)  # the tests' own data folder (tests/conftest.py)
     (tmp_path / "here").mkdir()
     monkeypatch.chdir(tmp_path / "here")
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data-home"))

@@ -187,6 +187,13 @@ EVERY_ACTION = (
     act(6.4, "cache.serve_stale", cache="pages"),
     act(10.5, "flag.set", flag="related", enabled=True),
     act(10.0, "cache.serve_stale", cache="pages", enabled=False),
+    # A facilitator's moves (sim/engine/injection.py).
+    act(12.0, "fault.inject", kind="slow", target="api", factor=3.0, add_s=0.01, duration_s=2.0),
+    act(12.0, "fault.inject", kind="errors", target="db", rate=0.1),
+    act(12.5, "fault.cancel", fault=9),  # the scripted lose_workers, while active
+    act(13.0, "fault.cancel", fault=11),  # the injected errors
+    act(13.0, "facilitator.message", text="The VP of sales asks for an ETA"),
+    act(13.5, "facilitator.note", text="looked at the database first"),
 )
 MODEL_SEEDS = (7, 8)
 MODEL_UNTIL_S = 15.0

@@ -21,6 +21,7 @@ ALLOWED = {
     "scoring": {"model", "drill", "scoring"},
     "records": {"model", "engine", "drill", "scoring", "records"},
     "running": {"model", "engine", "drill", "scoring", "running"},
+    "reporting": {"model", "engine", "drill", "scoring", "records", "running", "reporting"},
     "tools": {"model", "engine", "drill", "scoring", "records", "running", "tools"},
 }
 """Layer -> the layers its modules may import (sim's own top level, ENGINE_VERSION, is open to all)."""

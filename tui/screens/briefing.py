@@ -1,4 +1,8 @@
-"""The briefing: the drill's story, its SLOs and the key map; start or go back."""
+"""The briefing: the drill's story, its SLOs and the key map; choose the mode, start or go back.
+
+A blind incident's briefing shows its neutral name and service description instead of
+the drill's title and story, and no difficulty (the debrief reveals the drill).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Static
 
+from sim.drill.blind import BlindIncident, masked
 from sim.drill.drill import Drill
+from sim.drill.modes import DEFAULT_MODE, Mode, next_mode
 from tui.commands import MITIGATIONS, ScreenCommands
 from tui.frame import format_clock
 from tui.screens.picker import describe_slo
@@ -47,22 +53,28 @@ class BriefingScreen(Screen):
     """Focus Start when the screen shows (a query in on_mount failed if it was left at once)."""
     BINDINGS = [
         Binding("enter", "start", "Start", id="briefing.start", tooltip="Start the drill (the clock runs)."),
+        Binding("h", "host", "Host", id="briefing.host",
+                tooltip="Start the drill hosted: a facilitator and spectators may join with a code."),
         Binding("escape", "back", "Back", id="briefing.back", tooltip="Back to the drill list."),
+        Binding("m", "next_mode", "Mode", id="briefing.mode",
+                tooltip="Next difficulty mode: guided, standard, on-call."),
         Binding("question_mark,f1", "app.help", "Help", id="briefing.help", tooltip="Every key of the app."),
     ]
 
-    def __init__(self, drill: Drill) -> None:
+    def __init__(self, drill: Drill, *, blind: BlindIncident | None = None, mode: Mode = DEFAULT_MODE) -> None:
         super().__init__()
         self.drill = drill
+        """The drill itself (a blind briefing shows only its masked copy)."""
+        self.blind = blind
+        self.mode = mode
 
     def compose(self) -> ComposeResult:
-        drill = self.drill
+        drill = masked(self.drill, self.blind) if self.blind else self.drill
+        meta = ("blind incident" if self.blind else f"difficulty {drill.difficulty}/5")
         with Vertical(id="briefing"):
             yield Static(drill.title, id="briefing-title", markup=False)
-            yield Static(
-                f"difficulty {drill.difficulty}/5  ·  {format_clock(drill.duration_s)}  ·  seed {drill.seed}",
-                id="briefing-meta",
-            )
+            yield Static(f"{meta}  ·  {format_clock(drill.duration_s)}  ·  seed {drill.seed}", id="briefing-meta")
+            yield Static(self._mode_text(), id="briefing-mode")
             with Horizontal(id="briefing-body"):
                 with VerticalScroll(id="briefing-story"):
                     yield Static(reflow(drill.briefing), markup=False)
@@ -90,8 +102,18 @@ class BriefingScreen(Screen):
         else:
             self.action_back()
 
+    def _mode_text(self) -> str:
+        return f"Mode: {self.mode.name} — {self.mode.summary}  (m to change)"
+
+    def action_next_mode(self) -> None:
+        self.mode = next_mode(self.mode)
+        self.query_one("#briefing-mode", Static).update(self._mode_text())
+
     def action_start(self) -> None:
-        self.app.start_drill(self.drill)
+        self.app.start_drill(self.drill, mode=self.mode, blind=self.blind)
+
+    def action_host(self) -> None:
+        self.app.host_drill(self.drill)
 
     def action_back(self) -> None:
         self.app.pop_screen()

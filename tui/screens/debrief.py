@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -14,6 +15,7 @@ from textual.widgets import DataTable, Footer, Static
 from sim.drill.drill import Drill
 from sim.scoring.score import EVAL_WINDOW_S, ScoreReport, Verdict, judge
 from sim.model.spec import Action
+from sim.model.facilitation import injected_faults, is_facilitator_action
 from tui.commands import ScreenCommands
 from tui.frame import format_clock
 from tui.widgets.sli_strips import SLIStrips, StripRow, StripSet
@@ -34,11 +36,24 @@ def timeline_text(verdict: Verdict, actions: tuple[Action, ...], par: tuple[Acti
     head.append("you acted " + (_clock(verdict.acted_at_s) if verdict.acted_at_s is not None else "— nothing you did helped"))
     head.append(f"par {_clock(verdict.par_acted_at_s)}")
     lines = [" · ".join(head)]
-    for label, script in (("You", actions), ("Par", par)):
+    yours = tuple(a for a in actions if not is_facilitator_action(a.name))
+    for label, script in (("You", yours), ("Par", par)):
         shown = ", ".join(f"{format_clock(a.t_s)} {a.name}" for a in script[:6])
         more = f" +{len(script) - 6}" if len(script) > 6 else ""
         lines.append(f"{label}: {shown or 'no actions'}{more}")
+    injected = injected_faults(actions)
+    if injected:
+        # A facilitated run: what was injected is marked, and do nothing and par had it too.
+        shown = ", ".join(f"{format_clock(a.t_s)} {_injection_text(a)}" for a in injected[:4])
+        more = f" +{len(injected) - 4}" if len(injected) > 4 else ""
+        lines.append(f"Injected by the facilitator (also in do nothing and par): {shown}{more}")
     return "\n".join(lines)
+
+
+def _injection_text(action: Action) -> str:
+    if action.name == "fault.cancel":
+        return f"cancelled fault {action.arg('fault')}"
+    return f"{action.arg('kind')} on {action.arg('target')}"
 
 
 def comparison_text(you: ScoreReport, none: ScoreReport, par: ScoreReport) -> str:
@@ -100,14 +115,19 @@ class DebriefScreen(Screen):
     COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("escape,enter", "app.back_to_picker", "Drills", id="debrief.drills", tooltip="Back to the drill list."),
+        Binding("e", "export_postmortem", "Postmortem", id="debrief.postmortem",
+                tooltip="Write a postmortem draft of this run (Markdown, SVG charts, HTML) beside its save."),
         Binding("q", "app.quit", "Quit", id="debrief.quit", tooltip="Leave Brownout."),
         Binding("question_mark,f1", "app.help", "Help", id="debrief.help", tooltip="Every key of the app."),
     ]
 
     def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
                  ended: str, hints_fired: dict[int, float], save_note: str = "", branch: bool = False,
-                 on_graded=None) -> None:
+                 on_graded=None, save_path: Path | None = None, mode: str = "guided", blind=None) -> None:
         super().__init__()
+        self.mode = mode
+        self.blind = blind
+        """The run's BlindIncident when it was played blind: the debrief reveals the drill behind it."""
         self.drill = drill
         self.seed = seed
         self.report = report
@@ -118,10 +138,17 @@ class DebriefScreen(Screen):
         self.branch = branch
         self.on_graded = on_graded
         self.comparison: tuple[ScoreReport, ScoreReport] | None = None
+        self.save_path = save_path
+        """The run's save, which the postmortem export replays (None: the run could not be saved)."""
+        self.reference_runs = None
+        """Do nothing and par as simulated for grading (HeadlessRuns), reused by the export."""
+        self.exporting = False
+        self.exported = None
+        """The files the last export wrote (tui.report.export.ReportFiles)."""
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="debrief"):
-            yield Static(f"Debrief — {self.drill.title}", id="debrief-title", markup=False)
+            yield Static(self._title(), id="debrief-title", markup=False)
             with Vertical(id="debrief-top"):
                 yield Static("Grading against do nothing and par on the same seed…", id="score-big")
                 yield Static(self._summary(), id="score-summary", markup=False)
@@ -137,6 +164,11 @@ class DebriefScreen(Screen):
             yield Static("Hints this drill had", classes="section-title")
             yield Static(hint_lines(self.drill, self.hints_fired), id="hints", markup=False)
         yield Footer()
+
+    def _title(self) -> str:
+        if self.blind is None:
+            return f"Debrief — {self.drill.title}"
+        return f"Debrief — {self.blind.name} was: {self.drill.title} ({self.drill.id})"
 
     @property
     def played_to_the_end(self) -> bool:
@@ -155,7 +187,8 @@ class DebriefScreen(Screen):
     def _summary(self) -> str:
         report = self.report
         ended = "played to the end" if self.played_to_the_end else f"ended early at {format_clock(report.duration_s)}"
-        lines = [f"Run {ended} · seed {self.seed} · {len(self.actions)} action(s) · "
+        lines = [f"Run {ended} · seed {self.seed} · {self.mode}{' · blind' if self.blind else ''} · "
+                 f"{len(self.actions)} action(s) · "
                  f"first page {_clock(report.first_page_s) if report.first_page_s is not None else '-'}"]
         if self.save_note:
             lines.append(self.save_note)
@@ -194,7 +227,8 @@ class DebriefScreen(Screen):
         from sim.running.headless import compare
 
         try:
-            none_run, par_run = compare(self.drill, self.seed)
+            none_run, par_run = compare(self.drill, self.seed, injected_faults(self.actions))
+            self.reference_runs = (none_run, par_run)
             span = self.report.duration_s
             none_report, par_report = none_run.report_until(span), par_run.report_until(span)
             graded = judge(self.report, none_report, par_report, branch=self.branch)
@@ -236,3 +270,48 @@ class DebriefScreen(Screen):
         self._show_strips([("You", graded), ("Do nothing", none_report), ("Par", par_report)])
         if self.on_graded is not None:
             self.on_graded(graded)
+
+    # -- the postmortem --------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        if action == "export_postmortem" and self.save_path is None:
+            return None  # shown greyed out: there is no save to replay
+        return True
+
+    def action_export_postmortem(self) -> None:
+        """Write the postmortem of this run beside its save, off the UI thread (it replays the run)."""
+        if self.save_path is None or self.exporting:
+            return
+        self.exporting = True
+        self.notify("Writing the postmortem: replaying the run…", timeout=3)
+        threading.Thread(target=self._export_in_thread, name="debrief-postmortem", daemon=True).start()
+
+    def _export_in_thread(self) -> None:
+        from sim.model.errors import InputError
+        from tui.report.charts import ReportUnavailable
+        from tui.report.export import export_beside_save
+
+        runs = self.reference_runs
+        references = (lambda drill, seed: runs) if runs is not None else None
+        try:
+            files = export_beside_save(self.save_path, references=references)
+        except InputError as error:
+            self._deliver(self.show_export_failed, error.first_line())
+        except ReportUnavailable as error:
+            self._deliver(self.show_export_failed, str(error))
+        except Exception as error:  # a failed export must not take the debrief down
+            self._deliver(self.show_export_failed, f"{type(error).__name__}: {error}")
+        else:
+            self._deliver(self.show_exported, files)
+
+    def show_exported(self, files) -> None:
+        """Say where the postmortem went."""
+        self.exporting = False
+        self.exported = files
+        also = f" and {files.html.name}" if files.html is not None else ""
+        self.notify(f"Postmortem written: {files.markdown}{also} (charts beside it)", title="Postmortem", timeout=10)
+
+    def show_export_failed(self, message: str) -> None:
+        """Say why there is no postmortem, in one line."""
+        self.exporting = False
+        self.notify(f"No postmortem: {message}", title="Postmortem", severity="error", timeout=10)

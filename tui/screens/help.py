@@ -25,6 +25,9 @@ GENERAL_KEYS = (
     ("enter", "Picker: open the briefing · Briefing: start · Dialog: apply"),
     ("escape", "Back / cancel a dialog"),
     ("v", "Picker: saved runs (replay one, or take the controls from any moment)"),
+    ("e", "Debrief: write a postmortem draft of the run (Markdown, charts, HTML) beside its save"),
+    ("s / p", "Picker: surprise me (a blind incident) / your progress (e exports it as CSV)"),
+    ("m", "Briefing: the mode: guided, standard (hints a minute late), on-call (no hints, pause or speed)"),
     ("q", "Picker and debrief: quit Brownout"),
     ("ctrl+q", "Quit at once (asks during a drill)"),
 )

@@ -24,6 +24,7 @@ from tui.widgets.slo_budget import SLOBudget
 
 
 TALL_HEIGHT = 34
+RUN_CONTROL_ACTIONS = ("toggle_pause", "faster", "slower")
 
 
 class IncidentScreen(Screen):
@@ -149,6 +150,16 @@ class IncidentScreen(Screen):
             row.reading = reading
 
     # ------------------------------------------------------------------ run controls
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The mode's limits: on call there is no pause key and no speed keys (hidden from the footer)."""
+        live = self.live
+        if live is not None and action in RUN_CONTROL_ACTIONS:
+            if action == "toggle_pause" and not live.mode.pause:
+                return False
+            if action in ("faster", "slower") and len(live.speeds) == 1:
+                return False
+        return True
 
     def action_toggle_pause(self) -> None:
         self.app.toggle_pause()

@@ -71,6 +71,12 @@ class DrillEntry:
         """The drill itself (reads and validates the file; InputError when it is not valid)."""
         return self.drill if self.drill is not None else load_drill(self.path)
 
+    def load_seeded(self, seed: int) -> Drill:
+        """The drill on `seed`: its seeded ranges drawn with it, and the run simulated on it."""
+        if self.drill is not None:
+            return attrs.evolve(self.drill, seed=seed)
+        return load_drill(self.path, seed)
+
 
 def discover_entries() -> tuple[DrillEntry, ...]:
     """Shipped and user drills as the loader lists them."""
@@ -85,6 +91,10 @@ class PickerScreen(Screen):
     COMMANDS = {ScreenCommands}
     BINDINGS = [
         Binding("enter", "choose", "Brief me", id="picker.choose", tooltip="Open the selected drill's briefing."),
+        Binding("s", "app.surprise_me", "Surprise me", id="picker.surprise",
+                tooltip="A blind incident: a random drill on a fresh seed, under a neutral name."),
+        Binding("p", "app.show_progress", "Progress", id="picker.progress",
+                tooltip="Your progress: best and latest grade per drill, trend, what to play next."),
         Binding("v", "app.show_saves", "Saves", id="picker.saves", tooltip="Saved runs: replay or verify them."),
         Binding("q", "app.quit", "Quit", id="picker.quit", tooltip="Leave Brownout."),
         Binding("question_mark,f1", "app.help", "Help", id="picker.help", tooltip="Every key of the app."),

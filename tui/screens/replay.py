@@ -49,6 +49,8 @@ class ReplayRun(LiveRun):
     """A LiveRun whose ticks come from a `Replay`: recorded actions are applied, not typed."""
 
     replay: Replay | None = None
+    shows_facilitator_moves: bool = True
+    """A replay of a facilitated run says who did what: the facilitator's faults and notes are logged."""
     symptoms_from_index: bool = False
     """Symptoms come from the index (known when this view was made), else from this view's gauges:
     a view never switches, or a symptom seen on its own gauges would be logged twice."""

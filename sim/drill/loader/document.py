@@ -75,6 +75,7 @@ def read_document(ctx: Context, document: dict) -> Drill | Invalid:
     return build(
         ctx, "drill", Drill,
         id=header.id, title=header.title, difficulty=header.difficulty, briefing=header.briefing,
+        service_name=header.service_name, service_description=header.service_description,
         duration_s=header.duration_s, seed=header.seed, model=model, slos=slos,
         # Stable sort: same-time actions keep the order the file gives them.
         par=tuple(sorted(par, key=lambda action: action.t_s)) if not is_invalid(par) else INVALID,

@@ -1,4 +1,4 @@
-"""The [drill] table: id, title, difficulty, briefing, duration, dt, seed, incident start."""
+"""The [drill] table: id, title, difficulty, briefing, duration, dt, seed, incident start, neutral service words."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sim.model.limits import MAX_RUN_TICKS, MIN_DT_S
 from sim.model.units import format_duration
 
 _DRILL_ID = re.compile(r"[a-z0-9][a-z0-9-]*")
-_DRILL_KEYS = ("id", "title", "difficulty", "briefing", "duration", "dt", "seed", "incident_start")
+_DRILL_KEYS = ("id", "title", "difficulty", "briefing", "duration", "dt", "seed", "incident_start", "service_name",
+               "service_description")
 
 
 @attrs.frozen
@@ -29,6 +30,8 @@ class DrillHeader:
     dt_s: float
     seed: int
     incident_start_s: float | None
+    service_name: str = ""
+    service_description: str = ""
 
 
 def read_drill_header(ctx: Context, raw) -> DrillHeader | Invalid:
@@ -46,6 +49,9 @@ def read_drill_header(ctx: Context, raw) -> DrillHeader | Invalid:
         dt_s=table.get("dt", _read_dt, default=0.05),
         seed=table.get("seed", read_int, low=0, high=2**63 - 1),
         incident_start_s=table.get("incident_start", read_duration, default=None),
+        # Optional: a blind incident falls back to words drawn from the model (sim.drill.blind).
+        service_name=table.get("service_name", read_str, default=""),
+        service_description=table.get("service_description", read_str, default=""),
     )
     if any(is_invalid(value) for value in header.values()):
         return INVALID
