@@ -44,6 +44,7 @@ class Faults:
         """Add a fault to the timeline (a facilitator's); it starts at its at_s like any other."""
         self._faults.append(fault)
         self._fault_active.append(False)
+        self._rolled_back_at.append(float("inf"))
 
     def cancel(self, index: int, t0: float) -> None:
         """End fault `index` at t0 (one still to come never starts); the next update sees the edge."""
