@@ -64,7 +64,10 @@ class BrownoutApp(App):
     saves_dir: where runs are saved (default: sim.records.saves.default_saves_dir());
     start_paused: the clock starts paused when a drill begins (tests, snapshots);
     tick_interval: seconds between frames, None for no timer (tests drive `advance_sim`);
-    drill: a Drill (or a DrillEntry) to open the briefing of straight away.
+    drill: a Drill (or a DrillEntry) to open the briefing of straight away;
+    background_references: simulate do nothing and par in a spawned process from the drill's start,
+    so the debrief is ready when the drill ends (`brownout` itself; off by default so tests that
+    drive the sim by hand start no processes).
     """
 
     CSS_PATH = [
@@ -94,8 +97,12 @@ class BrownoutApp(App):
         drill: Drill | DrillEntry | None = None,
         player: str | None = None,
         replay: str | os.PathLike | None = None,
+        background_references: bool = False,
     ) -> None:
         super().__init__()
+        self.background_references = background_references
+        self.reference_job = None
+        """The live run's do nothing and par, computing in another process (sim.running.references)."""
         self.given_drills = tuple(drills) if drills is not None else None
         self.saves_dir = Path(saves_dir) if saves_dir is not None else None
         self.start_paused = start_paused
@@ -151,6 +158,7 @@ class BrownoutApp(App):
             pass  # not the main thread, or Windows: the autosave still bounds what is lost
 
     def on_unmount(self) -> None:
+        self.cancel_references()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in getattr(self, "_stop_handlers", ()):
@@ -197,6 +205,7 @@ class BrownoutApp(App):
     def start_drill(self, drill: Drill, seed: int | None = None) -> None:
         """Begin a live run and show the incident screen."""
         self.live = LiveRun.start(drill, seed, paused=self.start_paused)
+        self.start_references(self.live)
         self.save_path = None
         self.forked_from = None
         self.stepping = False
@@ -210,6 +219,7 @@ class BrownoutApp(App):
         """Take the controls of a replay: play `live` on as the incident; its save records the fork."""
         live.paused = self.start_paused
         self.live = live
+        self.start_references(live)
         self.save_path = None
         self.forked_from = forked_from
         self.stepping = False
@@ -230,9 +240,24 @@ class BrownoutApp(App):
         self.save_run(live, "crashed", report)
         self.live = None
 
+    def start_references(self, live: LiveRun) -> None:
+        """Start simulating do nothing and par for this run's drill and seed (when enabled and a core is spare)."""
+        self.cancel_references()
+        if self.background_references:
+            from sim.running.references import ReferenceJob
+
+            self.reference_job = ReferenceJob.start(live.drill, live.sim.seed)
+
+    def cancel_references(self) -> None:
+        """Stop the reference process, if any (a new drill, back to the picker, quit)."""
+        job, self.reference_job = self.reference_job, None
+        if job is not None:
+            job.cancel()
+
     def action_back_to_picker(self) -> None:
         """From the debrief: a fresh picker (best scores may have changed), on the drill just played."""
         self.live = None
+        self.cancel_references()
         played = self.screen.drill.id if isinstance(self.screen, DebriefScreen) else None
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -448,7 +473,8 @@ class BrownoutApp(App):
         self.switch_screen(
             DebriefScreen(live.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
                           hints_fired=dict(live.hints_fired), save_note=save_note,
-                          branch=forked_from is not None, on_graded=record_grade)
+                          branch=forked_from is not None, on_graded=record_grade,
+                          references=self.reference_job)
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:
@@ -511,10 +537,11 @@ def run_app(
         entry = DrillEntry(drill, drill, 0, 0.0, (), "cli", path)
     elif drill is not None:
         entry = drill
-    app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay)
+    app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay, background_references=True)
     try:
         app.run()
     finally:
         # A crash (or an exception out of run) mid-drill still leaves a complete save.
         app.save_unfinished()
+        app.cancel_references()  # no reference process outlives the app, whatever ended it
     return app.return_code or 0
