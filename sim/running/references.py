@@ -79,7 +79,7 @@ def _work(drill: Drill, seed: int, conn, parent_pid: int) -> None:
 
     def progress(share: float) -> None:
         if os.getppid() != parent_pid:
-            os._exit(0)  # the app died without cancelling: nobody will read the result
+            raise SystemExit(0)  # the app died without cancelling: nobody will read the result
         if share - last[0] >= POLL_PARENT_EVERY or share >= 1.0:
             last[0] = share
             conn.send(("progress", share))
