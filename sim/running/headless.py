@@ -206,21 +206,42 @@ def run_drill(
     the same seed too (sharing the stretch before anyone acts) and the run is
     judged against them; `graded=False` plays the run alone, without a score.
     """
+    if not graded:
+        started = time.perf_counter()
+        seed = drill.seed if seed is None else int(seed)
+        return _Stepper(drill, seed, actions, runbook).finish(drill, seed, _policy(policy, actions, runbook), started)
+    mine, _, _ = run_with_references(drill, seed, actions, runbook, policy=policy)
+    return mine
+
+
+def run_with_references(
+    drill: Drill,
+    seed: int | None = None,
+    actions: tuple[Action, ...] = (),
+    runbook: Runbook | None = None,
+    *,
+    policy: str | None = None,
+) -> tuple[HeadlessRun, HeadlessRun, HeadlessRun]:
+    """The run, do nothing and par on one seed, each graded against the last two (each simulated once)."""
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
-    if policy is None:
-        policy = "actions" if actions else "none"
-        if runbook is not None and runbook.rules:
-            policy += "+runbook"
-    if not graded:
-        return _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
+    policy = _policy(policy, actions, runbook)
     if runbook is not None and runbook.rules:
         # A runbook may act at any tick: the run shares nothing with do nothing.
         mine = _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
         none_run, par_run = compare(drill, seed)
-        return mine.graded(none_run, par_run)
+        return mine.graded(none_run, par_run), none_run, par_run
     none_run, par_run, (mine,) = ladder(drill, seed, (actions,), policies=(policy,))
-    return mine
+    return mine, none_run, par_run
+
+
+def _policy(policy: str | None, actions: tuple[Action, ...], runbook: Runbook | None) -> str:
+    if policy is not None:
+        return policy
+    policy = "actions" if actions else "none"
+    if runbook is not None and runbook.rules:
+        policy += "+runbook"
+    return policy
 
 
 def compare(drill: Drill, seed: int | None = None) -> tuple[HeadlessRun, HeadlessRun]:
