@@ -11,7 +11,7 @@
     brownout drills list
     brownout drills validate FILE...
     brownout drills check [DRILL...] [--seeds N]
-    brownout bench [DRILL...]
+    brownout bench [DRILL...] [--app]
 
 Exit codes: 0 ran; 1 a check failed (`drills validate`, `drills check`, `replay --verify`);
 2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
@@ -160,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="simulated requests per wall second, per shipped drill")
     bench.add_argument("drills", metavar="DRILL", nargs="*", help="drill ids or files (default: every shipped drill)")
+    bench.add_argument("--app", action="store_true",
+                       help="the app's achieved speed at 50x (headless) beside the engine alone, and UI lag")
     return parser
 
 
@@ -219,7 +221,7 @@ def _dispatch(args) -> int:
         if args.drills_command == "check":
             return _drills_check(args.drills, args.seeds)
         return _drills_list(args.long) if args.drills_command == "list" else _drills_validate(args.files)
-    return _bench(args.drills)
+    return _bench(args.drills, app=args.app)
 
 
 # --------------------------------------------------------------------------- app
@@ -549,11 +551,22 @@ def _drills_check(drills: list[str], seeds: int) -> int:
 # --------------------------------------------------------------------------- bench
 
 
-def _bench(drills: list[str]) -> int:
+def _bench(drills: list[str], *, app: bool = False) -> int:
     from sim.tools.bench import bench_drills
     from sim.drill.loader import SHIPPED_DRILLS_DIR, find_drill
 
     paths = [find_drill(d) for d in drills] if drills else sorted(SHIPPED_DRILLS_DIR.glob("*.toml"))
+    if app:
+        from sim.drill.loader import load_drill
+        from tui.bench_app import bench_app, format_rows  # imports Textual: only for --app
+
+        rows = []
+        for path in paths:
+            rows.append(bench_app(load_drill(path)))
+            print(f"{rows[-1].drill_id}: app {rows[-1].app_speed:.1f}x, engine {rows[-1].engine_speed:.1f}x",
+                  file=sys.stderr, flush=True)
+        print(format_rows(rows))
+        return EXIT_OK
     rows = bench_drills(paths)
     header = ("DRILL", "SIM S", "REQUESTS", "WALL S", "REQ/WALL S", "x REAL-TIME")
     lines = [header]
