@@ -72,7 +72,9 @@ async def test_debrief_takes_the_background_results_without_simulating(tmp_path,
 
         monkeypatch.setattr(references_module, "compute_references", no_simulation)
         screen = await _play_to_debrief(pilot)
-        assert screen.wait_s < 1.0
+        # Graded straight from the job's results: no simulation (patched above), no progress bar.
+        # (How long that takes is a figure for a quiet machine, not for a loaded test run.)
+        assert screen.poll_timer is None and not screen.query_one("#compare-progress").display
         none_report, par_report = screen.comparison
         assert (none_report.score, par_report.score) == pytest.approx(expected)
         assert screen.report.verdict is not None

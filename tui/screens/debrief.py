@@ -115,6 +115,8 @@ class DebriefScreen(Screen):
         super().__init__()
         self.references = references
         self.poll_timer = None
+        self.local_share: float | None = None
+        """Progress of do nothing and par simulated here (the fallback), read by the poll timer."""
         self.drill = drill
         self.seed = seed
         self.report = report
@@ -195,21 +197,27 @@ class DebriefScreen(Screen):
         job = self.references
         if job is not None and job.poll() is not None:
             self._grade_in_thread(job.result)
-        elif job is not None and job.running:
+            return
+        self.poll_timer = self.set_interval(0.1, self._poll_references)
+        if job is not None and job.running:
             self._show_progress(job.progress)
-            self.poll_timer = self.set_interval(0.1, self._poll_references)
         else:
             self._grade_in_thread(None)
 
     def _poll_references(self) -> None:
+        """While grading waits: follow the background job, or the fallback simulating here."""
+        if self.comparison is not None:
+            self.poll_timer.stop()
+            return
         job = self.references
-        if job.poll() is not None:
+        if self.local_share is not None:
+            self._show_progress(self.local_share)
+        elif job.poll() is not None:
             self.poll_timer.stop()
             self._grade_in_thread(job.result)
         elif job.running:
             self._show_progress(job.progress)
         else:  # the process failed or was killed: simulate here instead
-            self.poll_timer.stop()
             self._grade_in_thread(None)
 
     def _show_progress(self, share: float) -> None:
@@ -223,6 +231,8 @@ class DebriefScreen(Screen):
         A daemon thread rather than a Textual worker: a simulation cannot be interrupted,
         and quitting must not wait for it.
         """
+        if references is None:
+            self.local_share = 0.0  # before the thread starts: the poll timer now follows it
         threading.Thread(target=self._compare_in_thread, args=(references,), name="debrief-compare",
                          daemon=True).start()
 
@@ -231,8 +241,9 @@ class DebriefScreen(Screen):
 
         try:
             if references is None:
-                references = compute_references(
-                    self.drill, self.seed, progress=lambda share: self._deliver(self._show_progress, share))
+                # A plain attribute the poll timer reads: a blocking call into the UI per step would slow this.
+                references = compute_references(self.drill, self.seed,
+                                                progress=lambda share: setattr(self, "local_share", share))
             none_run, par_run = references.none, references.par
             span = self.report.duration_s
             none_report, par_report = none_run.report_until(span), par_run.report_until(span)
@@ -254,6 +265,8 @@ class DebriefScreen(Screen):
 
     def show_comparison_failed(self, error: Exception) -> None:
         """Say why there is no grade."""
+        if self.poll_timer is not None:
+            self.poll_timer.stop()
         self.query_one("#compare-progress", ProgressBar).display = False
         self.query_one("#score-big", Static).update("Not graded")
         self.query_one("#compare-status", Static).update(f"Could not simulate do nothing / par: {error}")
