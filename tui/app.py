@@ -326,6 +326,10 @@ class BrownoutApp(App):
     def show_frame(self, frame) -> None:
         """Give a frame to the incident screen; end the run when the drill is over."""
         started = time.perf_counter()
+        if self.reference_job is not None:
+            # Take in the reference process's messages as they come: its result is megabytes, and a
+            # child blocked writing it until the debrief reads would make the debrief wait after all.
+            self.reference_job.poll()
         screen = self.incident_screen()
         if screen is not None:
             screen.show_frame(frame)

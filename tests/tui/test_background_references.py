@@ -181,3 +181,17 @@ def test_the_job_reports_progress_and_the_same_results_as_compare():
 def test_no_job_without_a_spare_core(monkeypatch):
     monkeypatch.setattr(references_module, "spare_cores", lambda: 0)
     assert ReferenceJob.start(slow_llm_drill(duration_s=DURATION_S), 7) is None
+
+
+async def test_the_app_takes_in_the_result_while_the_drill_is_still_running(tmp_path):
+    app = make_app(slow_llm_drill(duration_s=DURATION_S), tmp_path, background_references=True)
+    async with app.run_test() as pilot:
+        await start_drill(pilot)
+        job = app.reference_job
+        for _ in range(1200):
+            app.advance_sim(1)  # a frame: the app polls the job
+            if job.result is not None:
+                break
+            await pilot.pause(0.05)
+        assert job.result is not None and job.process is None  # read and reaped mid-drill
+        assert not app.live.finished
