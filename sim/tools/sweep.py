@@ -198,7 +198,7 @@ def summarize(outcomes: list[SeedOutcome]) -> tuple[Distribution, ...]:
     """The run's, do nothing's and par's distributions over the seeds played."""
     rows = []
     policy = outcomes[0].run["policy"] if outcomes else "run"
-    for label, pick in ((policy, _run_reference), ("do nothing", lambda o: o.none), ("par", lambda o: o.par)):
+    for label, pick in ((f"run ({policy})", _run_reference), ("do nothing", lambda o: o.none), ("par", lambda o: o.par)):
         refs = [pick(o) for o in outcomes]
         width = max((len(r.budget_spent) for r in refs), default=0)
         spent = [[r.budget_spent[i] for r in refs if len(r.budget_spent) > i] for i in range(width)]

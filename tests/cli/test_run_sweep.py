@@ -54,7 +54,7 @@ def test_references_are_do_nothing_and_par_on_that_seed():
     assert outcome.par.grade == par_run.report.grade
     assert outcome.run["score"] == pytest.approx(none_run.report.score)  # the policy was "none"
     none, nothing, par = summarize([outcome])
-    assert (none.label, nothing.label, par.label) == ("none", "do nothing", "par")
+    assert (none.label, nothing.label, par.label) == ("run (none)", "do nothing", "par")
     assert sum(par.grades.values()) == 1 and par.grades[par_run.report.grade] == 1
 
 
