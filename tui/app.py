@@ -72,6 +72,9 @@ class BrownoutApp(App):
     mode: the difficulty mode the briefings start on (sim.drill.modes; the trainee may change it);
     blind: open a blind incident straight away ("Surprise me"), of `blind_difficulty` if given;
     rng: where blind draws come from (default: seeded by the system, so never twice the same).
+    background_references: simulate do nothing and par in a spawned process from the drill's start,
+    so the debrief is ready when the drill ends (`brownout` itself; off by default so tests that
+    drive the sim by hand start no processes).
     """
 
     CSS_PATH = [
@@ -108,6 +111,7 @@ class BrownoutApp(App):
         rng: random.Random | None = None,
         host: bool = False,
         listen=None,
+        background_references: bool = False,
     ) -> None:
         super().__init__()
         self.mode = mode if isinstance(mode, Mode) else mode_named(mode)
@@ -117,6 +121,9 @@ class BrownoutApp(App):
         self.rng = rng or random.Random()
         self.run_context: RunContext | None = None
         """The live run's real drill, mode and blind presentation (for saves, debrief, progress)."""
+        self.background_references = background_references
+        self.reference_job = None
+        """The live run's do nothing and par, computing in another process (sim.running.references)."""
         self.given_drills = tuple(drills) if drills is not None else None
         self.saves_dir = Path(saves_dir) if saves_dir is not None else None
         self.start_paused = start_paused
@@ -182,6 +189,7 @@ class BrownoutApp(App):
     def on_unmount(self) -> None:
         if self.hosting is not None:
             self.hosting.close_now()
+        self.cancel_references()
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in getattr(self, "_stop_handlers", ()):
@@ -232,6 +240,7 @@ class BrownoutApp(App):
         self.live = LiveRun.start(masked(drill, blind) if blind else drill, seed, paused=self.start_paused,
                                   mode=mode)
         self.run_context = RunContext(drill, mode.name, blind)
+        self.start_references(self.live)
         self.save_path = None
         self.forked_from = None
         self.stepping = False
@@ -255,6 +264,7 @@ class BrownoutApp(App):
         live.paused = True  # a branch starts paused: the trainee reads the moment before the clock runs
         self.live = live
         self.run_context = RunContext(live.drill, live.mode.name, None, branch=True)
+        self.start_references(live)
         self.save_path = None
         self.forked_from = forked_from
         self.stepping = False
@@ -275,9 +285,24 @@ class BrownoutApp(App):
         self.save_run(live, "crashed", report)
         self.live = None
 
+    def start_references(self, live: LiveRun) -> None:
+        """Start simulating do nothing and par for this run's drill and seed (when enabled and a core is spare)."""
+        self.cancel_references()
+        if self.background_references:
+            from sim.running.references import ReferenceJob
+
+            self.reference_job = ReferenceJob.start(live.drill, live.sim.seed)
+
+    def cancel_references(self) -> None:
+        """Stop the reference process, if any (a new drill, back to the picker, quit)."""
+        job, self.reference_job = self.reference_job, None
+        if job is not None:
+            job.cancel()
+
     def action_back_to_picker(self) -> None:
         """From the debrief: a fresh picker (best scores may have changed), on the drill just played."""
         self.live = None
+        self.cancel_references()
         played = self.screen.drill.id if isinstance(self.screen, DebriefScreen) else None
         while len(self.screen_stack) > 2:
             self.pop_screen()
@@ -357,6 +382,10 @@ class BrownoutApp(App):
     def show_frame(self, frame) -> None:
         """Give a frame to the incident screen; end the run when the drill is over."""
         started = time.perf_counter()
+        if self.reference_job is not None:
+            # Take in the reference process's messages as they come: its result is megabytes, and a
+            # child blocked writing it until the debrief reads would make the debrief wait after all.
+            self.reference_job.poll()
         screen = self.incident_screen()
         if screen is not None:
             screen.show_frame(frame)
@@ -526,7 +555,7 @@ class BrownoutApp(App):
             DebriefScreen(context.drill, live.sim.seed, report, live.sim.action_log, ended=ended,
                           hints_fired=dict(live.hints_fired), save_note=save_note,
                           branch=forked_from is not None, on_graded=record_grade, save_path=save_path,
-                          mode=context.mode, blind=context.blind)
+                          mode=context.mode, blind=context.blind, references=self.reference_job)
         )
 
     def save_run(self, live: LiveRun, ended: str, report: ScoreReport | None) -> str:
@@ -596,10 +625,11 @@ def run_app(
     elif drill is not None:
         entry = drill
     app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay, mode=mode, blind=blind,
-                      blind_difficulty=blind_difficulty, host=host, listen=listen)
+                      blind_difficulty=blind_difficulty, host=host, listen=listen, background_references=True)
     try:
         app.run()
     finally:
         # A crash (or an exception out of run) mid-drill still leaves a complete save.
         app.save_unfinished()
+        app.cancel_references()  # no reference process outlives the app, whatever ended it
     return app.return_code or 0

@@ -10,15 +10,15 @@
     brownout watch CODE [--connect HOST:PORT]        watch a hosted drill read-only
     brownout serve watch CODE [--port N]             the same, in web browsers (extra: serve)
     brownout --version
-    brownout run DRILL [--seed N] [--actions FILE | --policy none|par]
-                       [--runbook FILE] [--json] [--junit FILE]
+    brownout run DRILL [--seed N | --seeds 1-200 [-j N]] [--actions FILE | --policy none|par]
+                       [--runbook FILE] [--json] [--junit FILE] [--save]
     brownout replay SAVE [--verify]
     brownout report SAVE [-o FILE] [--html]          a postmortem draft of a saved run
     brownout saves list [--saves DIR]
     brownout drills list
     brownout drills validate FILE...
     brownout drills check [DRILL...] [--seeds N]
-    brownout bench [DRILL...]
+    brownout bench [DRILL...] [--app]
 
 Exit codes: 0 ran; 1 a check failed (`drills validate`, `drills check`, `replay --verify`);
 2 bad input (unknown drill, invalid drill, actions, runbook or save file, bad
@@ -96,6 +96,15 @@ def version_text() -> str:
     return f"brownout {version} (engine {ENGINE_VERSION}, save format {FORMAT_VERSION})"
 
 
+def _seeds(text: str) -> tuple[int, ...]:
+    from sim.tools.sweep import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def _positive(text: str) -> int:
     value = _seed(text)
     if value < 1:
@@ -147,14 +156,22 @@ def build_parser() -> argparse.ArgumentParser:
     facilitation_cli.add_play_options(play)
     facilitation_cli.add_commands(commands, _Parser)
 
-    run = commands.add_parser("run", help="run a drill headless and print its score")
+    run = commands.add_parser("run", help="run a drill headless and print its score", parents=[app_options])
     run.add_argument("drill", metavar="DRILL", help="a shipped drill id or a path to a drill TOML file")
-    run.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    seeds = run.add_mutually_exclusive_group()
+    seeds.add_argument("--seed", type=_seed, help="random seed (default: the drill's)")
+    seeds.add_argument("--seeds", type=_seeds, metavar="SEEDS",
+                       help='many seeded variants, e.g. "1-200" or "1,5,9": a summary (or JSON lines)')
+    run.add_argument("-j", "--jobs", type=_positive, metavar="N",
+                     help="with --seeds, worker processes (default: the cores)")
+    run.add_argument("--save", action="store_true",
+                     help="also write a replayable save (one per seed) into --saves DIR or the saves folder")
     source = run.add_mutually_exclusive_group()
     source.add_argument("--actions", metavar="FILE", help="TOML file of timed actions ([[actions]] at, action, args)")
     source.add_argument("--policy", choices=("none", "par"), help="do nothing, or play the drill's par solution")
     run.add_argument("--runbook", metavar="FILE", help="TOML runbook: [[rules]] when, do, args, once")
-    run.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    run.add_argument("--json", action="store_true",
+                     help="print one JSON object instead of tables (with --seeds, one per seed: JSON lines)")
     run.add_argument("--junit", metavar="FILE", help="also write JUnit XML, one test case per SLO")
 
     replay = commands.add_parser("replay", help="open a save in the replay viewer, or verify it",
@@ -185,6 +202,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     bench = commands.add_parser("bench", help="simulated requests per wall second, per shipped drill")
     bench.add_argument("drills", metavar="DRILL", nargs="*", help="drill ids or files (default: every shipped drill)")
+    bench.add_argument("--app", action="store_true",
+                       help="the app's achieved speed at 50x (headless) beside the engine alone, and UI lag")
     return parser
 
 
@@ -252,7 +271,7 @@ def _dispatch(args) -> int:
         if args.drills_command == "check":
             return _drills_check(args.drills, args.seeds)
         return _drills_list(args.long) if args.drills_command == "list" else _drills_validate(args.files)
-    return _bench(args.drills)
+    return _bench(args.drills, app=args.app)
 
 
 # --------------------------------------------------------------------------- app
@@ -327,9 +346,21 @@ def _run(args) -> int:
     runbook = load_runbook(args.runbook, drill) if args.runbook else None
     if runbook is not None:
         policy += "+runbook"
+    if args.seeds is not None:
+        return _run_seeds(args, drill, policy)
+    if args.jobs is not None:
+        raise UsageError("brownout run: -j/--jobs goes with --seeds")
     if args.junit:
         _check_writable(args.junit)
     run = run_drill(drill, args.seed, actions=actions, runbook=runbook, policy=policy)
+    if args.save:
+        from sim.tools.sweep import save_headless
+
+        try:
+            saved = save_headless(run, args.saves, args.player or "headless")
+        except (ValueError, OSError) as error:
+            raise InputError.single(args.saves or "saves folder", f"cannot write the save: {error}") from None
+        print(f"Saved to {saved}", file=sys.stderr if args.json else sys.stdout, flush=True)
     # The report first: if the JUnit file cannot be written after all, the run is not lost.
     if args.json:
         print(json.dumps(run.to_dict(), indent=2, allow_nan=False), flush=True)
@@ -343,6 +374,30 @@ def _run(args) -> int:
         except OSError as error:
             raise InputError.single(args.junit, f"cannot write the JUnit file: {error.strerror or error}") from None
     return EXIT_OK
+
+
+def _run_seeds(args, drill, policy: str) -> int:
+    """`run --seeds`: the drill (already loaded once, so bad input fails here) on every seed."""
+    from sim.drill.loader import find_drill
+    from sim.tools.sweep import SweepSpec, default_jobs
+    from tui.sweep_command import run_sweep
+
+    if args.junit:
+        raise UsageError("brownout run: --junit takes one run, not --seeds")
+    save_dir = None
+    if args.save:
+        from sim.records.saves import default_saves_dir
+
+        save_dir = str(Path(args.saves) if args.saves else default_saves_dir())
+    spec = SweepSpec(
+        drill_path=str(find_drill(args.drill).resolve()), policy=policy,
+        actions_path=str(Path(args.actions).resolve()) if args.actions else None,
+        runbook_path=str(Path(args.runbook).resolve()) if args.runbook else None,
+        save_dir=save_dir, player=args.player or "headless",
+    )
+    jobs = args.jobs or default_jobs()
+    title = f"{drill.title} ({drill.id}), policy {policy}"
+    return run_sweep(spec, args.seeds, jobs, as_json=args.json, title=title)
 
 
 def _check_writable(path: str) -> None:
@@ -640,11 +695,22 @@ def _drills_check(drills: list[str], seeds: int) -> int:
 # --------------------------------------------------------------------------- bench
 
 
-def _bench(drills: list[str]) -> int:
+def _bench(drills: list[str], *, app: bool = False) -> int:
     from sim.tools.bench import bench_drills
     from sim.drill.loader import SHIPPED_DRILLS_DIR, find_drill
 
     paths = [find_drill(d) for d in drills] if drills else sorted(SHIPPED_DRILLS_DIR.glob("*.toml"))
+    if app:
+        from sim.drill.loader import load_drill
+        from tui.bench_app import bench_app, format_rows  # imports Textual: only for --app
+
+        rows = []
+        for path in paths:
+            rows.append(bench_app(load_drill(path)))
+            print(f"{rows[-1].drill_id}: app {rows[-1].app_speed:.1f}x, engine {rows[-1].engine_speed:.1f}x",
+                  file=sys.stderr, flush=True)
+        print(format_rows(rows))
+        return EXIT_OK
     rows = bench_drills(paths)
     header = ("DRILL", "SIM S", "REQUESTS", "WALL S", "REQ/WALL S", "x REAL-TIME")
     lines = [header]

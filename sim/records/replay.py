@@ -31,7 +31,8 @@ from sim.model.errors import InputError, Problem
 from sim.drill.modes import hint_times_under, mode_named
 from sim.model.facilitation import injected_faults
 from sim.drill.hints import HintWatch, sample_every_ticks
-from sim.records.saves import ForkPoint, Save, file_sha256, load_save
+from sim.records.index_cache import CacheRejected, IndexData, load_state, read_cache, write_cache
+from sim.records.saves import ForkPoint, Save, file_sha256, load_save, write_atomic
 from sim.scoring.score import SLOTracker
 from sim.drill.symptoms import Symptom, SymptomWatch
 
@@ -206,6 +207,8 @@ class PackedCheckpoint:
     """History rows of the ticks since the previous checkpoint, by series name, so a
     simulation that never ran this far can be restored here with its history complete."""
     first_row: int
+    cached: bool = False
+    """Read from a replay index cache (a file anyone could have written): unpickled with an allow-list."""
 
     @classmethod
     def of(cls, sim: Simulation, first_row: int) -> PackedCheckpoint:
@@ -220,6 +223,8 @@ class PackedCheckpoint:
 
     def state(self) -> object:
         """The engine checkpoint, ready for `Simulation.restore`."""
+        if self.cached:
+            return load_state(self)
         return _CheckpointUnpickler(io.BytesIO(zlib.decompress(self.packed)), self.side).load()
 
 
@@ -286,6 +291,12 @@ class Replay:
     alerts_seen: tuple[Alert, ...] | None = None
     """The SLO alerts (raised and cleared) the player was shown, in order; None until the index
     pass finishes."""
+    save_sha256: str | None = None
+    """The save file's SHA-256 when it was opened: the key of its index cache."""
+    index_from_cache: bool = False
+    """The index came from the cache beside the save (sim.records.index_cache), not a pass."""
+    index_cache_note: str = ""
+    """Why the cache was not used, when it was not."""
     _actions_by_tick: dict[int, list[Any]] = attrs.Factory(dict)
     _checkpoints: dict[int, PackedCheckpoint] = attrs.Factory(dict)
     _rows_valid_to: int = 0
@@ -300,7 +311,13 @@ class Replay:
         """Load a save and its drill (InputError on a bad save or a changed drill)."""
         save = load_save(path)
         drill = load_drill_for(save, str(path))
-        return cls.start(save, drill, save_path=Path(path), checkpoint_every_s=checkpoint_every_s)
+        replay = cls.start(save, drill, save_path=Path(path), checkpoint_every_s=checkpoint_every_s)
+        try:
+            replay.save_sha256 = file_sha256(path)
+        except OSError:
+            return replay
+        replay.load_index_cache()
+        return replay
 
     @classmethod
     def start(
@@ -459,6 +476,39 @@ class Replay:
         self.symptoms_seen = tuple(shown.symptoms_seen) if mode.symptoms else ()
         self.alerts_seen = tuple(shown.alerts_seen)
         self.index_digest = indexer.digest()
+        self.write_index_cache()
+
+    def load_index_cache(self) -> bool:
+        """Take the index from the cache beside the save if it is there, fresh and sound."""
+        if self.save_path is None or self.save_sha256 is None:
+            return False
+        try:
+            data = read_cache(self.save_path, self.save_sha256, self.checkpoint_every_ticks, self.save.end_tick)
+        except CacheRejected as why:
+            self.index_cache_note = str(why)
+            return False
+        with self._lock:
+            for tick, checkpoint in data.checkpoints.items():
+                self._checkpoints.setdefault(tick, checkpoint)
+        self.hint_times = dict(data.hint_times)
+        self.symptoms_seen = tuple(data.symptoms_seen)
+        self.alerts_seen = tuple(data.alerts_seen)
+        self.index_digest = data.index_digest
+        self.index_from_cache = True
+        return True
+
+    def write_index_cache(self) -> bool:
+        """Keep the finished index beside the save for the next open (False when it cannot be)."""
+        if self.save_path is None or self.save_sha256 is None or self.index_digest is None or self.index_from_cache:
+            return False
+        with self._lock:
+            checkpoints = dict(self._checkpoints)
+        data = IndexData(
+            checkpoint_every_ticks=self.checkpoint_every_ticks, end_tick=self.save.end_tick,
+            index_digest=self.index_digest, checkpoints=checkpoints, hint_times=dict(self.hint_times),
+            symptoms_seen=self.symptoms_seen, alerts_seen=self.alerts_seen,
+        )
+        return write_cache(self.save_path, self.save_sha256, data, write_atomic)
 
     def _restore_into(self, sim: Simulation, tick: int) -> None:
         """Put `sim` in the state of the checkpoint at `tick`, filling its history rows first."""

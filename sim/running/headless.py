@@ -135,12 +135,15 @@ class _Stepper:
         self.pending = sorted(actions, key=lambda a: a.t_s)
         self.next_action = 0
         self.runner = RunbookRunner(runbook) if runbook is not None and runbook.rules else None
+        self.on_ticks = None
+        """Called with the ticks just stepped (a background job's progress); forks share it."""
 
     def run_to(self, tick: int) -> None:
         """Advance to `tick` (at most the end), exactly as one uninterrupted run would."""
         sim, runner = self.sim, self.runner
         tick = min(tick, self.end_tick)
         while sim.tick < tick:
+            before = sim.tick
             # Apply every action due at this boundary, then run to the next stop.
             while self.next_action < len(self.pending) and _tick_of(self.pending[self.next_action].t_s, sim.dt_s) <= sim.tick:
                 sim.apply(self.pending[self.next_action])
@@ -158,6 +161,8 @@ class _Stepper:
                         sim.apply(action)
             if sim.tick % self.update_ticks == 0 or sim.tick >= self.end_tick:
                 self.tracker.update(sim)
+            if self.on_ticks is not None:
+                self.on_ticks(sim.tick - before)
 
     def fork(self, actions: tuple[Action, ...]) -> _Stepper:
         """A copy of this run so far that goes on with `actions` (none of them due yet)."""
@@ -201,21 +206,42 @@ def run_drill(
     the same seed too (sharing the stretch before anyone acts) and the run is
     judged against them; `graded=False` plays the run alone, without a score.
     """
+    if not graded:
+        started = time.perf_counter()
+        seed = drill.seed if seed is None else int(seed)
+        return _Stepper(drill, seed, actions, runbook).finish(drill, seed, _policy(policy, actions, runbook), started)
+    mine, _, _ = run_with_references(drill, seed, actions, runbook, policy=policy)
+    return mine
+
+
+def run_with_references(
+    drill: Drill,
+    seed: int | None = None,
+    actions: tuple[Action, ...] = (),
+    runbook: Runbook | None = None,
+    *,
+    policy: str | None = None,
+) -> tuple[HeadlessRun, HeadlessRun, HeadlessRun]:
+    """The run, do nothing and par on one seed, each graded against the last two (each simulated once)."""
     started = time.perf_counter()
     seed = drill.seed if seed is None else int(seed)
-    if policy is None:
-        policy = "actions" if actions else "none"
-        if runbook is not None and runbook.rules:
-            policy += "+runbook"
-    if not graded:
-        return _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
+    policy = _policy(policy, actions, runbook)
     if runbook is not None and runbook.rules:
         # A runbook may act at any tick: the run shares nothing with do nothing.
         mine = _Stepper(drill, seed, actions, runbook).finish(drill, seed, policy, started)
         none_run, par_run = compare(drill, seed)
-        return mine.graded(none_run, par_run)
+        return mine.graded(none_run, par_run), none_run, par_run
     none_run, par_run, (mine,) = ladder(drill, seed, (actions,), policies=(policy,))
-    return mine
+    return mine, none_run, par_run
+
+
+def _policy(policy: str | None, actions: tuple[Action, ...], runbook: Runbook | None) -> str:
+    if policy is not None:
+        return policy
+    policy = "actions" if actions else "none"
+    if runbook is not None and runbook.rules:
+        policy += "+runbook"
+    return policy
 
 
 def compare(drill: Drill, seed: int | None = None, injected: tuple[Action, ...] = ()) -> tuple[HeadlessRun, HeadlessRun]:
@@ -231,7 +257,7 @@ def compare(drill: Drill, seed: int | None = None, injected: tuple[Action, ...] 
 
 def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ...], *,
            policies: tuple[str, ...] | None = None,
-           injected: tuple[Action, ...] = ()) -> tuple[HeadlessRun, HeadlessRun, tuple[HeadlessRun, ...]]:
+           injected: tuple[Action, ...] = (), progress=None) -> tuple[HeadlessRun, HeadlessRun, tuple[HeadlessRun, ...]]:
     """Do nothing, par, and one run per action script, all on one seed, each graded against the first two.
 
     Every run is do nothing until its first action: the do-nothing run is simulated
@@ -248,10 +274,16 @@ def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ..
         ((policies[i] if policies else f"script {i}"), tuple(script) + tuple(injected)) for i, script in enumerate(scripts)
     ]
     order = sorted(range(len(wanted)), key=lambda k: min((_tick_of(a.t_s, dt_s) for a in wanted[k][1]), default=10**12))
+    # The same script twice (`brownout run --policy par` is par again) is simulated once.
+    same_as = [next(j for j in range(k + 1) if wanted[j][1] == script) for k, (_, script) in enumerate(wanted)]
+    if progress is not None:
+        nothing.on_ticks = _progress_counter(progress, nothing.end_tick + sum(
+            max(nothing.end_tick - min(_tick_of(a.t_s, dt_s) for a in script), 0)
+            for k, (_, script) in enumerate(wanted) if script and same_as[k] == k))
     forks: dict[int, _Stepper] = {}
     for k in order:
         script = wanted[k][1]
-        if not script:
+        if not script or same_as[k] != k:
             continue
         nothing.run_to(min(_tick_of(a.t_s, dt_s) for a in script))
         forks[k] = nothing.fork(script)
@@ -261,11 +293,27 @@ def ladder(drill: Drill, seed: int | None, scripts: tuple[tuple[Action, ...], ..
     for k, (policy, script) in enumerate(wanted):
         if k in forks:
             finished.append(forks[k].finish(drill, seed, policy, time.perf_counter() - shared_s))
+        elif script:
+            finished.append(attrs.evolve(finished[same_as[k]], policy=policy))
         else:
             finished.append(attrs.evolve(none_run, policy=policy))
     par_run = finished[0]
     graded = [run.graded(none_run, par_run) for run in finished]
     return none_run.graded(none_run, par_run), graded[0], tuple(graded[1:])
+
+
+def _progress_counter(progress, total_ticks: int):
+    """A tick counter that reports the share done to `progress`, at most once per hundredth."""
+    done = [0, -1.0]
+
+    def count(ticks: int) -> None:
+        done[0] += ticks
+        share = min(done[0] / max(total_ticks, 1), 1.0)
+        if share - done[1] >= 0.01 or share >= 1.0:
+            done[1] = share
+            progress(share)
+
+    return count
 
 
 def _tick_of(t_s: float, dt_s: float) -> int:

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Footer, ProgressBar, Static
 
 from sim.drill.drill import Drill
 from sim.scoring.score import EVAL_WINDOW_S, ScoreReport, Verdict, judge
@@ -109,8 +109,13 @@ def hint_lines(drill: Drill, fired: dict[int, float]) -> str:
 
 
 class DebriefScreen(Screen):
-    """How the run went. Do nothing and par are simulated in a thread after mounting, and the run is
-    graded against them over the same span; `on_graded` (the app's) then records the grade in the save."""
+    """How the run went, graded against do nothing and par over the same span; `on_graded` (the
+    app's) then records the grade in the save.
+
+    Do nothing and par come from `references`, the job the app started at the drill's start
+    (sim.running.references): ready, they are used at once; still running, a progress bar follows
+    them; missing or failed, they are simulated here in a thread, as a last resort.
+    """
 
     COMMANDS = {ScreenCommands}
     BINDINGS = [
@@ -123,11 +128,16 @@ class DebriefScreen(Screen):
 
     def __init__(self, drill: Drill, seed: int, report: ScoreReport, actions: tuple[Action, ...], *,
                  ended: str, hints_fired: dict[int, float], save_note: str = "", branch: bool = False,
-                 on_graded=None, save_path: Path | None = None, mode: str = "guided", blind=None) -> None:
+                 on_graded=None, save_path: Path | None = None, mode: str = "guided", blind=None,
+                 references=None) -> None:
         super().__init__()
         self.mode = mode
         self.blind = blind
         """The run's BlindIncident when it was played blind: the debrief reveals the drill behind it."""
+        self.references = references
+        self.poll_timer = None
+        self.local_share: float | None = None
+        """Progress of do nothing and par simulated here (the fallback), read by the poll timer."""
         self.drill = drill
         self.seed = seed
         self.report = report
@@ -154,6 +164,7 @@ class DebriefScreen(Screen):
                 yield Static(self._summary(), id="score-summary", markup=False)
                 yield DataTable(id="compare-table", cursor_type="none", show_cursor=False)
                 yield Static("", id="compare-status", markup=False)
+                yield ProgressBar(total=1.0, show_eta=False, id="compare-progress")
             yield Static("Timeline", classes="section-title")
             yield Static("", id="timeline", markup=False)
             yield Static("Breakdown", classes="section-title")
@@ -216,18 +227,61 @@ class DebriefScreen(Screen):
         container.mount_all([SLIStrips(strips) for strips in strip_sets(reports, self.actions)])
 
     def compare_runs(self) -> None:
-        """Simulate do nothing and par off the UI thread.
+        """Grade from the background job's results, wait for them, or simulate them here."""
+        job = self.references
+        if job is not None and job.poll() is not None:
+            self._grade_in_thread(job.result)
+            return
+        self.poll_timer = self.set_interval(0.1, self._poll_references)
+        if job is not None and job.running:
+            self._show_progress(job.progress)
+        else:
+            self._grade_in_thread(None)
 
-        A daemon thread rather than a Textual worker: each is a whole headless run
-        that cannot be interrupted, and quitting must not wait for it.
+    def _poll_references(self) -> None:
+        """While grading waits: follow the background job, or the fallback simulating here."""
+        if self.comparison is not None:
+            self.poll_timer.stop()
+            return
+        job = self.references
+        if self.local_share is not None:
+            self._show_progress(self.local_share)
+        elif job.poll() is not None:
+            self.poll_timer.stop()
+            self._grade_in_thread(job.result)
+        elif job.running:
+            self._show_progress(job.progress)
+        else:  # the process failed or was killed: simulate here instead
+            self._grade_in_thread(None)
+
+    def _show_progress(self, share: float) -> None:
+        bar = self.query_one("#compare-progress", ProgressBar)
+        bar.display = True
+        bar.update(progress=share)
+
+    def _grade_in_thread(self, references) -> None:
+        """Grade off the UI thread (simulating do nothing and par first when `references` is None).
+
+        A daemon thread rather than a Textual worker: a simulation cannot be interrupted,
+        and quitting must not wait for it.
         """
-        threading.Thread(target=self._compare_in_thread, name="debrief-compare", daemon=True).start()
+        if references is None:
+            self.local_share = 0.0  # before the thread starts: the poll timer now follows it
+        threading.Thread(target=self._compare_in_thread, args=(references,), name="debrief-compare",
+                         daemon=True).start()
 
-    def _compare_in_thread(self) -> None:
-        from sim.running.headless import compare
+    def _compare_in_thread(self, references) -> None:
+        from sim.running.references import compute_references
 
         try:
-            none_run, par_run = compare(self.drill, self.seed, injected_faults(self.actions))
+            injected = injected_faults(self.actions)
+            if references is None or injected:
+                # A facilitator's injected faults are part of do nothing and par too: the
+                # background job (started before them) cannot know them.
+                # A plain attribute the poll timer reads: a blocking call into the UI per step would slow this.
+                references = compute_references(self.drill, self.seed, injected,
+                                                progress=lambda share: setattr(self, "local_share", share))
+            none_run, par_run = references.none, references.par
             self.reference_runs = (none_run, par_run)
             span = self.report.duration_s
             none_report, par_report = none_run.report_until(span), par_run.report_until(span)
@@ -249,6 +303,9 @@ class DebriefScreen(Screen):
 
     def show_comparison_failed(self, error: Exception) -> None:
         """Say why there is no grade."""
+        if self.poll_timer is not None:
+            self.poll_timer.stop()
+        self.query_one("#compare-progress", ProgressBar).display = False
         self.query_one("#score-big", Static).update("Not graded")
         self.query_one("#compare-status", Static).update(f"Could not simulate do nothing / par: {error}")
 
@@ -258,6 +315,7 @@ class DebriefScreen(Screen):
             return
         self.report = graded
         self.comparison = (none_report, par_report)
+        self.query_one("#compare-progress", ProgressBar).display = False
         verdict = graded.verdict
         self.query_one("#score-big", Static).update(self._headline())
         table = self.query_one("#compare-table", DataTable)
