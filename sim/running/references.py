@@ -86,7 +86,7 @@ def _work(drill: Drill, seed: int, conn, parent_pid: int) -> None:
             conn.send(("progress", share))
 
     try:
-        result = compute_references(drill, seed, progress)
+        result = compute_references(drill, seed, progress=progress)
     except Exception as error:  # reported to the app, which falls back to simulating itself
         conn.send(("failed", f"{type(error).__name__}: {error}"))
     else:
