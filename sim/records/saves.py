@@ -902,6 +902,10 @@ SAVED_ARG_KINDS: dict[str, dict[str, str]] = {
     "bulkhead.set": {"class": "name", "pool": "name", "size": "count"},
     "fallback.set": {"dependency": "name", "enabled": "bool"},
     "worker.restart": {"worker": "count"},
+    "deploy.rollback": {"deploy": "name"},
+    "flag.set": {"flag": "name", "enabled": "bool"},
+    "cache.coalesce": {"cache": "name", "enabled": "bool"},
+    "cache.serve_stale": {"cache": "name", "enabled": "bool"},
 }
 """The arguments each action may carry in a save's action log (the keys the engine reads), by
 kind. A save whose action has an argument of the wrong kind (a path for a pool size, -1 workers,
