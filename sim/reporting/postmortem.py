@@ -21,7 +21,9 @@ import attrs
 import numpy as np
 
 from sim.drill.drill import Drill
+from sim.drill.modes import hint_times_under, mode_named
 from sim.model.errors import InputError
+from sim.model.facilitation import FAULT_CANCEL, MESSAGE, NOTE, injected_faults, is_facilitator_action
 from sim.model.spec import Action, Fault
 from sim.records.replay import Replay, ShownWatch, load_drill_for
 from sim.records.saves import Save, load_save
@@ -36,12 +38,14 @@ CHART_POINTS = 720
 
 RUN_LABELS = ("You", "Do nothing", "Par")
 
-TIMELINE_ORDER = ("fault_start", "fault_end", "symptom", "ticket", "page", "resolved", "hint", "fork", "action",
-                  "refused", "helped", "impact", "recovered", "end")
+TIMELINE_ORDER = ("fault_start", "fault_end", "symptom", "ticket", "page", "resolved", "hint", "facilitator", "fork",
+                  "action", "refused", "helped", "impact", "recovered", "end")
 """Timeline entry kinds, in the order entries at the same moment are listed."""
 
-References = Callable[[Drill, int], "tuple[HeadlessRun, HeadlessRun]"]
-"""(drill, seed) -> the do-nothing and par runs on that seed (`sim.running.headless.compare`)."""
+References = Callable[..., "tuple[HeadlessRun, HeadlessRun]"]
+"""(drill, seed) -> the do-nothing and par runs on that seed (`sim.running.headless.compare`); for a
+facilitated run it is called as (drill, seed, injected) with the save's injected faults, which do
+nothing and par replay too."""
 
 
 def _ticks(t_s: float, dt_s: float) -> int:
@@ -60,6 +64,8 @@ class FaultWindow:
     start_s: float
     end_s: float | None
     """None: still going when the run ended."""
+    injected: bool = False
+    """Injected by a facilitator during the run (not one of the drill's faults)."""
 
 
 @attrs.frozen
@@ -270,19 +276,27 @@ def fault_detail(fault: Fault) -> str:
     return kind
 
 
-def fault_windows(drill: Drill, end_s: float) -> tuple[FaultWindow, ...]:
-    """The drill's faults that started before the run ended, at the tick times the engine used."""
+def fault_windows(drill: Drill, end_s: float, timeline: tuple[Fault, ...] | None = None) -> tuple[FaultWindow, ...]:
+    """The run's faults that started before it ended, at the tick times the engine used.
+
+    `timeline`: the run's faults as the engine ended them (`Faults.timeline`: the drill's, as a
+    facilitator may have cancelled them, then the injected ones); default the drill's own.
+    """
     dt_s = drill.dt_s
+    own = len(drill.model.faults)
+    faults = drill.model.faults if timeline is None else timeline
     windows = []
-    for fault in sorted(drill.model.faults, key=lambda f: f.at_s):
+    for index, fault in sorted(enumerate(faults), key=lambda item: (item[1].at_s, item[0])):
         start_s = _ticks(fault.at_s, dt_s) * dt_s
         if start_s > end_s + 1e-9:
             continue
+        if math.isfinite(fault.end_s) and _ticks(fault.end_s, dt_s) <= _ticks(fault.at_s, dt_s):
+            continue  # cancelled by a facilitator before it started: it never ran
         end = None
         if math.isfinite(fault.end_s):
             fault_end_s = _ticks(fault.end_s, dt_s) * dt_s
             end = fault_end_s if fault_end_s <= end_s + 1e-9 else None
-        windows.append(FaultWindow(fault.kind, fault.target, fault_detail(fault), start_s, end))
+        windows.append(FaultWindow(fault.kind, fault.target, fault_detail(fault), start_s, end, injected=index >= own))
     return tuple(windows)
 
 
@@ -398,14 +412,29 @@ def run_series(label: str, sim: Simulation, report: ScoreReport, budgets: np.nda
 
 def build_timeline(*, faults: tuple[FaultWindow, ...], symptoms, alerts, hints: tuple[tuple[float, str], ...],
                    actions: tuple[TakenAction, ...], times: KeyTimes, save: Save, finished: bool,
-                   drill_duration_s: float) -> tuple[TimelineEntry, ...]:
-    """Every moment of the run a postmortem's timeline lists, in time order."""
+                   drill_duration_s: float, fault_timeline: tuple[Fault, ...] = ()) -> tuple[TimelineEntry, ...]:
+    """Every moment of the run a postmortem's timeline lists, in time order (`fault_timeline`: the
+    run's `Faults.timeline`, which a facilitator's fault.cancel indexes)."""
     entries = []
     for fault in faults:
+        by = " (injected by the facilitator)" if fault.injected else ""
         entries.append(TimelineEntry(fault.start_s, "fault_start",
-                                     f"Fault starts: {fault.kind} on {fault.target} ({fault.detail})"))
+                                     f"Fault starts{by}: {fault.kind} on {fault.target} ({fault.detail})"))
         if fault.end_s is not None:
             entries.append(TimelineEntry(fault.end_s, "fault_end", f"Fault ends: {fault.kind} on {fault.target}"))
+    for action in save.actions:
+        # The facilitator's words, which the trainee saw (message) or did not (note); injections and
+        # cancels show as the faults they started and ended.
+        if action.name == MESSAGE:
+            entries.append(TimelineEntry(action.t_s, "facilitator", f"Facilitator's message: {action.arg('text')}"))
+        elif action.name == NOTE:
+            entries.append(TimelineEntry(action.t_s, "facilitator", f"Facilitator's note: {action.arg('text')}"))
+        elif action.name == FAULT_CANCEL:
+            index = action.arg("fault")
+            what = "a fault"
+            if isinstance(index, int) and 0 <= index < len(fault_timeline):
+                what = f"{fault_timeline[index].kind} on {fault_timeline[index].target}"
+            entries.append(TimelineEntry(action.t_s, "facilitator", f"The facilitator cancels {what}"))
     for symptom in symptoms:
         entries.append(TimelineEntry(symptom.t_s, "symptom", f"Symptom seen: {symptom.text}"))
     first_page = True
@@ -467,10 +496,10 @@ def _replay_watched(save: Save, drill: Drill, save_path: Path) -> tuple[Simulati
     return replay.sim, shown
 
 
-def _default_references(drill: Drill, seed: int):
+def _default_references(drill: Drill, seed: int, injected: tuple[Action, ...] = ()):
     from sim.running.headless import compare
 
-    return compare(drill, seed)
+    return compare(drill, seed, injected)
 
 
 def _pool_names(sim: Simulation) -> tuple[str, ...]:
@@ -484,7 +513,8 @@ def build_postmortem(path: str | os.PathLike[str], *, references: References | N
     Raises InputError (one line, naming the save) for a bad save, a missing or changed drill, or
     a replay that does not reproduce the save's digest: a report of another run would mislead.
     `references(drill, seed)` gives do nothing and par (default `sim.running.headless.compare`);
-    the debrief passes the runs it already simulated.
+    the debrief passes the runs it already simulated. A facilitated run's do nothing and par
+    replay its injected faults, as the debrief's do: `references(drill, seed, injected)`.
     """
     file = str(path)
     save = load_save(path)
@@ -497,7 +527,9 @@ def build_postmortem(path: str | os.PathLike[str], *, references: References | N
             "another run", path="save.digest",
         )
     report = shown.tracker.report()
-    none_run, par_run = (references or _default_references)(drill, save.seed)
+    injected = injected_faults(save.actions)
+    references = references or _default_references
+    none_run, par_run = references(drill, save.seed, injected) if injected else references(drill, save.seed)
     span = report.duration_s
     none_report, par_report = none_run.report_until(span), par_run.report_until(span)
     graded = judge(report, none_report, par_report, branch=save.forked_from is not None)
@@ -506,10 +538,15 @@ def build_postmortem(path: str | os.PathLike[str], *, references: References | N
     budgets = np.array([sli.month_budget_events for sli in none_report.slis], dtype=np.float64)
 
     verdict = graded.verdict
-    faults = fault_windows(drill, span)
-    actions = taken_actions(save.actions, shown.tracker.events)
-    symptoms = tuple(shown.symptoms_seen)
-    hints = tuple((t_s, drill.hints[index].text) for index, t_s in shown.hints.fired.items())
+    faults = fault_windows(drill, span, sim.faults.timeline)
+    # The trainee's actions only: the facilitator's show as faults and words in the timeline.
+    trainee_actions = tuple(a for a in save.actions if not is_facilitator_action(a.name))
+    actions = taken_actions(trainee_actions, shown.tracker.events)
+    # What the player was shown depended on the mode: hints late or never, no symptoms on call.
+    mode = mode_named(save.mode)
+    symptoms = tuple(shown.symptoms_seen) if mode.symptoms else ()
+    hint_times = hint_times_under(mode, shown.hints.fired, save.end_t_s)
+    hints = tuple((t_s, drill.hints[index].text) for index, t_s in hint_times.items())
     first_symptom = symptoms[0].t_s if symptoms else None
     times = key_times(graded, faults, first_symptom_s=first_symptom,
                       actions=tuple(a.t_s for a in actions if not a.refused),
@@ -522,12 +559,12 @@ def build_postmortem(path: str | os.PathLike[str], *, references: References | N
                           page_s=verdict.first_page_s)
     timeline = build_timeline(faults=faults, symptoms=symptoms, alerts=graded.alerts, hints=hints, actions=actions,
                               times=times, save=save, finished=save.ended == "finished",
-                              drill_duration_s=drill.duration_s)
+                              drill_duration_s=drill.duration_s, fault_timeline=sim.faults.timeline)
     return Postmortem(
         save_file=file,
         save=save,
         drill=drill,
-        you=RunOutcome(RUN_LABELS[0], graded, save.actions, run_series(RUN_LABELS[0], sim, graded, budgets)),
+        you=RunOutcome(RUN_LABELS[0], graded, trainee_actions, run_series(RUN_LABELS[0], sim, graded, budgets)),
         none=RunOutcome(RUN_LABELS[1], none_graded, (),
                         run_series(RUN_LABELS[1], none_run.sim, none_graded, budgets)),
         par=RunOutcome(RUN_LABELS[2], par_graded, par_actions,

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import attrs
 
-from sim.reporting.postmortem import KeyTimes, Postmortem, action_text
+from sim.drill.modes import mode_named
+from sim.model.facilitation import FAULT_CANCEL, FAULT_INJECT, MESSAGE, NOTE
+from sim.reporting.postmortem import FaultWindow, KeyTimes, Postmortem, action_text
 from sim.scoring.score import EVAL_WINDOW_S
 from tui.frame import format_clock
 
@@ -130,6 +132,15 @@ def _facts(pm: Postmortem) -> list[Block]:
         ("Incident", (f"{drill.title} (", Code(drill.id), f"), seed {save.seed}")),
         ("Responder", save.player),
         ("Played", f"{save.started_at:%Y-%m-%d %H:%M} UTC, {played}"),
+        ("Mode", _mode_words(save.mode)),
+    ]
+    if save.blind:
+        rows.append(("Blind", "yes: the responder played it under a neutral name and briefing, on a fresh seed; "
+                              f"the drill was {drill.title}"))
+    facilitated = _facilitation_words(pm)
+    if facilitated:
+        rows.append(("Facilitated", facilitated))
+    rows += [
         ("Score", score),
         ("Source", ("save ", Code(save_name(pm)), ", re-simulated exactly (metric digest ",
                     Code(save.digest[:12]), " matches)")),
@@ -146,6 +157,31 @@ def _facts(pm: Postmortem) -> list[Block]:
     ]
 
 
+def _mode_words(name: str) -> str:
+    """The difficulty mode the run was played in, and what it allowed: "standard (hints after 60s, ...)"."""
+    mode = mode_named(name)
+    symptoms = "" if mode.symptoms else "; no symptoms named in the log"
+    return f"{mode.name} ({mode.summary}{symptoms})"
+
+
+def _facilitation_words(pm: Postmortem) -> str:
+    """What a facilitator did during the run ("" when nobody facilitated it)."""
+    counts = {name: sum(1 for a in pm.save.actions if a.name == name) for name in (FAULT_INJECT, FAULT_CANCEL, MESSAGE, NOTE)}
+    if not any(counts.values()):
+        return ""
+    words = (("fault injected", "faults injected", FAULT_INJECT), ("fault cancelled", "faults cancelled", FAULT_CANCEL),
+             ("message", "messages", MESSAGE), ("note", "notes", NOTE))
+    said = [f"{counts[name]} {one if counts[name] == 1 else many}" for one, many, name in words if counts[name]]
+    return (f"yes: {', '.join(said)} by the facilitator; do nothing and par had the same faults injected, "
+            "so the comparison is fair")
+
+
+def _fault_words(fault: FaultWindow) -> str:
+    """"errors on postgres (30% of calls fail)", marked when a facilitator injected it."""
+    by = ", injected by the facilitator" if fault.injected else ""
+    return f"{fault.kind} on {fault.target} ({fault.detail}{by})"
+
+
 def save_name(pm: Postmortem) -> str:
     """The save's file name."""
     return Path(pm.save_file).name
@@ -155,7 +191,7 @@ def _summary(pm: Postmortem) -> list[Block]:
     times, verdict = pm.times, pm.you.report.verdict
     sentences = []
     if pm.faults:
-        started = "; ".join(f"{f.kind} on {f.target} ({f.detail})" for f in pm.faults)
+        started = "; ".join(_fault_words(f) for f in pm.faults)
         sentences.append(f"At {clock(pm.faults[0].start_s)} the incident began: {started}.")
     else:
         sentences.append(_no_fault(pm))
@@ -300,7 +336,8 @@ def _timeline(pm: Postmortem) -> list[Block]:
     rows = tuple(rows)
     return [
         Heading(2, "Timeline"),
-        Paragraph("Faults, the symptoms, hints and alerts the responder saw, every action taken, and recovery."),
+        Paragraph("Faults (the drill's and any a facilitator injected), the symptoms, hints and alerts the responder "
+                  "saw, the facilitator's messages and notes, every action taken, and recovery."),
         Table(("Time", "Event"), rows),
     ]
 
@@ -321,7 +358,8 @@ def _cause(pm: Postmortem) -> list[Block]:
     items = []
     for fault in pm.faults:
         until = f"to {clock(fault.end_s)}" if fault.end_s is not None else "to the end of the run"
-        items.append(f"{fault.kind} on {fault.target} from {clock(fault.start_s)} {until}: {fault.detail}")
+        by = " (injected by the facilitator)" if fault.injected else ""
+        items.append(f"{fault.kind} on {fault.target}{by} from {clock(fault.start_s)} {until}: {fault.detail}")
     blocks: list[Block] = [Heading(2, "Trigger and root cause"),
                            Bullets(tuple(items)) if items else Paragraph(_no_fault(pm))]
     blocks.append(Paragraph(("The drill's briefing: ", pm.drill.briefing.strip() or "none")))

@@ -350,7 +350,8 @@ class DebriefScreen(Screen):
         from tui.report.export import export_beside_save
 
         runs = self.reference_runs
-        references = (lambda drill, seed: runs) if runs is not None else None
+        # The runs the debrief graded against (with a facilitated run's injected faults replayed).
+        references = (lambda drill, seed, injected=(): runs) if runs is not None else None
         try:
             files = export_beside_save(self.save_path, references=references)
         except InputError as error:

@@ -28,6 +28,8 @@ GENERAL_KEYS = (
     ("e", "Debrief: write a postmortem draft of the run (Markdown, charts, HTML) beside its save"),
     ("s / p", "Picker: surprise me (a blind incident) / your progress (e exports it as CSV)"),
     ("m", "Briefing: the mode: guided, standard (hints a minute late), on-call (no hints, pause or speed)"),
+    ("h", "Briefing: host the drill: a facilitator (brownout facilitate) and spectators (brownout watch) join "
+          "with the code it shows"),
     ("q", "Picker and debrief: quit Brownout"),
     ("ctrl+q", "Quit at once (asks during a drill)"),
 )
