@@ -54,10 +54,10 @@ class WatchScreen(Screen):
             yield GaugeBar(id="queue")
             yield GaugeBar(id="memory")
             yield Vertical(id="pools")
-            yield Vertical(id="breakers")
             yield RatesPanel(id="rates")
 
     def _bottom(self) -> ComposeResult:
+        yield Vertical(id="deps")
         yield SLOBudget(id="slos")
         yield HintLine(id="hint")
         yield EventLog(id="log")
@@ -66,6 +66,7 @@ class WatchScreen(Screen):
     def on_mount(self) -> None:
         self.query_one("#gauges").border_title = "Service"
         self.query_one("#latency").border_title = "Latency"
+        self.query_one("#deps").border_title = "Dependencies"
         self.query_one("#slos").border_title = "Error budget"
         self.query_one("#log").border_title = "Events"
 
