@@ -65,9 +65,13 @@ CACHE_DEFICIT = Band(0.05, 0.5, 0.03)
 
 
 def pool_waiters_band(size: int) -> Band:
-    """Requests waiting for a connection: WARN from one on average, CRIT from half the pool's size."""
-    crit = max(2.0, size / 2)
-    return Band(1.0, crit, min(0.5, crit - 1.0))
+    """Requests waiting for a connection: WARN from a tenth of the pool's size on average (at least
+    one), CRIT from half of it. A healthy pool three-quarters busy queues a request now and then
+    (Erlang C: about 0.75 waiting on average for 20 connections), so one waiter is not a warning
+    for a big pool."""
+    warn = max(1.0, size / 10)
+    crit = max(2 * warn, size / 2)
+    return Band(warn, crit, min(0.5, crit - warn))
 
 
 def memory_band(pressure_fraction: float) -> Band:
