@@ -12,6 +12,7 @@ import pytest
 
 from sim.drill.loader import load_drill
 from sim.engine.simulation import Simulation
+from sim.records.index_cache import cache_path
 from sim.records.replay import Replay, verify_save
 from sim.records.saves import ForkPoint, load_save, save_run
 from sim.scoring.score import SLOTracker
@@ -389,6 +390,8 @@ async def test_a_seek_shows_the_symptoms_hints_and_alerts_the_player_had_seen_by
 async def unindexed_viewer(recording, tmp_path):
     """The replay viewer on the recording, with no index pass of its own: the test runs it."""
     _, _, path = recording
+    # Another test's pass left its index cache beside the shared save: these tests need none.
+    cache_path(path).unlink(missing_ok=True)
     app = BrownoutApp(drills=[], saves_dir=tmp_path, start_paused=True, tick_interval=None)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = ReplayScreen(Replay.open(path), index_in_background=False)
