@@ -350,8 +350,13 @@ class DebriefScreen(Screen):
         from tui.report.export import export_beside_save
 
         runs = self.reference_runs
-        # The runs the debrief graded against (with a facilitated run's injected faults replayed).
-        references = (lambda drill, seed, injected=(): runs) if runs is not None else None
+        # The runs the debrief graded against (with a facilitated run's injected faults replayed),
+        # when they carry their simulations: the background job's hold only their reports, and
+        # the charts need the histories, so the report then plays do nothing and par itself.
+        if runs is not None and all(hasattr(run, "sim") for run in runs):
+            references = (lambda drill, seed, injected=(): runs)
+        else:
+            references = None
         try:
             files = export_beside_save(self.save_path, references=references)
         except InputError as error:
