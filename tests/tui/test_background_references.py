@@ -96,7 +96,9 @@ async def test_debrief_simulates_itself_when_the_worker_was_killed(tmp_path):
 
 
 async def test_debrief_waits_for_a_running_job_with_a_progress_bar(tmp_path):
-    drill = slow_llm_drill(duration_s=DURATION_S)
+    # Long enough that the job cannot be done a second in, even when the app's own steps are
+    # slowed by a busy machine (with the 20 s drill it sometimes was, under a loaded suite).
+    drill = slow_llm_drill(duration_s=6 * DURATION_S)
     app = make_app(drill, tmp_path, background_references=True)
     async with app.run_test() as pilot:
         await start_drill(pilot)
@@ -106,7 +108,7 @@ async def test_debrief_waits_for_a_running_job_with_a_progress_bar(tmp_path):
         await pilot.pause()
         screen = app.screen
         assert isinstance(screen, DebriefScreen)
-        assert job.running and screen.comparison is None
+        assert job.running and screen.comparison is None, job.error
         assert screen.query_one("#compare-progress").display
         for _ in range(600):
             if screen.comparison is not None:
