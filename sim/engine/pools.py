@@ -45,6 +45,9 @@ class Pools:
         self._outcomes = outcomes
         self._events = events
         self._class_names = tuple(c.name for c in model.classes)
+        self.slot_waiters = lambda: False
+        """Whether a request waits for a worker slot (the slot queue sets this): then any
+        segment end may free a slot that starts it, and it may come to a pool."""
         self._pools: list[Pool] = []
         self._pool_index: dict[str, int] = {}
         for p in model.pools:
@@ -229,14 +232,31 @@ class Pools:
     def _next_pool_event(self, t1: float) -> float:
         """The earliest transition before t1 that may bring a waiter to a pool or a
         connection back (t1 if none): a query's end, or the end of a segment of a
-        request with a db step still ahead. Other transitions cannot change a grant."""
+        request with a db step still ahead, or, while requests wait for a worker slot,
+        any segment's end (the slot it frees starts a waiter that may need a pool).
+        Other transitions cannot change a grant."""
         table = self._table
         due = (table.next_t[: table.hw] < t1).nonzero()[0]
         if due.size == 0:
             return t1
         phase = table.phase[due]
-        relevant = (phase == QUERY) | ((phase == RUNNING) & (table.stepi[due] <= self._last_db_step[table.cls[due]]))
+        if self.slot_waiters():
+            relevant = (phase == QUERY) | (phase == RUNNING)
+        else:
+            relevant = (phase == QUERY) | ((phase == RUNNING) & (table.stepi[due] <= self._last_db_step[table.cls[due]]))
         return float(table.next_t[due[relevant]].min()) if any_set(relevant) else t1
+
+    def earliest_give_up(self) -> float:
+        """The earliest acquire deadline of a waiter (inf if none): a waiter that gives up
+        then frees its worker slot, which the slot queue cannot see coming otherwise."""
+        if not self._pool_wait_possible:
+            return INF
+        table = self._table
+        waiting = (table.phase[: table.hw] == POOL_WAIT).nonzero()[0]
+        if waiting.size == 0:
+            return INF
+        patience = np.array([INF if p.acquire_timeout_s is None else p.acquire_timeout_s for p in self._pools])
+        return float((table.wait_t[waiting] + patience[table.pool[waiting]]).min())
 
     def earliest_grant(self) -> float:
         """The earliest time a connection not yet decided could be granted (inf if none):

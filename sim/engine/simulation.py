@@ -102,7 +102,8 @@ class Simulation:
         rl = model.service.ratelimit
         self.limiter = RateLimiter(rl.rate_rps if rl else None, rl.burst if rl else 0.0)
         self.queue = SlotQueue(model.service.queue_limit, self.table, self.slots, self.plans, self.outcomes,
-                               self.retries, self.limiter)
+                               self.retries, self.limiter, self.pools.earliest_give_up)
+        self.pools.slot_waiters = self.queue.has_waiters
         self.ingress = Ingress(model, self.clock, rng_arrivals, rng_ingress, self.table, self.metrics,
                                self.outcomes, self.retries, self.queue, self.limiter)
         self.flow = RequestFlow(self.table, self.plans, self.pools, self.outcomes)
@@ -280,7 +281,7 @@ class Simulation:
         queue, retries, pools = self.queue, self.retries, self.pools
 
         def arrivals_from() -> float:
-            return min(queue.undecided_from, retries.earliest(queue.committed_t))
+            return min(queue.earliest_start(), retries.earliest(queue.committed_t))
 
         for _ in range(100_000):
             self.flow.advance_running(t0, t1, arrivals_from)

@@ -20,13 +20,17 @@ class SlotQueue:
     """Rows waiting for a slot in FCFS order, served from a heap of slot free times."""
 
     def __init__(self, queue_limit: int | None, table: RequestTable, slots: Slots, plans: Plans,
-                 outcomes: Outcomes, retries: ClientRetries, limiter: RateLimiter):
+                 outcomes: Outcomes, retries: ClientRetries, limiter: RateLimiter,
+                 slot_freed_unseen_from=lambda: INF):
         self._table = table
         self._slots = slots
         self._plans = plans
         self._outcomes = outcomes
         self._retries = retries
         self._limiter = limiter
+        self._slot_freed_unseen_from = slot_freed_unseen_from
+        """The earliest time a slot may free that no segment end announces (a pool waiter's
+        acquire deadline): waiting decisions are not taken past it."""
         self.limit = queue_limit
         """At most this many waiting (None: unbounded); an arrival that finds it full is refused."""
         self._queue = np.empty(0, dtype=np.int64)
@@ -37,6 +41,17 @@ class SlotQueue:
         """This tick's decisions are taken up to here (see `serve`)."""
         self.undecided_from = 0.0
         """The earliest time a request waiting here or pending could still start."""
+
+    def earliest_start(self) -> float:
+        """The earliest time a request waiting here or pending could still start: where
+        the last scan stopped, or earlier if a slot was freed since then."""
+        if self._slots.freed_from < self.undecided_from and self.has_waiters():
+            return self._slots.freed_from
+        return self.undecided_from
+
+    def has_waiters(self) -> bool:
+        """Whether a request waits for a slot, or arrived this tick and is not yet served."""
+        return bool(self._queue.size or self._pending.size)
 
     @property
     def depth(self) -> int:
@@ -70,7 +85,8 @@ class SlotQueue:
 
         Decisions are taken only before the horizon: the earliest moment a slot could come
         free that the heap does not know of yet (work started here that goes on to a pool
-        or another segment inside the tick). The tick steps that work and calls again, so
+        or another segment inside the tick, or a pool waiter's acquire deadline: it frees
+        its slot when it gives up). The tick steps that work and calls again, so
         every start, refusal and departure holds at its own time, whatever dt. An arrival
         that finds a slot free starts even past the horizon: a slot freed earlier would not
         change that. (One approximation is left: a request waiting for a connection that a
@@ -78,6 +94,7 @@ class SlotQueue:
         first, and that then ends inside the horizon, frees its slot unseen by this scan.)
         """
         table = self._table
+        self._slots.freed_from = INF
         queue, pending = self._queue, self._pending
         n_old = queue.size
         cand = np.concatenate((queue, pending)) if pending.size else queue
@@ -116,7 +133,7 @@ class SlotQueue:
         # Ties in free time go to the least busy worker (the order of `idle`).
         free = list(zip(np.maximum(self._slots.free_times(idle), t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
-        horizon = t1
+        horizon = min(t1, self._slot_freed_unseen_from())
         hard = t1
         """No decision at all past here: a client retry may arrive then."""
         last_w = t0

@@ -26,6 +26,9 @@ class Slots:
         self.target_workers = svc.workers
         self._slot_holder = np.full(n_slots, -1, dtype=np.int64)
         self._slot_free_t = np.full(n_slots, -INF)
+        self.freed_from = INF
+        """The earliest time a slot was freed since the slot queue last looked (its scan
+        resets this): a request waiting for a slot may start then."""
         self._slot_worker = np.arange(n_slots) // self.concurrency
         self._warmup_s = svc.warmup_s
 
@@ -106,6 +109,8 @@ class Slots:
         mine[mine] = self._slot_holder[slots[mine]] == rows[mine]
         self._slot_holder[slots[mine]] = -1
         self._slot_free_t[slots[mine]] = t[mine]
+        if mine.any():
+            self.freed_from = min(self.freed_from, float(t[mine].min()))
 
     # -- workers coming and going ----------------------------------------------------------
 
