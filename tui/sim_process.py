@@ -31,7 +31,7 @@ from sim.drill.drill import Drill
 from sim.drill.modes import Mode, mode_named
 from sim.model.observe import Gauges
 from sim.model.spec import Action
-from sim.running.references import _ensure_resource_tracker
+from sim.running.references import ensure_resource_tracker
 from tui.frame import Frame
 from tui.live import SPEEDS, LiveRun
 
@@ -192,7 +192,7 @@ class ProcessRun:
         """Start the process on a fresh run of `drill`; the t=0 state is built here, so the screen has it at once."""
         first = RunState.of(LiveRun.start(drill, seed, speed=speed, paused=paused, mode=mode))
         run = cls(drill, first, mode=mode, speed=speed, paused=paused)
-        _ensure_resource_tracker()
+        ensure_resource_tracker()
         context = multiprocessing.get_context("spawn")
         run.conn, child = context.Pipe(duplex=True)
         run.process = context.Process(target=_serve, args=(drill, first.seed, mode.name, speed, paused, child,
