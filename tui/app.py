@@ -58,6 +58,11 @@ since a frame also has to be drawn, a budget of the interval alone would leave t
 well under half the time (frame cycles stretch past the interval), so it follows the cycle."""
 AUTOSAVE_EVERY_S = 15.0
 """Wall seconds between saves of a run in progress, so even a killed process leaves what was played."""
+UI_DUTY = 0.35
+"""With a simulation process, the share of its CPU the UI may spend drawing frames: a new state is
+shown only once the CPU the last frames cost, divided by this, has passed in wall time. Drawing a
+frame of the incident screen costs tens of milliseconds; at ten a second the UI would be busy half
+the time, so keys would wait and, on a loaded machine, the simulation process would get less CPU."""
 ACHIEVED_WINDOW_S = 2.0
 """Wall time over which the achieved speed is measured."""
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name))
@@ -160,6 +165,9 @@ class BrownoutApp(App):
         """(wall time, sim time) of recent frames, for the achieved speed."""
         self.frame_show_ms: collections.deque[float] = collections.deque(maxlen=200)
         """Wall time of the last frames' hand-over to the widgets (on the UI thread)."""
+        self.next_show_wall = 0.0
+        self.last_show_cpu: float | None = None
+        """This process's CPU time when the last state from the simulation process was shown."""
 
     # ------------------------------------------------------------------ start-up
 
@@ -376,13 +384,24 @@ class BrownoutApp(App):
         self.post_message(FrameReady(frame))
 
     def take_process_state(self, live: ProcessRun) -> None:
-        """Timer tick with a simulation process: show its newest state, if a new one came (never waits)."""
+        """Timer tick with a simulation process: show its newest state, if a new one came (never waits).
+
+        Paced by UI_DUTY: until the pause is over the state waits in the pipe (the process steps on
+        and sends a newer one once this one is taken)."""
+        now = time.perf_counter()
+        if now < self.next_show_wall and live.process is not None and live.process.is_alive():
+            return
         fresh = live.poll()
         if live.lost is not None:
             self.lose_live(live)
         elif fresh:
             frame = live.frame()
             self.show_frame(attrs.evolve(frame, achieved_speed=self.achieved_speed(frame)))
+            cpu = time.process_time()
+            if self.last_show_cpu is not None:
+                spent = cpu - self.last_show_cpu  # drawing the last frame, and whatever else the UI did
+                self.next_show_wall = now + spent / UI_DUTY
+            self.last_show_cpu = cpu
 
     def lose_live(self, live: ProcessRun) -> None:
         """The simulation process died: save the run as last shown, say so, back to the picker."""

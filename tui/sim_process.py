@@ -18,6 +18,7 @@ stops when the pipe to the app closes or its parent changes (the app crashed or 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import multiprocessing
 import os
@@ -35,6 +36,8 @@ from sim.running.references import ensure_resource_tracker
 from tui.frame import Frame
 from tui.live import SPEEDS, LiveRun
 
+SIM_NICENESS = 10
+"""How much lower the simulation process's CPU priority is than the app's."""
 STEP_BUDGET_S = 0.05
 """Wall time the process steps between looks at the pipe: a pause, a speed change or a dialog's
 speed cap takes hold within this (at 50x, 2.5 sim seconds)."""
@@ -79,6 +82,10 @@ def _serve(drill: Drill, seed: int | None, mode_name: str, speed: int, paused: b
     """The simulation process: step in wall time, take commands, send states when the app is ready."""
     # Ctrl+C in the terminal reaches the whole process group: the app decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):
+        # The UI comes first: when both want the CPU (a loaded machine, one core), a key press
+        # must not wait behind stepping. On an idle machine each has a core and this changes nothing.
+        os.nice(SIM_NICENESS)
     live = LiveRun.start(drill, seed, speed=speed, paused=paused, mode=mode_named(mode_name))
     ready, changed = True, True  # the app holds no state from this process yet
     last_step = last_sent = time.perf_counter()
