@@ -192,6 +192,8 @@ class ProcessRun:
         self.lost: str | None = None
         self.process = None
         self.conn = None
+        self.exitcode: int | None = None
+        """The process's exit code once closed (negative: the signal that killed it)."""
 
     @classmethod
     def start(cls, drill: Drill, seed: int | None = None, *, speed: int = 1, paused: bool = True,

@@ -186,3 +186,12 @@ def test_the_process_exits_when_the_app_dies_without_cleaning_up(tmp_path):
     done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=WAIT_S + 30)
     pid = int(done.stdout.split()[0])
     assert _wait_gone(pid)
+
+
+def test_brownout_itself_steps_in_the_process(monkeypatch):
+    import tui.app as app_module
+
+    made = []
+    monkeypatch.setattr(app_module.BrownoutApp, "run", lambda self, *a, **k: made.append(self))
+    assert app_module.run_app() == 0
+    assert made and made[0].sim_process
