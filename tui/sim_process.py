@@ -33,7 +33,7 @@ from sim.drill.modes import Mode, mode_named
 from sim.model.observe import Gauges
 from sim.model.spec import Action
 from sim.running.references import ensure_resource_tracker
-from tui.frame import Frame
+from tui.frame import Frame, LogEntry
 from tui.live import SPEEDS, LiveRun
 
 SIM_NICENESS = 10
@@ -135,7 +135,11 @@ def _obey(live: LiveRun, command: tuple) -> None:
     elif kind == "speed_cap":
         live.speed_cap = args[0]
     elif kind == "queue":
-        live.queue(*args)
+        try:
+            live.queue(*args)
+        except (ValueError, TypeError) as error:
+            # An action the engine cannot even take is the trainee's to read, not the run's end.
+            live.add_log(LogEntry(live.sim.t_s, "REFUSED", "crit", f"{args[0]}: {error}"))
 
 
 # --------------------------------------------------------------------------- the app's side
