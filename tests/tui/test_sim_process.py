@@ -126,6 +126,23 @@ async def test_no_process_remains_after_quit(tmp_path):
     assert _wait_gone(pid)
 
 
+async def test_no_process_remains_after_ctrl_c(tmp_path):
+    # Ctrl+C during a drill asks first, then ends the run (saved, scored) and the process with it.
+    app = _process_app(_drill(tmp_path, 600.0), tmp_path)
+    async with app.run_test() as pilot:
+        live = await _started(pilot)
+        pid = live.process.pid
+        app.set_paused(False)
+        await _until(pilot, lambda: live.sim.t_s > 0)
+        await pilot.press("ctrl+c")
+        await pilot.pause()
+        await pilot.press("y")
+        await _until(pilot, lambda: isinstance(app.screen, DebriefScreen))
+        assert app.live is None and _wait_gone(pid)
+        await pilot.press("ctrl+c")  # from the debrief: quit
+    assert load_save(app.save_path).ended == "abandoned"
+
+
 class Boom(Exception):
     pass
 
