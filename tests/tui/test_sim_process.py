@@ -143,6 +143,28 @@ async def test_no_process_remains_after_ctrl_c(tmp_path):
     assert load_save(app.save_path).ended == "abandoned"
 
 
+async def test_a_stop_signal_saves_the_run_from_the_process_and_ends_it(tmp_path):
+    unhandled = []
+    # Without the app's handler SIGTERM would kill the test process: catch it here instead.
+    previous = signal.signal(signal.SIGTERM, lambda *_: unhandled.append(True))
+    try:
+        app = _process_app(_drill(tmp_path, 600.0), tmp_path)
+        async with app.run_test() as pilot:
+            live = await _started(pilot)
+            pid = live.process.pid
+            app.set_paused(False)
+            await _until(pilot, lambda: live.sim.t_s > 0)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await _until(pilot, lambda: app.return_code is not None or unhandled)
+        assert not unhandled and app.return_code == 128 + signal.SIGTERM
+        save = load_save(app.save_path)
+        # The final state came from the process: the save holds the run up to where it stopped.
+        assert save.ended == "abandoned" and save.end_tick == live.sim.tick > 0
+        assert _wait_gone(pid)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 class Boom(Exception):
     pass
 
