@@ -1,7 +1,8 @@
 """The live run behind the incident screen: the simulation, its clock and what it publishes.
 
-`LiveRun` is the one mutable object of a played drill. The app's timer calls
-`advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
+`LiveRun` is the one mutable object of a played drill. In `brownout` itself it lives
+in a simulation process (`tui.sim_process`), whose loop calls `advance_wall`; without
+that process the app's timer does, from a thread worker. `advance_wall(frame_s)`: at speed S that advances S x frame_s of sim time in whole
 ticks (fractions carry over). While stepping it samples the gauges every
 `sim.drill.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
 fault symptoms and judge SLO alerts; `frame()` publishes an immutable `Frame` for the
