@@ -2,8 +2,8 @@
 
 `LiveRun` is the one mutable object of a played drill. In `brownout` itself it lives
 in a simulation process (`tui.sim_process`), whose loop calls `advance_wall`; without
-that process the app's timer does, from a thread worker. `advance_wall(frame_s)`: at speed S that advances S x frame_s of sim time in whole
-ticks (fractions carry over). While stepping it samples the gauges every
+that process the app's timer does, from a thread worker. `advance_wall(frame_s)` at
+speed S advances S x frame_s of sim time in whole ticks (fractions carry over). While stepping it samples the gauges every
 `sim.drill.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
 fault symptoms and judge SLO alerts; `frame()` publishes an immutable `Frame` for the
 widgets. Every method takes the lock, so a worker thread may step while the UI thread
