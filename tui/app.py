@@ -1,9 +1,12 @@
 """The Brownout app: drill picker → briefing → live incident → debrief.
 
 The app owns time: a paused-by-default `set_interval` timer advances the live
-run. Stepping happens in a thread worker (a frame at 50x is ~100 engine ticks)
-and comes back as a `FrameReady` message, the only thread-safe way in; a frame
-still being computed makes the timer skip rather than queue up.
+run. In `brownout` itself the run steps in a simulation process (`tui.sim_process`)
+and the timer only takes in its newest state, so drawing and stepping do not share
+one interpreter. Without that process (tests, hosted drills, forks of a replay)
+stepping happens in a thread worker and comes back as a `FrameReady` message, the
+only thread-safe way in; a frame still being computed makes the timer skip rather
+than queue up.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from sim.drill.modes import DEFAULT_MODE, Mode, mode_named
 from sim.model.errors import InputError
 from sim.scoring.score import ScoreReport
 from tui.live import LiveRun
+from tui.sim_process import ProcessRun
 from tui.messages import FrameReady
 from tui.screens.briefing import BriefingScreen
 from tui.screens.confirm import ConfirmScreen
@@ -54,6 +58,11 @@ since a frame also has to be drawn, a budget of the interval alone would leave t
 well under half the time (frame cycles stretch past the interval), so it follows the cycle."""
 AUTOSAVE_EVERY_S = 15.0
 """Wall seconds between saves of a run in progress, so even a killed process leaves what was played."""
+UI_DUTY = 0.35
+"""With a simulation process, the share of its CPU the UI may spend drawing frames: a new state is
+shown only once the CPU the last frames cost, divided by this, has passed in wall time. Drawing a
+frame of the incident screen costs tens of milliseconds; at ten a second the UI would be busy half
+the time, so keys would wait and, on a loaded machine, the simulation process would get less CPU."""
 ACHIEVED_WINDOW_S = 2.0
 """Wall time over which the achieved speed is measured."""
 STOP_SIGNALS = tuple(getattr(signal, name) for name in ("SIGHUP", "SIGTERM") if hasattr(signal, name))
@@ -75,6 +84,8 @@ class BrownoutApp(App):
     background_references: simulate do nothing and par in a spawned process from the drill's start,
     so the debrief is ready when the drill ends (`brownout` itself; off by default so tests that
     drive the sim by hand start no processes).
+    sim_process: step a drill started from its briefing in a simulation process (`brownout` itself;
+    off by default, so tests step in this process, deterministically).
     """
 
     CSS_PATH = [
@@ -112,6 +123,7 @@ class BrownoutApp(App):
         host: bool = False,
         listen=None,
         background_references: bool = False,
+        sim_process: bool = False,
     ) -> None:
         super().__init__()
         self.mode = mode if isinstance(mode, Mode) else mode_named(mode)
@@ -122,6 +134,7 @@ class BrownoutApp(App):
         self.run_context: RunContext | None = None
         """The live run's real drill, mode and blind presentation (for saves, debrief, progress)."""
         self.background_references = background_references
+        self.sim_process = sim_process
         self.reference_job = None
         """The live run's do nothing and par, computing in another process (sim.running.references)."""
         self.given_drills = tuple(drills) if drills is not None else None
@@ -140,7 +153,7 @@ class BrownoutApp(App):
         """A save to open in the replay viewer at start-up (`brownout replay SAVE`)."""
         self.forked_from = None
         """Set when the live run was forked from a replay ("take the controls"); saved with it."""
-        self.live: LiveRun | None = None
+        self.live: LiveRun | ProcessRun | None = None
         self.save_path: Path | None = None
         self.sim_timer = None
         self.stepping = False
@@ -152,6 +165,9 @@ class BrownoutApp(App):
         """(wall time, sim time) of recent frames, for the achieved speed."""
         self.frame_show_ms: collections.deque[float] = collections.deque(maxlen=200)
         """Wall time of the last frames' hand-over to the widgets (on the UI thread)."""
+        self.next_show_wall = 0.0
+        self.last_show_cpu: float | None = None
+        """This process's CPU time when the last state from the simulation process was shown."""
 
     # ------------------------------------------------------------------ start-up
 
@@ -190,6 +206,9 @@ class BrownoutApp(App):
         if self.hosting is not None:
             self.hosting.close_now()
         self.cancel_references()
+        if isinstance(self.live, ProcessRun):
+            # The app is going (quit, an error): take the final state for save_unfinished, stop the process.
+            self.live.stop_and_report(timeout_s=2.0)
         with contextlib.suppress(RuntimeError, NotImplementedError, ValueError):
             loop = asyncio.get_running_loop()
             for signum in getattr(self, "_stop_handlers", ()):
@@ -202,11 +221,7 @@ class BrownoutApp(App):
         """
         live = self.live
         if live is not None and not live.finished:
-            with live.lock:
-                live.paused = True
-                live.tracker.update(live.sim)
-                report = live.tracker.report()
-                self.save_run(live, "abandoned", report)
+            self.save_run(live, "abandoned", live.stop_and_report())
             self.live = None
         self.exit(return_code=128 + signum)
 
@@ -237,8 +252,13 @@ class BrownoutApp(App):
                     blind: BlindIncident | None = None) -> None:
         """Begin a live run and show the incident screen (a blind one plays a masked copy of the drill)."""
         self.mode = mode = mode or self.mode
-        self.live = LiveRun.start(masked(drill, blind) if blind else drill, seed, paused=self.start_paused,
-                                  mode=mode)
+        self.close_live()
+        played = masked(drill, blind) if blind else drill
+        if self.sim_process and not self.host_requested:
+            self.live = ProcessRun.start(played, seed, paused=self.start_paused, mode=mode)
+        else:
+            # A hosted drill's facilitator acts on the simulation itself: it steps here.
+            self.live = LiveRun.start(played, seed, paused=self.start_paused, mode=mode)
         self.run_context = RunContext(drill, mode.name, blind)
         self.start_references(self.live)
         self.save_path = None
@@ -279,10 +299,7 @@ class BrownoutApp(App):
         live = self.live
         if live is None:
             return
-        with live.lock:
-            live.tracker.update(live.sim)
-            report = live.tracker.report()
-        self.save_run(live, "crashed", report)
+        self.save_run(live, "crashed", live.stop_and_report())
         self.live = None
 
     def start_references(self, live: LiveRun) -> None:
@@ -299,9 +316,15 @@ class BrownoutApp(App):
         if job is not None:
             job.cancel()
 
+    def close_live(self) -> None:
+        """Let go of the live run (its process, if it has one, stops)."""
+        live, self.live = self.live, None
+        if isinstance(live, ProcessRun):
+            live.close()
+
     def action_back_to_picker(self) -> None:
         """From the debrief: a fresh picker (best scores may have changed), on the drill just played."""
-        self.live = None
+        self.close_live()
         self.cancel_references()
         played = self.screen.drill.id if isinstance(self.screen, DebriefScreen) else None
         while len(self.screen_stack) > 2:
@@ -338,6 +361,9 @@ class BrownoutApp(App):
     def on_sim_timer(self) -> None:
         """Timer tick: start a worker for the next frame unless one is still running."""
         live = self.live
+        if isinstance(live, ProcessRun):
+            self.take_process_state(live)
+            return
         if live is None or self.stepping:
             return
         now = time.perf_counter()
@@ -356,6 +382,38 @@ class BrownoutApp(App):
         frame = live.frame()
         self.frame_compute_ms.append((time.perf_counter() - started) * 1000)
         self.post_message(FrameReady(frame))
+
+    def take_process_state(self, live: ProcessRun) -> None:
+        """Timer tick with a simulation process: show its newest state, if a new one came (never waits).
+
+        Paced by UI_DUTY: until the pause is over the state waits in the pipe (the process steps on
+        and sends a newer one once this one is taken)."""
+        now = time.perf_counter()
+        if now < self.next_show_wall and live.process is not None and live.process.is_alive():
+            return
+        fresh = live.poll()
+        if live.lost is not None:
+            self.lose_live(live)
+        elif fresh:
+            frame = live.frame()
+            self.show_frame(attrs.evolve(frame, achieved_speed=self.achieved_speed(frame)))
+            cpu = time.process_time()
+            if self.last_show_cpu is not None:
+                spent = cpu - self.last_show_cpu  # drawing the last frame, and whatever else the UI did
+                self.next_show_wall = now + spent / UI_DUTY
+            self.last_show_cpu = cpu
+
+    def lose_live(self, live: ProcessRun) -> None:
+        """The simulation process died: save the run as last shown, say so, back to the picker."""
+        if self.sim_timer is not None:
+            self.sim_timer.pause()
+        save_note = self.save_run(live, "crashed", None)
+        self.live = None
+        self.cancel_references()
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.switch_screen(PickerScreen(self.drill_entries(), self.best_scores(), selected_id=live.drill.id))
+        self.push_screen(MessageDialog("The simulation stopped", f"{live.lost}\n{save_note}"))
 
     def on_frame_ready(self, message: FrameReady) -> None:
         self.stepping = False
@@ -445,9 +503,7 @@ class BrownoutApp(App):
 
     def set_paused(self, paused: bool) -> None:
         """Stop or start the live run's clock and show the new state at once."""
-        with self.live.lock:
-            self.live.paused = paused
-            self.live.tick_debt = 0.0
+        self.live.set_paused(paused)
         self.last_advance_wall = None
         self.refresh_frame()
 
@@ -466,12 +522,7 @@ class BrownoutApp(App):
         """Queue a mitigation on the live run and say so in the log."""
         if self.live is None or self.live.finished:
             return
-        from tui.frame import LogEntry
-
-        action = self.live.submit(name, args)
-        detail = ", ".join(f"{k}={v}" for k, v in action.args)
-        when = "at the next tick" if not self.live.paused else "when the clock runs"
-        self.live.add_log(LogEntry(action.t_s, "QUEUED", "dim", f"{name}({detail}) applies {when}"))
+        self.live.queue(name, args)
         self.refresh_frame()
 
     # ------------------------------------------------------------------ ending
@@ -513,10 +564,10 @@ class BrownoutApp(App):
             return
         if self.sim_timer is not None:
             self.sim_timer.pause()
-        with live.lock:
-            live.paused = True
-            live.tracker.update(live.sim)
-            report = live.tracker.report()
+        report = live.stop_and_report()
+        if report is None:  # the process died as the run ended
+            self.lose_live(live)
+            return
         save_note = self.save_run(live, ended, report)
         self.live = None
         if self.hosting is not None:
@@ -625,11 +676,13 @@ def run_app(
     elif drill is not None:
         entry = drill
     app = BrownoutApp(saves_dir=saves_dir, drill=entry, player=player, replay=replay, mode=mode, blind=blind,
-                      blind_difficulty=blind_difficulty, host=host, listen=listen, background_references=True)
+                      blind_difficulty=blind_difficulty, host=host, listen=listen, background_references=True,
+                      sim_process=True)
     try:
         app.run()
     finally:
         # A crash (or an exception out of run) mid-drill still leaves a complete save.
         app.save_unfinished()
         app.cancel_references()  # no reference process outlives the app, whatever ended it
+        app.close_live()
     return app.return_code or 0

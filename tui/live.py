@@ -1,8 +1,9 @@
 """The live run behind the incident screen: the simulation, its clock and what it publishes.
 
-`LiveRun` is the one mutable object of a played drill. The app's timer calls
-`advance_wall(frame_s)`; at speed S that advances S x frame_s of sim time in whole
-ticks (fractions carry over). While stepping it samples the gauges every
+`LiveRun` is the one mutable object of a played drill. In `brownout` itself it lives
+in a simulation process (`tui.sim_process`), whose loop calls `advance_wall`; without
+that process the app's timer does, from a thread worker. `advance_wall(frame_s)` at
+speed S advances S x frame_s of sim time in whole ticks (fractions carry over). While stepping it samples the gauges every
 `sim.drill.hints.SAMPLE_EVERY_S` of sim time to smooth them, follow hint conditions, spot
 fault symptoms and judge SLO alerts; `frame()` publishes an immutable `Frame` for the
 widgets. Every method takes the lock, so a worker thread may step while the UI thread
@@ -235,6 +236,19 @@ class LiveRun:
                 self._log_events()
             return ticks
 
+    def set_paused(self, paused: bool) -> None:
+        """Stop or start the clock (what was owed while it ran is dropped)."""
+        with self.lock:
+            self.paused = paused
+            self.tick_debt = 0.0
+
+    def stop_and_report(self):
+        """Stop the clock and score the run as it stands (the run ends, or is saved as it is)."""
+        with self.lock:
+            self.paused = True
+            self.tracker.update(self.sim)
+            return self.tracker.report()
+
     # ------------------------------------------------------------------ actions
 
     def submit(self, name: str, args: dict | tuple = ()) -> Action:
@@ -242,6 +256,15 @@ class LiveRun:
         with self.lock:
             action = Action(t_s=self.sim.t_s, name=name, args=args)
             self.sim.apply(action)
+            return action
+
+    def queue(self, name: str, args: dict | tuple = ()) -> Action:
+        """The trainee's action: submitted, and a QUEUED line in the log saying when it applies."""
+        with self.lock:
+            action = self.submit(name, args)
+            detail = ", ".join(f"{k}={v}" for k, v in action.args)
+            when = "at the next tick" if not self.paused else "when the clock runs"
+            self.add_log(LogEntry(action.t_s, "QUEUED", "dim", f"{name}({detail}) applies {when}"))
             return action
 
     # ------------------------------------------------------------------ bookkeeping

@@ -95,7 +95,7 @@ def _work(drill: Drill, seed: int, conn, parent_pid: int) -> None:
         conn.close()
 
 
-def _ensure_resource_tracker() -> None:
+def ensure_resource_tracker() -> None:
     """Start multiprocessing's resource tracker with the real stderr.
 
     Spawning starts it on first use and hands it `sys.stderr.fileno()`; under a Textual
@@ -136,7 +136,7 @@ class ReferenceJob:
         if limit < 1:
             return None
         job = cls(drill, seed)
-        _ensure_resource_tracker()
+        ensure_resource_tracker()
         context = multiprocessing.get_context("spawn")
         job.conn, child = context.Pipe(duplex=False)
         job.process = context.Process(target=_work, args=(drill, seed, child, os.getpid()),

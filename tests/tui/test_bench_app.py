@@ -13,6 +13,7 @@ def test_bench_app_measures_the_app_and_the_engine_on_the_same_stretch():
     assert row.drill_id == drill.id and row.asked == 10
     assert row.sim_s > 0 and 0 < row.app_speed <= 10 * 1.2  # never much past the speed asked
     assert row.engine_speed > 0 and row.ui_lag_max_ms >= row.ui_lag_p95_ms >= 0
+    assert row.engine_cpu_speed > 0 and (row.app_cpu_speed is None or row.app_cpu_speed > 0)
     table = format_rows([row])
     assert "APP/TARGET" in table and drill.id in table
 
