@@ -11,6 +11,7 @@ import math
 
 import attrs
 
+from sim.engine.pools import POOL_RESIZE_DELAY_S
 from sim.model.distributions import quantile
 from sim.model.observe import Gauges
 from sim.model.spec import Action, CallStep, DbStep, ModelSpec
@@ -158,7 +159,7 @@ def _pool_resize(model, gauges, applied):
     top = max((d.max_connections for d in databases), default=10_000)
     return ActionForm(
         "pool.resize", "Resize a connection pool",
-        f"Now: {sizes}. Takes a couple of seconds. Connections across all pools on a database: {limits}; "
+        f"Now: {sizes}. The new connections open {POOL_RESIZE_DELAY_S:g}s after the push lands. Connections across all pools on a database: {limits}; "
         f"a size that would pass it is refused.",
         (
             FormField("pool", "Pool", "choice", pools[0], choices=pools),
