@@ -355,13 +355,17 @@ _BUILDERS = {
 
 
 def applicable_actions(model: ModelSpec, gauges: Gauges) -> frozenset[str]:
-    """The actions whose dialog can be built for this drill: the ones with something to act on."""
+    """The actions whose dialog can be built for this drill: the ones with something to act on
+    (the newer ones too, and a rollback where a deploy goes out later: until it has, its key says so)."""
+    from tui.dialogs import ops_forms
+
     found = set()
-    for name in _BUILDERS:
+    for name in (*_BUILDERS, *ops_forms.BUILDERS):
         try:
             form_for(name, model, gauges)
         except NotApplicable:
-            continue
+            if not ops_forms.applies_later(name, model):
+                continue
         found.add(name)
     return frozenset(found)
 
