@@ -7,8 +7,9 @@ delay (validating it at once, so a refusal is immediate) and applies it when
 the delay is over. A drill may override any delay in `[action_delays]`.
 
 Drills compress an incident into minutes (a ten-minute provider outage plays in
-150 s), so these are on the same compressed scale. The README's "Action delays"
-table shows this one.
+150 s), so these are on the same compressed scale. The README's table under
+"Actions take time" shows this one (tests/packaging/test_docs_references.py keeps
+them the same).
 
 A config push (a pool size, a queue limit, a timeout, a dependency's retries, a
 bulkhead, a fallback) takes 10 s to reach every instance; a breaker override or a
