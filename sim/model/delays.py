@@ -7,31 +7,35 @@ delay (validating it at once, so a refusal is immediate) and applies it when
 the delay is over. A drill may override any delay in `[action_delays]`.
 
 Drills compress an incident into minutes (a ten-minute provider outage plays in
-150 s), so these are on the same compressed scale. The README's "Action delays"
-table shows this one.
+150 s), so these are on the same compressed scale. The README's table under
+"Actions take time" shows this one (tests/packaging/test_docs_references.py keeps
+them the same).
 
-The actions whose delay is 0 here take hold at the next tick boundary, as they
-did before delays existed: the shipped drills' par and wrong moves are tuned on
-that (their own physics still takes time: a resized pool opens its connections
-in `sim.engine.pools.POOL_RESIZE_DELAY_S`, new workers warm for the service's
-`warmup_s`, a restarted worker is back after `memory.restart_s`).
+A config push (a pool size, a queue limit, a timeout, a dependency's retries, a
+bulkhead, a fallback) takes 10 s to reach every instance; a breaker override or a
+load-balancer rule (shedding) 5 s, being one switch each instance polls. Two
+actions have no delay of their own, because their own physics already is the
+delay a real operation takes: `workers.scale` starts workers that warm for the
+service's `warmup_s` before they serve, and `worker.restart` leaves the worker
+down for `memory.restart_s`. A resized pool (or a bulkhead's new pool) also opens
+its connections in `sim.engine.pools.POOL_RESIZE_DELAY_S` after its push lands.
 """
 
 from __future__ import annotations
 
 ACTION_DELAYS_S: dict[str, float] = {
-    "pool.resize": 0.0,
-    "breaker.force_open": 0.0,
-    "breaker.force_close": 0.0,
-    "breaker.auto": 0.0,
-    "shed.set": 0.0,
-    "queue.set_limit": 0.0,
-    "timeout.set": 0.0,
-    "retry.set": 0.0,
+    "pool.resize": 10.0,
+    "breaker.force_open": 5.0,
+    "breaker.force_close": 5.0,
+    "breaker.auto": 5.0,
+    "shed.set": 5.0,
+    "queue.set_limit": 10.0,
+    "timeout.set": 10.0,
+    "retry.set": 10.0,
     "ratelimit.set": 10.0,
     "workers.scale": 0.0,
-    "bulkhead.set": 0.0,
-    "fallback.set": 0.0,
+    "bulkhead.set": 10.0,
+    "fallback.set": 10.0,
     "worker.restart": 0.0,
     "deploy.rollback": 60.0,
     "flag.set": 10.0,

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from sim.model.delays import ACTION_DELAYS_S
 from sim.running.headless import RUN_JSON_SCHEMA
 from sim.model.observe import FAIL_REASONS, REJECT_REASONS
 from sim.scoring.score import grade_for
@@ -153,7 +154,8 @@ def test_run_json_matches_the_schema_and_its_numbers_agree(none_json, par_json):
 
 def test_par_applies_the_drills_actions_and_beats_doing_nothing(none_json, par_json):
     applied = [(e["t_s"], e["subject"]) for e in par_json["events"] if e["kind"] == "action_applied"]
-    assert (25.0, "pool.resize") in applied and (25.0, "workers.scale") in applied
+    # Sent at 25 s: the workers start at once (they warm up), the pool's config push lands 10 s later.
+    assert (35.0, "pool.resize") in applied and (25.0, "workers.scale") in applied
     assert not [e for e in none_json["events"] if e["kind"].startswith("action")]
     assert par_json["requests"]["failed"]["total"] < none_json["requests"]["failed"]["total"]
     assert par_json["slo"][0]["attained"] > none_json["slo"][0]["attained"]
@@ -175,7 +177,8 @@ def test_actions_file_is_applied_at_its_times_and_refusals_are_counted(none_json
     assert_consistent(data)
     assert data["policy"] == "actions"
     applied = {(e["t_s"], e["subject"]) for e in data["events"] if e["kind"] == "action_applied"}
-    assert {(22.0, "pool.resize"), (22.0, "workers.scale"), (30.0, "timeout.set")} <= applied
+    # Sent at 22 s and 30 s: the pool's and the timeout's config pushes land 10 s later.
+    assert {(32.0, "pool.resize"), (22.0, "workers.scale"), (40.0, "timeout.set")} <= applied
     refused = run_json("--actions", DATA / "actions" / "refused.toml")
     assert [e["t_s"] for e in refused["events"] if e["kind"] == "action_refused"] == [5.0]
     assert refused["cost"]["refused_actions"] == 1
@@ -190,11 +193,12 @@ def test_runbook_rules_fire_on_live_gauges_and_junit_has_one_case_per_slo(tmp_pa
     fired = {f["rule"]: f for f in data["runbook"]}
     assert set(fired) == {"pool starved", "latency high"}
     # Rules fire after the database slows at 20 s, each once; a rule sees the gauges at the end
-    # of a tick and its action takes hold at that same boundary, before the next tick runs.
+    # of a tick and its action is sent at that same boundary: workers.scale takes hold there,
+    # pool.resize once its config push is over.
     assert all(f["t_s"] > 20.0 for f in fired.values())
     applied = {e["subject"]: e["t_s"] for e in data["events"] if e["kind"] == "action_applied" and "." in e["subject"]}
     assert applied["workers.scale"] == pytest.approx(fired["latency high"]["t_s"])
-    assert applied["pool.resize"] == pytest.approx(fired["pool starved"]["t_s"])
+    assert applied["pool.resize"] == pytest.approx(fired["pool starved"]["t_s"] + ACTION_DELAYS_S["pool.resize"])
     suites = ET.parse(junit).getroot()
     cases = suites.findall("testsuite/testcase")
     assert [c.get("name") for c in cases] == [slo["name"] for slo in data["slo"]]

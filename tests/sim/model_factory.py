@@ -35,6 +35,13 @@ from sim.model.spec import (
 )
 
 DT_S = 0.05
+OLDER_ACTIONS_AT_ONCE = tuple((name, 0.0) for name in (
+    "pool.resize", "breaker.force_open", "breaker.force_close", "breaker.auto", "shed.set",
+    "queue.set_limit", "timeout.set", "retry.set", "workers.scale", "bulkhead.set", "fallback.set",
+    "worker.restart"))
+"""The factory's models take the older actions at the next tick, as they were before they had
+delays: the tests of their physics are not tests of their delays (`test_ops_actions.py` tests
+those, and a test that wants the table's delays passes its own `action_delays`)."""
 const = Distribution.constant
 
 
@@ -65,6 +72,7 @@ def model(classes: Iterable[TrafficClass], *, workers: int = 2, concurrency: int
         caches=tuple(caches),
         faults=tuple(faults),
         dt_s=DT_S,
+        action_delays=OLDER_ACTIONS_AT_ONCE,
     )
 
 

@@ -31,7 +31,7 @@ if __name__ == "__main__":
 import attrs  # noqa: E402
 import pytest  # noqa: E402
 
-from model_factory import act, const, model, web_class  # noqa: E402
+from model_factory import OLDER_ACTIONS_AT_ONCE, act, const, model, web_class  # noqa: E402
 from sim.drill.loader import load_drill  # noqa: E402
 from sim.engine.simulation import Simulation  # noqa: E402
 from sim.model.spec import (  # noqa: E402
@@ -145,8 +145,9 @@ def _every_feature_model():
         dependencies=[api, auth, db], pools=[PoolSpec("main", "db", 6, 0.05), PoolSpec("reports", "db", 3)],
         caches=[CacheSpec("pages", 0.7, 300, duplicate_misses=0.5, stale_ratio=0.3, stale_cost=0.1)], faults=faults,
     )
-    # Delays short enough that every action lands inside the run.
-    delays = (("deploy.rollback", 1.0), ("flag.set", 0.5), ("cache.coalesce", 0.5), ("cache.serve_stale", 0.5),
+    # Delays short enough that every action lands inside the run (the older actions at once,
+    # as the factory's models take them).
+    delays = (*OLDER_ACTIONS_AT_ONCE, ("deploy.rollback", 1.0), ("flag.set", 0.5), ("cache.coalesce", 0.5), ("cache.serve_stale", 0.5),
               ("ratelimit.set", 0.5), ("retry.client", 1.0))
     return attrs.evolve(spec, flags=(FeatureFlag("related", cost=0.2),), action_delays=delays)
 

@@ -15,6 +15,7 @@ from model_factory import (
     act,
     api_model,
     cache_model,
+    db_model,
     const,
     cpu_model,
     events_of,
@@ -25,7 +26,8 @@ from model_factory import (
     with_faults,
 )
 from sim.model.delays import ACTION_DELAYS_S, CLIENT_RETRY_DELAY_S
-from sim.model.spec import ACTION_NAMES, CallStep, Fault, FeatureFlag
+from sim.engine.pools import POOL_RESIZE_DELAY_S
+from sim.model.spec import ACTION_NAMES, BreakerSpec, CallStep, Fault, FeatureFlag
 
 SEED = 5
 
@@ -40,6 +42,8 @@ def _deploy_model(**fault):
 def test_every_action_has_a_delay():
     assert set(ACTION_DELAYS_S) == set(ACTION_NAMES)
     assert ACTION_DELAYS_S["deploy.rollback"] > ACTION_DELAYS_S["flag.set"] > 0
+    # Only the actions whose own physics is the delay (warm-up, restart) take hold at once.
+    assert {n for n, s in ACTION_DELAYS_S.items() if s == 0} == {"workers.scale", "worker.restart"}
 
 
 # ---------------------------------------------------------------- deploy.rollback
@@ -197,3 +201,73 @@ def test_a_fork_carries_the_actions_on_their_way():
     sim.run_until(3)
     assert fork.digest() == sim.digest()
     assert window(fork, "rejected_shed", 2.05, 3).sum() > 20
+
+
+# ---------------------------------------------------------------- the older actions' delays
+# The factory's models take the older actions at once (their physics tests); here the
+# table's delays (`action_delays=()`) hold them for a config push, a breaker override or a
+# load-balancer rule.
+
+
+def _table(spec):
+    return attrs.evolve(spec, action_delays=())
+
+
+_BREAKER = BreakerSpec(window_s=1.0, failure_threshold=0.5, min_calls=10, open_s=1.0, half_open_probes=3)
+OLDER = [
+    ("pool.resize", db_model(), {"pool": "main", "size": 8}),
+    ("bulkhead.set", db_model(), {"cls": "search", "pool": "main", "size": 2}),
+    ("breaker.force_open", api_model(20, breaker=_BREAKER), {"dependency": "api"}),
+    ("breaker.force_close", api_model(20, breaker=_BREAKER), {"dependency": "api"}),
+    ("breaker.auto", api_model(20, breaker=_BREAKER), {"dependency": "api"}),
+    ("shed.set", cpu_model(20), {"fraction": 0.5}),
+    ("queue.set_limit", cpu_model(20), {"limit": 10}),
+    ("timeout.set", api_model(20), {"dependency": "api", "timeout_s": 0.1}),
+    ("retry.set", api_model(20), {"dependency": "api", "retries": 1}),
+    ("fallback.set", api_model(20), {"dependency": "api", "enabled": True}),
+]
+
+
+@pytest.mark.parametrize("name, spec, args", OLDER, ids=[o[0] for o in OLDER])
+def test_an_older_action_is_pending_for_its_delay(name, spec, args):
+    delay = ACTION_DELAYS_S[name]
+    assert delay >= 5
+    sim = run(_table(spec), 1 + delay + 0.5, seed=SEED, actions=[act(1, name, **args)])
+    pending = [e for e in events_of(sim, "action_pending") if e.subject == name]
+    assert [e.t_s for e in pending] == [1.0] and f"takes effect in ~{delay:g} s" in pending[0].message
+    assert [e.t_s for e in events_of(sim, "action_applied") if e.subject == name] == [1 + delay]
+
+
+def test_a_timeout_push_cuts_calls_only_once_it_lands():
+    spec = _table(api_model(40, latency=const(0.5), workers=8))
+    sim = run(spec, 14, seed=SEED, actions=[act(1, "timeout.set", dependency="api", timeout_s=0.1)])
+    lands = 1 + ACTION_DELAYS_S["timeout.set"]
+    assert window(sim, "failed_dependency", 0, lands).sum() == 0
+    assert window(sim, "failed_dependency", lands + 0.2, 14).sum() > 50
+
+
+def test_a_breaker_override_opens_it_only_once_it_lands():
+    spec = _table(api_model(50, latency=const(0.1), breaker=_BREAKER, workers=4))
+    sim = run(spec, 8, seed=SEED, actions=[act(1, "breaker.force_open", dependency="api")])
+    lands = 1 + ACTION_DELAYS_S["breaker.force_open"]
+    assert window(sim, "failed_breaker", 0, lands).sum() == 0
+    assert set(window(sim, "breaker_state", 0, lands)[:, 0]) == {0}
+    assert window(sim, "failed_breaker", lands, 8).sum() > 50
+
+
+def test_a_shed_rule_rejects_only_once_it_lands():
+    sim = run(_table(cpu_model(100)), 8, seed=SEED, actions=[act(1, "shed.set", fraction=0.5)])
+    lands = 1 + ACTION_DELAYS_S["shed.set"]
+    assert window(sim, "rejected_shed", 0, lands).sum() == 0
+    assert window(sim, "rejected_shed", lands, 8).sum() > 50
+
+
+def test_a_pool_resize_is_a_push_then_new_connections():
+    spec = _table(db_model(search_rps=40, ingest_rps=40, pool_size=2, workers=8, concurrency=8,
+                           acquire_timeout_s=0.5))
+    sim = run(spec, 16, seed=SEED, actions=[act(1, "pool.resize", pool="main", size=8)])
+    opened = 1 + ACTION_DELAYS_S["pool.resize"] + POOL_RESIZE_DELAY_S
+    size = sim.history.series("pool_size")[:, 0]
+    t = sim.history.series("t_s")
+    assert set(size[t <= opened + 1e-9]) == {2}
+    assert set(size[t > opened + 1e-9]) == {8}

@@ -85,8 +85,10 @@ async def test_seek_keys_move_sim_time_and_gauges(recording, tmp_path):
         assert gauges.pools == expected.pools and gauges.breakers == expected.breakers
         assert screen.frame.t_s == pytest.approx(10.0)
         assert screen.frame.pools[0].value_text == f"{expected.pools[0].in_use}/{expected.pools[0].size}"
-        # The recorded pool resize (at 8 s) has been applied by the replay.
-        assert expected.pools[0].size == 16 or expected.pools[0].target_size == 16
+        # The recorded pool resize (sent at 8 s) is on its way in the replay: its config push lands at 18 s.
+        assert expected.pools[0].size == 10
+        waiting = screen.replay.sim.pending_actions.waiting()
+        assert [(due, a.name, a.arg("size")) for due, a in waiting] == [(pytest.approx(18.0), "pool.resize", 16)]
 
         await pilot.press("right")
         assert screen.replay.tick == 201

@@ -85,12 +85,16 @@ async def test_breaker_auto_releases_a_forced_breaker(tmp_path):
     app = make_app(slow_llm_drill(), tmp_path)
     async with app.run_test(size=(100, 30)) as pilot:
         await start_drill(pilot)
+        sim = app.live.sim
         await pilot.press("o")
         await step(pilot, 1)
-        assert app.live.sim.gauges().breakers[0].forced == "open"
+        # Each override lands after its delay (a breaker override on every instance).
+        await step(pilot, int(round(action_delay(sim, sim.action_log[-1]) / sim.dt_s)))
+        assert sim.gauges().breakers[0].forced == "open"
         await pilot.press("a")
         await step(pilot, 1)
-        assert app.live.sim.gauges().breakers[0].forced is None
+        await step(pilot, int(round(action_delay(sim, sim.action_log[-1]) / sim.dt_s)))
+        assert sim.gauges().breakers[0].forced is None
 
 
 async def test_typed_value_goes_through_the_dialog(tmp_path):

@@ -11,6 +11,7 @@ import math
 
 import attrs
 
+from sim.engine.pools import POOL_RESIZE_DELAY_S
 from sim.model.distributions import quantile
 from sim.model.observe import Gauges
 from sim.model.spec import Action, CallStep, DbStep, ModelSpec
@@ -158,7 +159,7 @@ def _pool_resize(model, gauges, applied):
     top = max((d.max_connections for d in databases), default=10_000)
     return ActionForm(
         "pool.resize", "Resize a connection pool",
-        f"Now: {sizes}. Takes a couple of seconds. Connections across all pools on a database: {limits}; "
+        f"Now: {sizes}. The new connections open {POOL_RESIZE_DELAY_S:g}s after the push lands. Connections across all pools on a database: {limits}; "
         f"a size that would pass it is refused.",
         (
             FormField("pool", "Pool", "choice", pools[0], choices=pools),
@@ -354,13 +355,17 @@ _BUILDERS = {
 
 
 def applicable_actions(model: ModelSpec, gauges: Gauges) -> frozenset[str]:
-    """The actions whose dialog can be built for this drill: the ones with something to act on."""
+    """The actions whose dialog can be built for this drill: the ones with something to act on
+    (the newer ones too, and a rollback where a deploy goes out later: until it has, its key says so)."""
+    from tui.dialogs import ops_forms
+
     found = set()
-    for name in _BUILDERS:
+    for name in (*_BUILDERS, *ops_forms.BUILDERS):
         try:
             form_for(name, model, gauges)
         except NotApplicable:
-            continue
+            if not ops_forms.applies_later(name, model):
+                continue
         found.add(name)
     return frozenset(found)
 

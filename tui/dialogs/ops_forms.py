@@ -51,6 +51,11 @@ def deploy_rollback(model: ModelSpec, gauges: Gauges, applied: tuple[Action, ...
     )
 
 
+def applies_later(name: str, model: ModelSpec) -> bool:
+    """Whether action `name`, not applicable now, will be in this drill: a rollback once its deploy goes out."""
+    return name == "deploy.rollback" and any(f.deploy for f in model.faults)
+
+
 def flag_set(model: ModelSpec, gauges: Gauges, applied: tuple[Action, ...], field, form, not_applicable):
     if not model.flags:
         raise not_applicable("this service has no feature flags")
