@@ -472,6 +472,10 @@ class _Rows:
     def values(self) -> np.ndarray:
         return self._data[: self.length]
 
+    def after(self, ticks: int, zero) -> list:
+        """The running sums after `ticks` ticks as Python numbers (`zero` for each before any tick)."""
+        return self._data[ticks - 1].tolist() if ticks > 0 else [zero] * self._data.shape[1]
+
 
 def _ring_positions(history, first_tick: int, count: int) -> slice | np.ndarray:
     """Where ticks [first_tick, first_tick + count) sit in the history ring.
@@ -775,7 +779,60 @@ class SLOTracker:
     _STATUS_WINDOWS = tuple(sorted(set(ALERT_WINDOWS_S) | set(BURN_WINDOWS_S)))
 
     def status(self) -> tuple[SLOStatus, ...]:
-        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run)."""
+        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run).
+
+        The live app asks at every gauge sample, so this is `_burns_at`, `month_budget_events` and
+        `_statuses_at` for the one tick count in Python scalars: the same IEEE operations in the
+        same order on the same values, so the same floats (`tests/sim/test_scoring.py` checks),
+        without the cost of numpy on arrays of a few elements.
+        """
+        self._judge_windows()
+        ticks, dt_s = self.ticks, self.dt_s
+        targets = [slo.target for slo in self.slos]
+        good, valid = self._cum_good.after(ticks, 0), self._cum_valid.after(ticks, 0)
+        rate = self._valid_rate_now(ticks)
+        burns = []
+        for window_s in self._STATUS_WINDOWS:
+            width = self._ticks_for(window_s)
+            start = max(ticks - width, 0)
+            before_run_s = max(width - ticks, 0) * dt_s
+            good_start, valid_start = self._cum_good.after(start, 0), self._cum_valid.after(start, 0)
+            row = []
+            for i, target in enumerate(targets):
+                in_window = valid[i] - valid_start[i]
+                bad = in_window - (good[i] - good_start[i])
+                in_window = in_window + before_run_s * rate[i]
+                row.append(bad / max(in_window, 1e-12) / (1.0 - target) if in_window > 0 else 0.0)
+            burns.append(row)
+        cost = self._cum_degraded_cost.after(ticks, 0.0)
+        window_start = (ticks // self._ticks_for(EVAL_WINDOW_S)) * self._ticks_for(EVAL_WINDOW_S)
+        good_start, valid_start = self._cum_good.after(window_start, 0), self._cum_valid.after(window_start, 0)
+        out = []
+        for i, slo in enumerate(self.slos):
+            g, v = good[i], valid[i]
+            budget = (1.0 - slo.target) * (rate[i] * slo.window_s)
+            wg, wv = g - good_start[i], v - valid_start[i]
+            out.append(SLOStatus(
+                name=slo.name, target=slo.target, good=g, valid=v, attained=g / v if v else 1.0,
+                budget_spent=(v - g + cost[i]) / budget if budget > 0 else 0.0,
+                burns=tuple((w, burns[k][i]) for k, w in enumerate(self._STATUS_WINDOWS)),
+                window_sli=wg / wv if wv else None,
+                breaches=int(self._window_breaches[i]),
+            ))
+        return tuple(out)
+
+    def _valid_rate_now(self, ticks: int) -> list[float]:
+        """`_valid_rate(ticks)[0]` as Python floats."""
+        t_s = self._t_s.values[:, 0]
+        before = int(np.searchsorted(t_s, self.drill.incident_start_s + 1e-9, side="right"))
+        base = min(ticks, before) if before > 0 else ticks
+        base_s = float(t_s[base - 1]) if base > 0 and len(t_s) else 0.0
+        if not base_s > 0:
+            return [0.0] * len(self._targets)
+        return [v / max(base_s, 1e-12) for v in self._cum_valid.after(base, 0)]
+
+    def status_vectorized(self) -> tuple[SLOStatus, ...]:
+        """`status` computed with the array code the replay's alerts use (the reference tests compare)."""
         self._judge_windows()
         burns = self._burns_at(np.array([self.ticks]), self._STATUS_WINDOWS)[0]
         return self._statuses_at(self.ticks, burns, self._STATUS_WINDOWS, self.month_budget_events())
