@@ -93,10 +93,14 @@ class GaugeSample:
 
 def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
     """The last `count` ticks of a history series (fewer at the start), oldest first, copied."""
+    return sim.history.buffer(name)[recent_positions(sim, count)].copy()
+
+
+def recent_positions(sim: Simulation, count: int) -> np.ndarray:
+    """Where the last `count` ticks (fewer at the start) sit in the history ring, oldest first."""
     history = sim.history
     count = min(count, history.length)
-    positions = np.arange(history.written - count, history.written) % history.capacity
-    return history.buffer(name)[positions].copy()
+    return np.arange(history.written - count, history.written) % history.capacity
 
 
 @attrs.define
@@ -548,10 +552,9 @@ class LiveRun:
     def _rates(self, gauges: Gauges) -> RatesReading:
         window = max(1, int(round(SMOOTH_WINDOW_S / self.sim.dt_s)))
         span_s = max(min(window, self.sim.history.length), 1) * self.sim.dt_s
-        arrivals = float(recent_rows(self.sim, "arrivals", window).sum())
-        failed = float(recent_rows(self.sim, "failed", window).sum())
-        rejected = float(recent_rows(self.sim, "rejected", window).sum())
-        completed = float(recent_rows(self.sim, "completed", window).sum())
+        positions = recent_positions(self.sim, window)
+        arrivals, failed, rejected, completed = (float(self.sim.history.buffer(name)[positions].sum())
+                                                 for name in ("arrivals", "failed", "rejected", "completed"))
 
         def ratio(part: float, whole: float) -> float:
             # Failures finishing now belong to arrivals from earlier seconds: cap at 100%.

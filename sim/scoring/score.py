@@ -644,19 +644,27 @@ class SLOTracker:
         degraded_cost_block = np.zeros((count, n_slo), dtype=np.float64)
         good_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
         valid_class_block = np.zeros_like(good_class_block)
+        # Integer counts: summing them in another grouping gives the same numbers, so SLOs over the
+        # same events share their per-class sums; with no degraded answer in the block, its degraded
+        # counts and costs stay the zeros they start as (the float cost sums are then all 0.0).
+        any_degraded = bool(degraded_all.any())
+        valid_for_axes: dict[tuple[int, ...], np.ndarray] = {}
         for i, slo in enumerate(self.slos):
             axes = self._event_axes[i]
             if slo.kind == "availability":
                 good_by_class = completed[:, :, axes].sum(axis=2)
             else:
                 good_by_class = rows["class_within"][:, :, axes, self._threshold_index[i]].sum(axis=2)
-            valid_by_class = valid_all[:, :, axes].sum(axis=2)
-            degraded_by_class = degraded_all[:, :, axes].sum(axis=2)
+            valid_by_class = valid_for_axes.get(tuple(axes))
+            if valid_by_class is None:
+                valid_by_class = valid_for_axes[tuple(axes)] = valid_all[:, :, axes].sum(axis=2)
             mask = self._class_masks[i]
             good_block[:, i] = good_by_class[:, mask].sum(axis=1)
             valid_block[:, i] = valid_by_class[:, mask].sum(axis=1)
-            degraded_block[:, i] = degraded_by_class[:, mask].sum(axis=1)
-            degraded_cost_block[:, i] = (degraded_by_class[:, mask] * self._degraded_cost[mask]).sum(axis=1)
+            if any_degraded:
+                degraded_by_class = degraded_all[:, :, axes].sum(axis=2)
+                degraded_block[:, i] = degraded_by_class[:, mask].sum(axis=1)
+                degraded_cost_block[:, i] = (degraded_by_class[:, mask] * self._degraded_cost[mask]).sum(axis=1)
             good_class_block[:, i, : good_by_class.shape[1]] = good_by_class
             valid_class_block[:, i, : valid_by_class.shape[1]] = valid_by_class
         for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block),
