@@ -104,17 +104,13 @@ class CallStats:
         """Slots of the window's ticks that ended by `tick` (ticks tick - win .. tick - 1)."""
         return (self._slot_tick >= tick - self._win) & (self._slot_tick < tick)
 
-    def calls_per_s(self, di: int, tick: int) -> float:
-        """Calls started per second over the window."""
-        self._fold()
-        return float(self._calls[di, self._recent_slots(tick)].sum()) / (self._win * self._dt_s)
-
-    def error_ratio(self, di: int, tick: int) -> float:
-        """Share of the window's calls that failed (errors, timeouts, refusals); 0 with no calls."""
+    def rates(self, di: int, tick: int) -> tuple[float, float]:
+        """(calls started per second over the window, share of the window's calls that failed:
+        errors, timeouts, refusals; 0 with no calls)."""
         self._fold()
         mask = self._recent_slots(tick)
         calls = float(self._calls[di, mask].sum())
-        return float(self._errors[di, mask].sum()) / calls if calls else 0.0
+        return calls / (self._win * self._dt_s), float(self._errors[di, mask].sum()) / calls if calls else 0.0
 
     def p95_ms(self, di: int, t_s: float) -> float:
         """p95 of the calls that ended within the window before t_s (NaN: none ended)."""
