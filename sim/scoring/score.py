@@ -571,6 +571,10 @@ class SLOTracker:
         self._window_breaches = np.zeros(n_slo, dtype=np.int64)
         self._targets = np.array([slo.target for slo in self.slos] or [1.0])
         self._percentiles_ms = _Rows(2, np.float64)
+        self._status_widths = tuple(self._ticks_for(window_s) for window_s in self._STATUS_WINDOWS)
+        self._eval_window_ticks = self._ticks_for(EVAL_WINDOW_S)
+        self._history_has_degraded: bool | None = None
+        """Whether the simulation's history has the series `class_degraded` (known at the first update)."""
         self.events_seen = 0
         self.events: list = []
         """Every engine event consumed so far (the engine keeps only the most recent)."""
@@ -621,7 +625,9 @@ class SLOTracker:
                     "busy_slots", "p95_ms", "p99_ms",
                 )
             }
-            if "class_degraded" in history.names:
+            if self._history_has_degraded is None:
+                self._history_has_degraded = "class_degraded" in history.names
+            if self._history_has_degraded:
                 rows["class_degraded"] = np.array(history.buffer("class_degraded")[positions])
             self.ingest(rows)
         total = sim.events_total
@@ -636,14 +642,14 @@ class SLOTracker:
         valid_all = completed + rows["class_failed"] + rows["class_rejected"]
         degraded_all = rows.get("class_degraded")
         if degraded_all is None:
-            degraded_all = np.zeros_like(completed)
+            degraded_all = np.zeros(completed.shape, dtype=completed.dtype)
         n_slo, n_cls = max(len(self.slos), 1), max(len(self.class_names), 1)
         good_block = np.zeros((count, n_slo), dtype=np.int64)
-        valid_block = np.zeros_like(good_block)
-        degraded_block = np.zeros_like(good_block)
+        valid_block = np.zeros((count, n_slo), dtype=np.int64)
+        degraded_block = np.zeros((count, n_slo), dtype=np.int64)
         degraded_cost_block = np.zeros((count, n_slo), dtype=np.float64)
         good_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
-        valid_class_block = np.zeros_like(good_class_block)
+        valid_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
         # Integer counts: summing them in another grouping gives the same numbers, so SLOs over the
         # same events share their per-class sums; with no degraded answer in the block, its degraded
         # counts and costs stay the zeros they start as (the float cost sums are then all 0.0).
@@ -800,8 +806,7 @@ class SLOTracker:
         good, valid = self._cum_good.after(ticks, 0), self._cum_valid.after(ticks, 0)
         rate = self._valid_rate_now(ticks)
         burns = []
-        for window_s in self._STATUS_WINDOWS:
-            width = self._ticks_for(window_s)
+        for window_s, width in zip(self._STATUS_WINDOWS, self._status_widths):
             start = max(ticks - width, 0)
             before_run_s = max(width - ticks, 0) * dt_s
             good_start, valid_start = self._cum_good.after(start, 0), self._cum_valid.after(start, 0)
@@ -813,7 +818,7 @@ class SLOTracker:
                 row.append(bad / max(in_window, 1e-12) / (1.0 - target) if in_window > 0 else 0.0)
             burns.append(row)
         cost = self._cum_degraded_cost.after(ticks, 0.0)
-        window_start = (ticks // self._ticks_for(EVAL_WINDOW_S)) * self._ticks_for(EVAL_WINDOW_S)
+        window_start = (ticks // self._eval_window_ticks) * self._eval_window_ticks
         good_start, valid_start = self._cum_good.after(window_start, 0), self._cum_valid.after(window_start, 0)
         out = []
         for i, slo in enumerate(self.slos):
