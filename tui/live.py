@@ -91,6 +91,15 @@ class GaugeSample:
     pool_waiters: tuple[tuple[str, int], ...] = ()
 
 
+def pool_value(pairs: tuple[tuple[str, int], ...], name: str) -> int:
+    """A pool's value in a sample's (name, value) pairs (0 for a pool the sample does not hold), as
+    `dict(pairs).get(name, 0)` says without building the dict: the last pair of that name."""
+    for pool, value in reversed(pairs):
+        if pool == name:
+            return value
+    return 0
+
+
 def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
     """The last `count` ticks of a history series (fewer at the start), oldest first, copied."""
     return sim.history.buffer(name)[recent_positions(sim, count)].copy()
@@ -347,8 +356,8 @@ class LiveRun:
             self._judge("memory", self._average(lambda s: s.memory_mb) / memory.limit_mb,
                         level_bands.memory_band(memory.pressure_fraction))
         for pool in gauges.pools:
-            in_use = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
-            waiting = self._average(lambda s: dict(s.pool_waiters).get(pool.name, 0))
+            in_use = self._average(lambda s: pool_value(s.pool_in_use, pool.name))
+            waiting = self._average(lambda s: pool_value(s.pool_waiters, pool.name))
             self._judge(f"pool:{pool.name}:in_use", in_use / max(pool.size, 1), level_bands.POOL_IN_USE)
             self._judge(f"pool:{pool.name}:waiters", waiting, level_bands.pool_waiters_band(pool.size))
         rates = self._rates(gauges)
@@ -539,7 +548,7 @@ class LiveRun:
 
     def _pool(self, gauges: Gauges, index: int) -> GaugeReading:
         pool = gauges.pools[index]
-        average = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
+        average = self._average(lambda s: pool_value(s.pool_in_use, pool.name))
         level = worst_level(self.level(f"pool:{pool.name}:in_use"), self.level(f"pool:{pool.name}:waiters"))
         notes = [f"{pool.waiters} wait"]
         if pool.target_size != pool.size:
