@@ -91,12 +91,25 @@ class GaugeSample:
     pool_waiters: tuple[tuple[str, int], ...] = ()
 
 
+def pool_value(pairs: tuple[tuple[str, int], ...], name: str) -> int:
+    """A pool's value in a sample's (name, value) pairs (0 for a pool the sample does not hold), as
+    `dict(pairs).get(name, 0)` says without building the dict: the last pair of that name."""
+    for pool, value in reversed(pairs):
+        if pool == name:
+            return value
+    return 0
+
+
 def recent_rows(sim: Simulation, name: str, count: int) -> np.ndarray:
     """The last `count` ticks of a history series (fewer at the start), oldest first, copied."""
+    return sim.history.buffer(name)[recent_positions(sim, count)].copy()
+
+
+def recent_positions(sim: Simulation, count: int) -> np.ndarray:
+    """Where the last `count` ticks (fewer at the start) sit in the history ring, oldest first."""
     history = sim.history
     count = min(count, history.length)
-    positions = np.arange(history.written - count, history.written) % history.capacity
-    return history.buffer(name)[positions].copy()
+    return np.arange(history.written - count, history.written) % history.capacity
 
 
 @attrs.define
@@ -343,8 +356,8 @@ class LiveRun:
             self._judge("memory", self._average(lambda s: s.memory_mb) / memory.limit_mb,
                         level_bands.memory_band(memory.pressure_fraction))
         for pool in gauges.pools:
-            in_use = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
-            waiting = self._average(lambda s: dict(s.pool_waiters).get(pool.name, 0))
+            in_use = self._average(lambda s: pool_value(s.pool_in_use, pool.name))
+            waiting = self._average(lambda s: pool_value(s.pool_waiters, pool.name))
             self._judge(f"pool:{pool.name}:in_use", in_use / max(pool.size, 1), level_bands.POOL_IN_USE)
             self._judge(f"pool:{pool.name}:waiters", waiting, level_bands.pool_waiters_band(pool.size))
         rates = self._rates(gauges)
@@ -535,7 +548,7 @@ class LiveRun:
 
     def _pool(self, gauges: Gauges, index: int) -> GaugeReading:
         pool = gauges.pools[index]
-        average = self._average(lambda s: dict(s.pool_in_use).get(pool.name, 0))
+        average = self._average(lambda s: pool_value(s.pool_in_use, pool.name))
         level = worst_level(self.level(f"pool:{pool.name}:in_use"), self.level(f"pool:{pool.name}:waiters"))
         notes = [f"{pool.waiters} wait"]
         if pool.target_size != pool.size:
@@ -548,10 +561,9 @@ class LiveRun:
     def _rates(self, gauges: Gauges) -> RatesReading:
         window = max(1, int(round(SMOOTH_WINDOW_S / self.sim.dt_s)))
         span_s = max(min(window, self.sim.history.length), 1) * self.sim.dt_s
-        arrivals = float(recent_rows(self.sim, "arrivals", window).sum())
-        failed = float(recent_rows(self.sim, "failed", window).sum())
-        rejected = float(recent_rows(self.sim, "rejected", window).sum())
-        completed = float(recent_rows(self.sim, "completed", window).sum())
+        positions = recent_positions(self.sim, window)
+        arrivals, failed, rejected, completed = (float(self.sim.history.buffer(name)[positions].sum())
+                                                 for name in ("arrivals", "failed", "rejected", "completed"))
 
         def ratio(part: float, whole: float) -> float:
             # Failures finishing now belong to arrivals from earlier seconds: cap at 100%.

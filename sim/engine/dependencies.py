@@ -377,16 +377,17 @@ class Dependencies:
         in use), since queries are not calls the breaker window follows."""
         active = self.active(t)
         stats, tick = self._call_stats, self._clock.tick
-        return tuple(
-            DependencyGauge(
+        gauges = []
+        for i, d in enumerate(self._deps):
+            calls_per_s, error_ratio = stats.rates(i, tick)
+            gauges.append(DependencyGauge(
                 d.name, d.kind,
                 int(queries.get(i, 0)) if queries is not None and d.kind == "database" else int(active[i]),
                 self.shown_timeout(i), self._dep_state[i].fallback,
-                calls_per_s=stats.calls_per_s(i, tick), error_ratio=stats.error_ratio(i, tick),
+                calls_per_s=calls_per_s, error_ratio=error_ratio,
                 p95_ms=stats.p95_ms(i, t), normal_p95_ms=stats.normal_p95_ms[i],
-            )
-            for i, d in enumerate(self._deps)
-        )
+            ))
+        return tuple(gauges)
 
     def history_columns(self, t1: float) -> tuple:
         """(breaker_state, dep_active) of the tick ending at t1."""

@@ -238,6 +238,20 @@ class Metrics:
         idx = (np.arange(history.written - n, history.written)) % history.capacity
         return float(buf[idx].sum()) * per_s
 
+    def recent_rates(self, history: History, names: tuple[str, ...]) -> tuple[float, ...]:
+        """`recent_rate` of each series in `names` (the window's positions found once)."""
+        n = min(self._rate_window, history.length)
+        if not n:
+            return (0.0,) * len(names)
+        per_s = 1.0 / (n * self._dt_s)
+        idx = (np.arange(history.written - n, history.written)) % history.capacity
+        return tuple(float(history.buffer(name)[idx].sum()) * per_s for name in names)
+
+    def in_flight(self) -> int:
+        """Requests admitted and not yet ended (`result().in_flight`, without the percentiles)."""
+        tot = self._tot
+        return tot["admitted"] - tot["completed"] - int(self._tot_fail.sum())
+
     def result(self, t_s: float) -> RunResult:
         """Totals so far."""
         tot = self._tot
@@ -253,7 +267,7 @@ class Metrics:
             degraded=tot["degraded"],
             failed={r: int(n) for r, n in zip(FAIL_REASONS, self._tot_fail)},
             rejected={r: int(n) for r, n in zip(REJECT_REASONS, self._tot_reject)},
-            in_flight=tot["admitted"] - completed - int(self._tot_fail.sum()),
+            in_flight=self.in_flight(),
             latency_mean_ms=1000 * self._tot_lat_sum / completed if completed else math.nan,
             p50_ms=1000 * p50,
             p95_ms=1000 * p95,

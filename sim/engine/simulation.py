@@ -225,6 +225,8 @@ class Simulation:
         mem = self.model.service.memory
         n_up = self.slots.n_up()
         p50, p95, p99 = metrics.percentiles_s
+        arrival, fresh, retry, goodput, error, reject = metrics.recent_rates(
+            h, ("arrivals", "fresh_arrivals", "retry_arrivals", "completed", "failed", "rejected"))
         return Gauges(
             t_s=self.t_s,
             tick=self.tick,
@@ -234,7 +236,7 @@ class Simulation:
             target_workers=self.slots.target_workers,
             queue_depth=self.queue.depth,
             queue_limit=self.queue.limit,
-            in_flight=self.result().in_flight,
+            in_flight=metrics.in_flight(),
             pools=self.pools.gauges(),
             workers=self.workers.gauges(),
             memory_limit_mb=mem.limit_mb,
@@ -242,12 +244,12 @@ class Simulation:
             breakers=self.deps.breaker_gauges(),
             caches=self.caches.gauges(),
             dependencies=self.deps.dependency_gauges(self.t_s, self.pools.queries_in_progress()),
-            arrival_rps=metrics.recent_rate(h, "arrivals"),
-            fresh_rps=metrics.recent_rate(h, "fresh_arrivals"),
-            retry_rps=metrics.recent_rate(h, "retry_arrivals"),
-            goodput_rps=metrics.recent_rate(h, "completed"),
-            error_rps=metrics.recent_rate(h, "failed"),
-            reject_rps=metrics.recent_rate(h, "rejected"),
+            arrival_rps=arrival,
+            fresh_rps=fresh,
+            retry_rps=retry,
+            goodput_rps=goodput,
+            error_rps=error,
+            reject_rps=reject,
             p50_ms=1000 * p50,
             p95_ms=1000 * p95,
             p99_ms=1000 * p99,

@@ -106,12 +106,14 @@ class Workers:
         return float(self._worker_mem_mb.max()) if self._worker_mem_mb.size else 0.0
 
     def gauges(self) -> tuple[WorkerGauge, ...]:
-        states = self._slots.states()
-        busy_per_worker = self._slots.busy_per_worker()
+        # As Python numbers first: indexing numpy arrays one element at a time costs more than the gauge.
+        states = self._slots.states().tolist()
+        busy_per_worker = self._slots.busy_per_worker().tolist()
+        memory_mb = self._worker_mem_mb.tolist()
         return tuple(
             WorkerGauge(
-                index=int(w), up=bool(states[w] in (W_UP, W_DRAINING)), busy=int(busy_per_worker[w]),
-                memory_mb=float(self._worker_mem_mb[w]), warming=bool(states[w] == W_WARMING),
+                index=w, up=states[w] in (W_UP, W_DRAINING), busy=busy_per_worker[w],
+                memory_mb=memory_mb[w], warming=states[w] == W_WARMING,
             )
             for w in range(self._slots.max_workers)
             if states[w] != W_OFF

@@ -472,6 +472,10 @@ class _Rows:
     def values(self) -> np.ndarray:
         return self._data[: self.length]
 
+    def after(self, ticks: int, zero) -> list:
+        """The running sums after `ticks` ticks as Python numbers (`zero` for each before any tick)."""
+        return self._data[ticks - 1].tolist() if ticks > 0 else [zero] * self._data.shape[1]
+
 
 def _ring_positions(history, first_tick: int, count: int) -> slice | np.ndarray:
     """Where ticks [first_tick, first_tick + count) sit in the history ring.
@@ -567,6 +571,10 @@ class SLOTracker:
         self._window_breaches = np.zeros(n_slo, dtype=np.int64)
         self._targets = np.array([slo.target for slo in self.slos] or [1.0])
         self._percentiles_ms = _Rows(2, np.float64)
+        self._status_widths = tuple(self._ticks_for(window_s) for window_s in self._STATUS_WINDOWS)
+        self._eval_window_ticks = self._ticks_for(EVAL_WINDOW_S)
+        self._history_has_degraded: bool | None = None
+        """Whether the simulation's history has the series `class_degraded` (known at the first update)."""
         self.events_seen = 0
         self.events: list = []
         """Every engine event consumed so far (the engine keeps only the most recent)."""
@@ -617,7 +625,9 @@ class SLOTracker:
                     "busy_slots", "p95_ms", "p99_ms",
                 )
             }
-            if "class_degraded" in history.names:
+            if self._history_has_degraded is None:
+                self._history_has_degraded = "class_degraded" in history.names
+            if self._history_has_degraded:
                 rows["class_degraded"] = np.array(history.buffer("class_degraded")[positions])
             self.ingest(rows)
         total = sim.events_total
@@ -632,27 +642,35 @@ class SLOTracker:
         valid_all = completed + rows["class_failed"] + rows["class_rejected"]
         degraded_all = rows.get("class_degraded")
         if degraded_all is None:
-            degraded_all = np.zeros_like(completed)
+            degraded_all = np.zeros(completed.shape, dtype=completed.dtype)
         n_slo, n_cls = max(len(self.slos), 1), max(len(self.class_names), 1)
         good_block = np.zeros((count, n_slo), dtype=np.int64)
-        valid_block = np.zeros_like(good_block)
-        degraded_block = np.zeros_like(good_block)
+        valid_block = np.zeros((count, n_slo), dtype=np.int64)
+        degraded_block = np.zeros((count, n_slo), dtype=np.int64)
         degraded_cost_block = np.zeros((count, n_slo), dtype=np.float64)
         good_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
-        valid_class_block = np.zeros_like(good_class_block)
+        valid_class_block = np.zeros((count, n_slo, n_cls), dtype=np.int64)
+        # Integer counts: summing them in another grouping gives the same numbers, so SLOs over the
+        # same events share their per-class sums; with no degraded answer in the block, its degraded
+        # counts and costs stay the zeros they start as (the float cost sums are then all 0.0).
+        any_degraded = bool(degraded_all.any())
+        valid_for_axes: dict[tuple[int, ...], np.ndarray] = {}
         for i, slo in enumerate(self.slos):
             axes = self._event_axes[i]
             if slo.kind == "availability":
                 good_by_class = completed[:, :, axes].sum(axis=2)
             else:
                 good_by_class = rows["class_within"][:, :, axes, self._threshold_index[i]].sum(axis=2)
-            valid_by_class = valid_all[:, :, axes].sum(axis=2)
-            degraded_by_class = degraded_all[:, :, axes].sum(axis=2)
+            valid_by_class = valid_for_axes.get(tuple(axes))
+            if valid_by_class is None:
+                valid_by_class = valid_for_axes[tuple(axes)] = valid_all[:, :, axes].sum(axis=2)
             mask = self._class_masks[i]
             good_block[:, i] = good_by_class[:, mask].sum(axis=1)
             valid_block[:, i] = valid_by_class[:, mask].sum(axis=1)
-            degraded_block[:, i] = degraded_by_class[:, mask].sum(axis=1)
-            degraded_cost_block[:, i] = (degraded_by_class[:, mask] * self._degraded_cost[mask]).sum(axis=1)
+            if any_degraded:
+                degraded_by_class = degraded_all[:, :, axes].sum(axis=2)
+                degraded_block[:, i] = degraded_by_class[:, mask].sum(axis=1)
+                degraded_cost_block[:, i] = (degraded_by_class[:, mask] * self._degraded_cost[mask]).sum(axis=1)
             good_class_block[:, i, : good_by_class.shape[1]] = good_by_class
             valid_class_block[:, i, : valid_by_class.shape[1]] = valid_by_class
         for running, block in ((self._cum_good, good_block), (self._cum_valid, valid_block),
@@ -775,7 +793,59 @@ class SLOTracker:
     _STATUS_WINDOWS = tuple(sorted(set(ALERT_WINDOWS_S) | set(BURN_WINDOWS_S)))
 
     def status(self) -> tuple[SLOStatus, ...]:
-        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run)."""
+        """Each SLO as it stands after the ticks consumed so far (costs the same at any point of a run).
+
+        The live app asks at every gauge sample, so this is `_burns_at`, `month_budget_events` and
+        `_statuses_at` for the one tick count in Python scalars: the same IEEE operations in the
+        same order on the same values, so the same floats (`tests/sim/test_scoring.py` checks),
+        without the cost of numpy on arrays of a few elements.
+        """
+        self._judge_windows()
+        ticks, dt_s = self.ticks, self.dt_s
+        targets = [slo.target for slo in self.slos]
+        good, valid = self._cum_good.after(ticks, 0), self._cum_valid.after(ticks, 0)
+        rate = self._valid_rate_now(ticks)
+        burns = []
+        for window_s, width in zip(self._STATUS_WINDOWS, self._status_widths):
+            start = max(ticks - width, 0)
+            before_run_s = max(width - ticks, 0) * dt_s
+            good_start, valid_start = self._cum_good.after(start, 0), self._cum_valid.after(start, 0)
+            row = []
+            for i, target in enumerate(targets):
+                in_window = valid[i] - valid_start[i]
+                bad = in_window - (good[i] - good_start[i])
+                in_window = in_window + before_run_s * rate[i]
+                row.append(bad / max(in_window, 1e-12) / (1.0 - target) if in_window > 0 else 0.0)
+            burns.append(row)
+        cost = self._cum_degraded_cost.after(ticks, 0.0)
+        window_start = (ticks // self._eval_window_ticks) * self._eval_window_ticks
+        good_start, valid_start = self._cum_good.after(window_start, 0), self._cum_valid.after(window_start, 0)
+        out = []
+        for i, slo in enumerate(self.slos):
+            g, v = good[i], valid[i]
+            budget = (1.0 - slo.target) * (rate[i] * slo.window_s)
+            wg, wv = g - good_start[i], v - valid_start[i]
+            out.append(SLOStatus(
+                name=slo.name, target=slo.target, good=g, valid=v, attained=g / v if v else 1.0,
+                budget_spent=(v - g + cost[i]) / budget if budget > 0 else 0.0,
+                burns=tuple((w, burns[k][i]) for k, w in enumerate(self._STATUS_WINDOWS)),
+                window_sli=wg / wv if wv else None,
+                breaches=int(self._window_breaches[i]),
+            ))
+        return tuple(out)
+
+    def _valid_rate_now(self, ticks: int) -> list[float]:
+        """`_valid_rate(ticks)[0]` as Python floats."""
+        t_s = self._t_s.values[:, 0]
+        before = int(np.searchsorted(t_s, self.drill.incident_start_s + 1e-9, side="right"))
+        base = min(ticks, before) if before > 0 else ticks
+        base_s = float(t_s[base - 1]) if base > 0 and len(t_s) else 0.0
+        if not base_s > 0:
+            return [0.0] * len(self._targets)
+        return [v / max(base_s, 1e-12) for v in self._cum_valid.after(base, 0)]
+
+    def status_vectorized(self) -> tuple[SLOStatus, ...]:
+        """`status` computed with the array code the replay's alerts use (the reference tests compare)."""
         self._judge_windows()
         burns = self._burns_at(np.array([self.ticks]), self._STATUS_WINDOWS)[0]
         return self._statuses_at(self.ticks, burns, self._STATUS_WINDOWS, self.month_budget_events())

@@ -546,3 +546,37 @@ def test_live_status_equals_sums_over_the_ticks_consumed():
             now_g, now_v = good[done * 10:].sum(), valid[done * 10:].sum()
             assert status.window_sli == (now_g / now_v if now_v else None)
     assert all(status.breaches > 0 for status in tracker.status())
+
+
+@pytest.mark.parametrize("incident_start_s", [0.0, 15.0, 400.0])
+def test_live_status_equals_the_array_code_bit_for_bit(incident_start_s):
+    # status() is the array code of the replay's alerts redone in Python scalars for speed: the same
+    # operations in the same order, so every float must be equal, not merely close.
+    latency = SLOSpec(name="latency", kind="latency", target=0.95, threshold_s=0.5)
+    drill = make_drill([AVAIL_90, latency], incident_start_s=incident_start_s, dt_s=0.05)
+    sim = FakeSim(drill, thresholds_s=(0.5,), capacity=16384)
+    tracker = SLOTracker.for_sim(drill, sim)
+    assert tracker.status() == tracker.status_vectorized()
+    rng = np.random.default_rng(7)
+    for chunk in (1, 4, 5, 5, 250, 5, 1199, 5, 3, 5000, 5, 7, 1500):
+        for _ in range(chunk):
+            completed, failed = int(rng.integers(0, 12)), int(rng.integers(0, 4)) * int(rng.random() < 0.3)
+            sim.tick(completed=completed, failed=failed, within=int(rng.integers(0, completed + 1)))
+        tracker.update(sim)
+        assert tracker.status() == tracker.status_vectorized()
+
+
+def test_live_status_equals_the_array_code_on_a_played_drill(mini_runs):
+    from sim.engine.simulation import Simulation
+
+    drill, _ = mini_runs
+    sim = Simulation.from_drill(drill)
+    tracker = SLOTracker.for_sim(drill, sim)
+    pending = list(drill.par)
+    while sim.t_s < drill.duration_s - 1e-9:
+        while pending and pending[0].t_s <= sim.t_s + 1e-9:
+            sim.apply(pending.pop(0))
+        for _ in range(5):
+            sim.step()
+        tracker.update(sim)
+        assert tracker.status() == tracker.status_vectorized()
