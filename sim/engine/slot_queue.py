@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import collections
 import heapq
 
@@ -41,6 +42,11 @@ class SlotQueue:
         """This tick's decisions are taken up to here (see `serve`)."""
         self.undecided_from = 0.0
         """The earliest time a request waiting here or pending could still start."""
+        self._waited_from: list[float] = []
+        self._waited_until: list[float] = []
+        """Sorted arrivals and ends of the waits decided by this tick's earlier scans (a
+        start or a departure): a later round may decide an arrival before they end (a slot
+        it could not see freed earlier), and the queue limit counts them at that arrival."""
 
     def earliest_start(self) -> float:
         """The earliest time a request waiting here or pending could still start: where
@@ -61,6 +67,7 @@ class SlotQueue:
         """No decision of the tick starting at t0 is taken yet."""
         self.committed_t = t0
         self.undecided_from = t0
+        self._waited_from, self._waited_until = [], []
 
     def arrive(self, rows: np.ndarray) -> None:
         """Arrivals (time order) wait to be reached by the next `serve`, behind the pending ones."""
@@ -158,6 +165,7 @@ class SlotQueue:
         """Heap of the deadlines of candidates that left: each waited until then."""
         tokens, last, rate, burst = limiter.tokens, limiter.last_t, limiter.rate_rps, limiter.burst
         stop = n
+        waited_from, waited_until = self._waited_from, self._waited_until
         # The loop runs once per candidate: bind what it calls.
         heappop, heappush, popleft = heapq.heappop, heapq.heappush, waiting_until.popleft
         for i in range(n):
@@ -190,7 +198,9 @@ class SlotQueue:
                         popleft()
                     while left_at and left_at[0] <= w:
                         heappop(left_at)
-                    if len(waiting_until) + len(left_at) >= limit:
+                    earlier = (bisect.bisect_right(waited_from, w) - bisect.bisect_right(waited_until, w)
+                               if waited_from else 0)
+                    if len(waiting_until) + len(left_at) + earlier >= limit:
                         reject_pos.append(i)
                         continue
             if start > dl:
@@ -258,6 +268,8 @@ class SlotQueue:
                         while staying and staying[0] <= w:
                             heappop(staying)
                         waiting = len(waiting_until) + len(left_at) + len(staying)
+                        if waited_from:
+                            waiting += bisect.bisect_right(waited_from, w) - bisect.bisect_right(waited_until, w)
                         if n_still:
                             waiting += n_still - int(np.searchsorted(still_old, w, "right"))
                         if waiting >= limit:
@@ -273,6 +285,8 @@ class SlotQueue:
             self._reject_queued(cand[np.array(limited_pos)], J_RATELIMIT)
         if reject_pos:
             self._reject_queued(cand[np.array(reject_pos)], J_QUEUE_FULL)
+        if limit is not None and (starts_pos or leave_pos):
+            self._remember_waits(cand, starts_pos, starts_t, leave_pos)
         if leave_pos:
             gone = cand[np.sort(np.array(leave_pos))]
             self._outcomes.fail(gone, table.deadline[gone], R_TIMEOUT)
@@ -294,6 +308,26 @@ class SlotQueue:
         self._pending = cand[proc_end:]
         self.undecided_from = horizon if (self._queue.size or self._pending.size) else INF
         return min(earliest, horizon) if horizon < t1 else earliest
+
+    def _remember_waits(self, cand: np.ndarray, starts_pos: list, starts_t: list, leave_pos: list) -> None:
+        """Keep the waits this scan decided (arrival to start, or to departure) for the queue
+        limit of later rounds in the tick."""
+        table = self._table
+        arrived, ended = [], []
+        if starts_pos:
+            rows = cand[np.array(starts_pos)]
+            w, s = table.wait_t[rows], np.array(starts_t)
+            waited = s > w
+            arrived.append(w[waited])
+            ended.append(s[waited])
+        if leave_pos:
+            rows = cand[np.array(leave_pos)]
+            arrived.append(table.wait_t[rows])
+            ended.append(table.deadline[rows])
+        arrived, ended = np.concatenate(arrived), np.concatenate(ended)
+        if arrived.size:
+            self._waited_from = sorted(self._waited_from + arrived.tolist())
+            self._waited_until = sorted(self._waited_until + ended.tolist())
 
     def _reject_queued(self, rows: np.ndarray, reason: int) -> None:
         """Arrivals refused at the door: they were never admitted."""

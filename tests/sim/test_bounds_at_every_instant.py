@@ -106,6 +106,24 @@ def test_a_pool_waiter_never_gives_up_beside_an_idle_connection():
     check_bounds(model, 0)
 
 
+def test_the_queue_limit_counts_waits_an_earlier_round_decided():
+    """Found by the property test: a later round of a tick started a waiter on a slot an
+    earlier round could not see freed, then admitted client retries at an instant when
+    requests whose starts the earlier round had decided were still waiting (3 in a
+    queue of 2 at 1.7167 s)."""
+    half = Distribution.exponential(0.0025)
+    plan = (CpuStep(half), DbStep("main", queries=1), CpuStep(half))
+    model = ModelSpec(
+        service=ServiceSpec(workers=4, concurrency=1, max_workers=4, warmup_s=0.0, queue_limit=2),
+        classes=(TrafficClass(name="c0", arrivals=ArrivalProfile(rate_rps=1816.1666659633652), plan=plan,
+                              priority=0, timeout_s=None,
+                              retry=RetryPolicy(retries=1, backoff_s=0.0, multiplier=2.0, jitter=0.0)),),
+        dependencies=(Dependency("db", kind="database", latency=Distribution.exponential(0.00125)),),
+        pools=(PoolSpec("main", "db", size=3, acquire_timeout_s=None),), dt_s=0.01,
+    )
+    check_bounds(model, 0)
+
+
 def check_bounds(model: ModelSpec, seed: int) -> None:
     sim = Simulation(model, seed)
     log = TransitionLog(sim)
