@@ -45,9 +45,10 @@ class Pools:
         self._outcomes = outcomes
         self._events = events
         self._class_names = tuple(c.name for c in model.classes)
-        self.slot_waiters = lambda: False
-        """Whether a request waits for a worker slot (the slot queue sets this): then any
-        segment end may free a slot that starts it, and it may come to a pool."""
+        self.slot_queue = None
+        """The slot queue (the simulation sets it; an object, not a bound method, so a
+        checkpoint pickles): while a request waits for a worker slot, any segment end may
+        free a slot that starts it, and it may come to a pool."""
         self._pools: list[Pool] = []
         self._pool_index: dict[str, int] = {}
         for p in model.pools:
@@ -240,7 +241,7 @@ class Pools:
         if due.size == 0:
             return t1
         phase = table.phase[due]
-        if self.slot_waiters():
+        if self.slot_queue is not None and self.slot_queue.has_waiters():
             relevant = (phase == QUERY) | (phase == RUNNING)
         else:
             relevant = (phase == QUERY) | ((phase == RUNNING) & (table.stepi[due] <= self._last_db_step[table.cls[due]]))

@@ -102,8 +102,8 @@ class Simulation:
         rl = model.service.ratelimit
         self.limiter = RateLimiter(rl.rate_rps if rl else None, rl.burst if rl else 0.0)
         self.queue = SlotQueue(model.service.queue_limit, self.table, self.slots, self.plans, self.outcomes,
-                               self.retries, self.limiter, self.pools.earliest_give_up)
-        self.pools.slot_waiters = self.queue.has_waiters
+                               self.retries, self.limiter, self.pools)
+        self.pools.slot_queue = self.queue
         self.ingress = Ingress(model, self.clock, rng_arrivals, rng_ingress, self.table, self.metrics,
                                self.outcomes, self.retries, self.queue, self.limiter)
         self.flow = RequestFlow(self.table, self.plans, self.pools, self.outcomes)

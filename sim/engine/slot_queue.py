@@ -21,17 +21,16 @@ class SlotQueue:
     """Rows waiting for a slot in FCFS order, served from a heap of slot free times."""
 
     def __init__(self, queue_limit: int | None, table: RequestTable, slots: Slots, plans: Plans,
-                 outcomes: Outcomes, retries: ClientRetries, limiter: RateLimiter,
-                 slot_freed_unseen_from=lambda: INF):
+                 outcomes: Outcomes, retries: ClientRetries, limiter: RateLimiter, pools=None):
         self._table = table
         self._slots = slots
         self._plans = plans
         self._outcomes = outcomes
         self._retries = retries
         self._limiter = limiter
-        self._slot_freed_unseen_from = slot_freed_unseen_from
-        """The earliest time a slot may free that no segment end announces (a pool waiter's
-        acquire deadline): waiting decisions are not taken past it."""
+        self._pools = pools
+        """Its `earliest_give_up()` is the earliest time a slot may free that no segment end
+        announces (a pool waiter's acquire deadline): waiting decisions are not taken past it."""
         self.limit = queue_limit
         """At most this many waiting (None: unbounded); an arrival that finds it full is refused."""
         self._queue = np.empty(0, dtype=np.int64)
@@ -140,7 +139,7 @@ class SlotQueue:
         # Ties in free time go to the least busy worker (the order of `idle`).
         free = list(zip(np.maximum(self._slots.free_times(idle), t0).tolist(), range(idle.size), idle.tolist()))
         heapq.heapify(free)
-        horizon = min(t1, self._slot_freed_unseen_from())
+        horizon = t1 if self._pools is None else min(t1, self._pools.earliest_give_up())
         hard = t1
         """No decision at all past here: a client retry may arrive then."""
         last_w = t0
