@@ -9,6 +9,7 @@ loses none that finished.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 import time
 
@@ -53,7 +54,7 @@ def run_sweep(spec: SweepSpec, seeds: tuple[int, ...], jobs: int, *, as_json: bo
     progress = ProgressLine(len(seeds))
     outcomes: dict[int, SeedOutcome] = {}
     failed: dict[int, str] = {}
-    printed = 0  # seeds[:printed] are out (JSON lines)
+    printed = [0]  # seeds[:printed[0]] are out (JSON lines); a list, so a Ctrl+C cannot lose the count
     interrupted = False
     results = sweep(spec, seeds, jobs)
     try:
@@ -64,7 +65,7 @@ def run_sweep(spec: SweepSpec, seeds: tuple[int, ...], jobs: int, *, as_json: bo
                 failed[seed] = error
             progress.advance()
             if as_json:
-                printed = _flush_json(seeds, printed, outcomes, failed, progress)
+                _flush_json(seeds, printed, outcomes, failed, progress)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -84,18 +85,32 @@ def run_sweep(spec: SweepSpec, seeds: tuple[int, ...], jobs: int, *, as_json: bo
     return EXIT_SEED_FAILED if failed else EXIT_OK
 
 
-def _flush_json(seeds, printed: int, outcomes, failed, progress: ProgressLine, *, everything: bool = False) -> int:
-    """Print the finished seeds in seed order: up to the first unfinished one, or (`everything`) all."""
+def _flush_json(seeds, printed: list, outcomes, failed, progress: ProgressLine, *, everything: bool = False) -> None:
+    """Print the finished seeds in seed order: up to the first unfinished one, or (`everything`) all.
+    printed[0]: how many of `seeds` are out; updated before the write."""
     lines = []
-    while printed < len(seeds) and (seeds[printed] in outcomes or seeds[printed] in failed or everything):
-        seed = seeds[printed]
+    n = printed[0]
+    while n < len(seeds) and (seeds[n] in outcomes or seeds[n] in failed or everything):
+        seed = seeds[n]
         if seed in outcomes:
             lines.append(json.dumps(outcomes[seed].to_dict(), allow_nan=False))
-        printed += 1
+        n += 1
     if lines:
         progress.clear()
-        print("\n".join(lines), flush=True)
-    return printed
+        # A Ctrl+C in the middle of the write would leave half a JSON line, and the lines
+        # already out would be printed again by the final flush: hold SIGINT until it is done.
+        blocked = hasattr(signal, "pthread_sigmask")
+        if blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            printed[0] = n
+            sys.stdout.write("\n".join(lines) + "\n")
+            sys.stdout.flush()
+        finally:
+            if blocked:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    else:
+        printed[0] = n
 
 
 def _share(x: float) -> str:

@@ -111,7 +111,11 @@ def test_ctrl_c_stops_the_workers_and_keeps_finished_seeds(tmp_path):
     first = proc.stdout.readline()  # one seed has finished
     workers = _children(proc.pid)
     os.killpg(proc.pid, signal.SIGINT)  # as a terminal's Ctrl+C: the whole group
-    out, err = proc.communicate(timeout=60)
+    # Not communicate(): it reads the raw pipe and would lose what readline() buffered
+    # beyond the first line (the start of the second seed's line, when it came at once).
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait(timeout=60)
     assert proc.returncode == 130, err
     lines = [json.loads(line) for line in (first + out).splitlines()]
     assert lines and lines[0]["seed"] == 1 and len(lines) < 40
