@@ -200,6 +200,12 @@ class Pools:
         if not_started < horizon:
             horizon = not_started
             self._held_back = True
+        # A waiter that gives up frees its slot and may retry at once: either can bring a
+        # request to a pool ahead of a later grant, so nothing past the first give-up is decided.
+        give_up = float(np.nextafter(self.earliest_give_up(), INF))
+        if give_up < horizon:
+            horizon = give_up
+            self._held_back = True
         granted_any = False
         wp = table.pool[waiting]
         lo, hi = int(wp.min()), int(wp.max())

@@ -124,6 +124,26 @@ def test_the_queue_limit_counts_waits_an_earlier_round_decided():
     check_bounds(model, 0)
 
 
+def test_a_pool_decides_no_grant_past_a_waiter_giving_up():
+    """Found by the property test (CI profile): a waiter that gave up at its acquire
+    deadline retried at once (backoff 0) and came back to the pool before a grant the
+    same call had already made to a later waiter (2 give-ups beside an idle connection)."""
+    half = Distribution.exponential(0.0025)
+    plan = (CpuStep(half), DbStep("main", queries=1), CpuStep(half))
+    classes = tuple(
+        TrafficClass(name=f"c{k}", arrivals=ArrivalProfile(rate_rps=rate), plan=plan, priority=0, timeout_s=None,
+                     retry=RetryPolicy(retries=k, backoff_s=0.0, multiplier=2.0, jitter=0.0))
+        for k, rate in enumerate((559.0815825419832, 279.5407912709916))
+    )
+    model = ModelSpec(
+        service=ServiceSpec(workers=4, concurrency=1, max_workers=4, warmup_s=0.0, queue_limit=0),
+        classes=classes,
+        dependencies=(Dependency("db", kind="database", latency=Distribution.exponential(0.00125)),),
+        pools=(PoolSpec("main", "db", size=1, acquire_timeout_s=0.001),), dt_s=0.01,
+    )
+    check_bounds(model, 0)
+
+
 def check_bounds(model: ModelSpec, seed: int) -> None:
     sim = Simulation(model, seed)
     log = TransitionLog(sim)
