@@ -45,6 +45,13 @@ class ClientRetries:
         """By class: how many retries a client makes after its first attempt."""
         return self._retry_table[0]
 
+    def retry_gaps(self, c: np.ndarray, a: np.ndarray) -> np.ndarray:
+        """For attempts `a` of classes `c` that fail: the least time until the client's retry
+        arrives (its backoff at the most jitter), inf where the client does not retry."""
+        retries, base, mult, jitter = self._retry_table
+        gap = base[c] * mult[c] ** a * (1.0 - jitter[c])
+        return np.where(a < retries[c], gap, INF)
+
     def schedule(self, t: np.ndarray, c: np.ndarray, a: np.ndarray) -> None:
         """A failed or rejected attempt comes back as a new arrival after its backoff,
         at its own time (inside this tick too: the tick admits it before it ends)."""

@@ -150,9 +150,10 @@ class SlotQueue:
         # end of a long queue (no slot frees), and the rest is handled in bulk.
         waits: list = []
         deadlines: list = []
-        may_retry: list = []
-        """Whether the candidate's client retries if it gives up (a new arrival the heap cannot see)."""
-        retries_left = self._retries.attempts_left
+        retry_gap: list = []
+        """How soon after giving up the candidate's client retries, at the earliest (inf:
+        it does not): a new arrival the heap cannot see."""
+        retry_gaps = self._retries.retry_gaps
         chunks: list = []
         drawn = 0
         durations: list = []
@@ -172,7 +173,7 @@ class SlotQueue:
                 part = cand[i: i + max(64, 2 * i, 4 * len(free))]
                 waits.extend(table.wait_t[part].tolist())
                 deadlines.extend(table.deadline[part].tolist())
-                may_retry.extend((table.att[part] < retries_left[table.cls[part]]).tolist())
+                retry_gap.extend(retry_gaps(table.cls[part], table.att[part]).tolist())
             w, dl = waits[i], deadlines[i]
             ft = free[0][0] if free else INF
             start = w if w > ft else ft
@@ -224,11 +225,12 @@ class SlotQueue:
                     heappush(free, (end, -1, s))
                 elif end < horizon:
                     horizon = end
-            if dl < end and dl < hard and may_retry[i]:
-                # Its client gives up at dl and retries: a new arrival the heap cannot see.
-                hard = dl
-                if dl < horizon:
-                    horizon = dl
+            if dl < end and dl + retry_gap[i] < hard:
+                # Its client gives up at dl and retries after its backoff: a new arrival
+                # the heap cannot see, and no decision is taken from then on.
+                hard = dl + retry_gap[i]
+                if hard < horizon:
+                    horizon = hard
         # Candidates not reached wait past the horizon (no slot frees before it): the
         # departures and refusals due before it are still decided here, at their times.
         proc_end = n

@@ -101,3 +101,23 @@ def test_down_workers_hold_no_memory_even_with_a_queue():
     assert sim.history.series("memory_mb")[-1] == 0.0
     sim.run_until(5.0)
     assert 100 <= sim.history.series("memory_mb")[-1] <= 1000
+
+
+def test_a_clients_retry_gap_is_its_least_backoff():
+    """The slot queue decides up to a giving-up client's earliest retry, not its deadline
+    (deciding only to the deadline cost the retry-storm drill 24 rounds a tick)."""
+    from sim.engine.retries import ClientRetries
+    from sim.model.spec import RetryPolicy
+
+    retries = ClientRetries([RetryPolicy(retries=3, backoff_s=0.1, multiplier=2.0, jitter=0.5),
+                             RetryPolicy(retries=0)], np.random.default_rng(1))
+    gaps = retries.retry_gaps(np.array([0, 0, 0, 0, 1]), np.array([0, 1, 2, 3, 0]))
+    np.testing.assert_allclose(gaps, [0.05, 0.1, 0.2, np.inf, np.inf])
+    # Every retry actually scheduled comes no sooner than its gap.
+    t = np.zeros(3000)
+    c = np.zeros(3000, dtype=np.int64)
+    a = np.repeat(np.arange(3), 1000)
+    retries.schedule(t, c, a)
+    arrive, _, attempt = retries.take_due(np.inf, 0.0)
+    assert (arrive >= retries.retry_gaps(np.zeros(3000, dtype=np.int64), attempt - 1) - 1e-12).all()
+    assert arrive.min() < 0.051                       # the bound is tight: jitter reaches it
